@@ -1,0 +1,220 @@
+/*
+ * crnn.h — public C API of the crnn core: recurrent layers (Elman RNN with
+ * tanh or ReLU; LSTM and GRU reserved for the same entry points), forward and
+ * backward of one layer in one direction over a whole, padded or packed,
+ * batch of sequences.
+ *
+ * C99. No Python, no allocation, no printing: the caller hands in every
+ * buffer (sized by the query functions below) and the BLAS routines to use.
+ *
+ * Conventions
+ *  - Typed entry points come in pairs, BLAS style: crnn_s_* (float) and
+ *    crnn_d_* (double), generated from one generic source.
+ *  - Matrices are row-major. Weights use torch's layout: w_ih is (G*H, I),
+ *    w_hh is (G*H, H), biases (G*H), where G is the number of gates of the
+ *    cell kind (1 for Elman).
+ *  - A sequence tensor (crnn_?_seq) holds one feature row per (time t,
+ *    batch row n). Padded: row (t, n) starts at data + t*stride_t +
+ *    n*stride_n. Packed (batch->batch_sizes != NULL): rows are stored time
+ *    step after time step, row (t, n) at data + (off_t + n)*stride_n with
+ *    off_t = batch_sizes[0] + ... + batch_sizes[t-1]; stride_t is ignored.
+ *    Features are contiguous. Strides are in elements.
+ *  - A state (crnn_?_state) is an (N, H) matrix with row stride ld_h (and the
+ *    LSTM cell state c with ld_c). A NULL pointer means "zeros" for inputs
+ *    and "not wanted" for outputs.
+ *  - Sizes are size_t; every size handed to BLAS is checked to fit its
+ *    32-bit int first (CRNN_ERR_TOO_LARGE otherwise).
+ *  - Backward accumulates (+=) into every gradient it writes: parameter
+ *    gradients, dx, dh_0. Zeroing is the caller's act.
+ */
+#ifndef CRNN_H
+#define CRNN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CRNN_VERSION_MAJOR 0
+#define CRNN_VERSION_MINOR 1
+#define CRNN_VERSION_PATCH 0
+#define CRNN_VERSION_NUMBER \
+    (CRNN_VERSION_MAJOR * 10000 + CRNN_VERSION_MINOR * 100 + CRNN_VERSION_PATCH)
+
+#if defined(_WIN32) && defined(CRNN_BUILD_SHARED)
+#define CRNN_API __declspec(dllexport)
+#elif defined(__GNUC__)
+#define CRNN_API __attribute__((visibility("default")))
+#else
+#define CRNN_API
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Status codes. Every entry point returns one; nothing aborts or prints. */
+typedef enum crnn_status {
+    CRNN_OK = 0,              /* success */
+    CRNN_ERR_NULL = 1,        /* a required pointer (BLAS routine, weight,
+                                 input, reserve, workspace) is NULL */
+    CRNN_ERR_SIZE = 2,        /* a size is zero where it may not be, or the
+                                 cell kind / proj_size is invalid */
+    CRNN_ERR_STRIDE = 3,      /* a row stride is smaller than the row */
+    CRNN_ERR_BATCH_SIZES = 4, /* batch_sizes not non-increasing, not >= 1,
+                                 or batch_sizes[0] != batch->size */
+    CRNN_ERR_TOO_LARGE = 5,   /* a size or stride exceeds what a 32-bit
+                                 BLAS int can hold, or a buffer size
+                                 overflows size_t */
+    CRNN_ERR_UNSUPPORTED = 6  /* the cell kind is not implemented */
+} crnn_status;
+
+/* Short English text for a status (static storage). */
+CRNN_API const char *crnn_status_string(crnn_status status);
+
+/* Fortran BLAS prototypes, as scipy.linalg.cython_blas and OpenBLAS
+ * (sgemm_, dgemm_, sgemv_, dgemv_) export them: column-major, 32-bit int. */
+typedef void crnn_sgemm_fn(char *transa, char *transb, int *m, int *n, int *k,
+                           float *alpha, float *a, int *lda, float *b,
+                           int *ldb, float *beta, float *c, int *ldc);
+typedef void crnn_dgemm_fn(char *transa, char *transb, int *m, int *n, int *k,
+                           double *alpha, double *a, int *lda, double *b,
+                           int *ldb, double *beta, double *c, int *ldc);
+typedef void crnn_sgemv_fn(char *trans, int *m, int *n, float *alpha,
+                           float *a, int *lda, float *x, int *incx,
+                           float *beta, float *y, int *incy);
+typedef void crnn_dgemv_fn(char *trans, int *m, int *n, double *alpha,
+                           double *a, int *lda, double *x, int *incx,
+                           double *beta, double *y, int *incy);
+
+/* The BLAS the core calls, injected by the caller. The float entry points
+ * need sgemm and sgemv, the double ones dgemm and dgemv. */
+typedef struct crnn_blas {
+    crnn_sgemm_fn *sgemm;
+    crnn_dgemm_fn *dgemm;
+    crnn_sgemv_fn *sgemv;
+    crnn_dgemv_fn *dgemv;
+} crnn_blas;
+
+/* Cell kinds. */
+typedef enum crnn_cell {
+    CRNN_RNN_TANH = 0, /* h' = tanh(W_ih x + b_ih + W_hh h + b_hh) */
+    CRNN_RNN_RELU = 1, /* h' = relu(W_ih x + b_ih + W_hh h + b_hh) */
+    CRNN_LSTM = 2,     /* reserved: not implemented yet */
+    CRNN_GRU = 3       /* reserved: not implemented yet */
+} crnn_cell;
+
+/* One layer in one direction. */
+typedef struct crnn_layer {
+    crnn_cell cell;
+    size_t input_size;  /* I >= 1 */
+    size_t hidden_size; /* H >= 1 */
+    size_t proj_size;   /* 0 (LSTM projections are reserved) */
+    int reverse;        /* 0: t = 0 .. L-1; 1: t = L-1 .. 0 */
+} crnn_layer;
+
+/* The batch of sequences. */
+typedef struct crnn_batch {
+    size_t steps;                /* L: time steps (the longest sequence) */
+    size_t size;                 /* N: sequences */
+    const int64_t *batch_sizes;  /* NULL: padded, N rows at every step.
+                                    Else packed: [L] counts, batch_sizes[0]
+                                    == N, non-increasing, >= 1; sequence n
+                                    is active at step t iff
+                                    n < batch_sizes[t]. */
+} crnn_batch;
+
+/* Buffers, in elements of the real type (float or double). */
+typedef enum crnn_pass {
+    CRNN_PASS_INFERENCE = 0, /* forward without a reserve */
+    CRNN_PASS_TRAINING = 1,  /* forward that fills a reserve */
+    CRNN_PASS_BACKWARD = 2   /* backward from that reserve */
+} crnn_pass;
+
+/* Rows of the batch: L*N padded, the sum of batch_sizes packed. */
+CRNN_API size_t crnn_rows(const crnn_batch *batch);
+/* Workspace for one call of the given pass (may be 0). SIZE_MAX on
+ * overflow or invalid layer. */
+CRNN_API size_t crnn_workspace_size(const crnn_layer *layer,
+                                    const crnn_batch *batch, crnn_pass pass);
+/* Reserve that a training forward fills and backward reads. */
+CRNN_API size_t crnn_reserve_size(const crnn_layer *layer,
+                                  const crnn_batch *batch);
+
+/* Typed tensors and parameters, one set per real type. */
+#define CRNN_DECLARE_TYPES(p, T)                                              \
+    /* sequence tensor (L, N, F); see Conventions */                          \
+    typedef struct crnn_##p##_seq {                                           \
+        T *data;                                                              \
+        ptrdiff_t stride_t, stride_n;                                         \
+    } crnn_##p##_seq;                                                         \
+    /* state: h is (N, H) with row stride ld_h; c (LSTM) likewise */          \
+    typedef struct crnn_##p##_state {                                         \
+        T *h;                                                                 \
+        size_t ld_h;                                                          \
+        T *c;                                                                 \
+        size_t ld_c;                                                          \
+    } crnn_##p##_state;                                                       \
+    /* parameters (or their gradients) of one layer-direction; b_* NULL     \
+       when the layer has no bias, w_hr NULL without projection */            \
+    typedef struct crnn_##p##_params {                                        \
+        T *w_ih; /* (G*H, I) */                                               \
+        T *w_hh; /* (G*H, H) */                                               \
+        T *b_ih; /* (G*H) */                                                  \
+        T *b_hh; /* (G*H) */                                                  \
+        T *w_hr; /* reserved */                                               \
+    } crnn_##p##_params;
+
+CRNN_DECLARE_TYPES(s, float)
+CRNN_DECLARE_TYPES(d, double)
+
+/*
+ * crnn_?_forward — run one layer in one direction over the batch.
+ *   [in]  x        (L, N, I)
+ *   [in]  h0       (N, H); h NULL = zeros
+ *   [out] out      (L, N, H) h_t of every step; data NULL = not written.
+ *                  May be a column slice of a wider array (one direction
+ *                  of a bidirectional output).
+ *   [out] hn       (N, H) the state after each sequence's last step (for
+ *                  reverse: after t = 0); h NULL = not written
+ *   [out] reserve  crnn_reserve_size() elements; NULL for inference.
+ *                  Filled with what backward needs.
+ *   [tmp] work     crnn_workspace_size(pass) elements (may be NULL if 0)
+ * out, hn and reserve must not overlap x, h0 or each other.
+ */
+#define CRNN_DECLARE_FORWARD(p, T)                                            \
+    CRNN_API crnn_status crnn_##p##_forward(                                  \
+        const crnn_blas *blas, const crnn_layer *layer,                       \
+        const crnn_batch *batch, const crnn_##p##_params *w,                  \
+        crnn_##p##_seq x, crnn_##p##_state h0, crnn_##p##_seq out,            \
+        crnn_##p##_state hn, T *reserve, T *work);
+
+/*
+ * crnn_?_backward — backpropagation through time of one layer-direction,
+ * after a training forward that filled `reserve`. Accumulates (+=).
+ *   [in]  w        parameters used by the forward
+ *   [out] dw       parameter gradients (+=); a NULL member is skipped
+ *   [in]  x        (L, N, I) the forward's input
+ *   [in]  dout     (L, N, H) gradient of the loss w.r.t. out; NULL = zeros
+ *   [in]  dhn      (N, H) gradient w.r.t. hn; h NULL = zeros
+ *   [out] dx       (L, N, I) gradient w.r.t. x (+=); data NULL = skipped
+ *   [out] dh0      (N, H) gradient w.r.t. h0 (+=); h NULL = skipped
+ *   [in]  reserve  as filled by the training forward
+ *   [tmp] work     crnn_workspace_size(CRNN_PASS_BACKWARD) elements
+ */
+#define CRNN_DECLARE_BACKWARD(p, T)                                           \
+    CRNN_API crnn_status crnn_##p##_backward(                                 \
+        const crnn_blas *blas, const crnn_layer *layer,                       \
+        const crnn_batch *batch, const crnn_##p##_params *w,                  \
+        const crnn_##p##_params *dw, crnn_##p##_seq x,                        \
+        crnn_##p##_seq dout, crnn_##p##_state dhn, crnn_##p##_seq dx,         \
+        crnn_##p##_state dh0, const T *reserve, T *work);
+
+CRNN_DECLARE_FORWARD(s, float)
+CRNN_DECLARE_FORWARD(d, double)
+CRNN_DECLARE_BACKWARD(s, float)
+CRNN_DECLARE_BACKWARD(d, double)
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CRNN_H */

@@ -1,0 +1,27 @@
+"""Build of the crnn extension: the Cython shim and the C core in one module.
+
+The core is plain C99 (src/crnn/_core, public header include/crnn.h); BLAS
+comes at run time from scipy.linalg.cython_blas, so nothing links a BLAS.
+Flags stay portable: -O3, no -march=native, no -ffast-math.
+"""
+import sys
+
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+
+if sys.platform == "win32":
+    cflags = ["/O2"]
+else:
+    cflags = ["-O3", "-fvisibility=hidden"]
+
+ext = Extension(
+    "crnn._kernels",
+    sources=["src/crnn/_kernels.pyx", "src/crnn/_core/core.c"],
+    include_dirs=["include", "src/crnn/_core", "src/crnn"],
+    depends=["include/crnn.h", "src/crnn/_shim.h"]
+    + [f"src/crnn/_core/{h}" for h in
+       ("common.h", "real.h", "linalg.h", "elman.h", "layer.h")],
+    extra_compile_args=cflags,
+)
+
+setup(ext_modules=cythonize([ext], language_level=3))

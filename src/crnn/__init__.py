@@ -1,0 +1,17 @@
+"""crnn — fast recurrent layers for NumPy on the CPU, with torch.nn's API.
+
+    >>> import numpy as np, crnn
+    >>> rnn = crnn.RNN(10, 20, num_layers=2)
+    >>> out, h_n = rnn(np.zeros((5, 3, 10), np.float32))
+    >>> out.shape, h_n.shape
+    ((5, 3, 20), (2, 3, 20))
+"""
+from ._kernels import version as _core_version
+from ._module import Module, Parameter
+from ._random import manual_seed
+from .rnn import RNN, RNNBase, RNNCell, RNNCellBase
+
+__version__ = "0.1.0"
+
+__all__ = ["Module", "Parameter", "RNN", "RNNBase", "RNNCell", "RNNCellBase",
+           "manual_seed", "__version__"]

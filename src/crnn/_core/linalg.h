@@ -1,0 +1,180 @@
+/* linalg.h — generic (REAL) matrix helpers over the injected BLAS.
+ * Row-major in, column-major BLAS out: a row-major (r x c) matrix with row
+ * stride ld is the column-major (c x r) matrix with leading dimension ld,
+ * so every product below swaps its operands instead of copying.
+ * Callers have checked that every size and stride fits an int. */
+
+/* Address of row (t, n) of a sequence tensor; off is the first row of step
+ * t in the packed row layout. */
+static inline REAL *FN(seq_row)(TYPED(seq) v, const crnn_batch *b, size_t t,
+                                size_t off, size_t n) {
+    if (b->batch_sizes) return v.data + (ptrdiff_t)(off + n) * v.stride_n;
+    return v.data + (ptrdiff_t)t * v.stride_t + (ptrdiff_t)n * v.stride_n;
+}
+
+/* C (m x n) = A (m x k) . B^T + beta C, with B (n x k). */
+static void FN(mm_nt)(const crnn_blas *bl, size_t m, size_t n, size_t k,
+                      const REAL *A, size_t lda, const REAL *B, size_t ldb,
+                      REAL beta, REAL *C, size_t ldc) {
+    int im = (int)m, in = (int)n, ik = (int)k, ila = (int)lda,
+        ilb = (int)ldb, ilc = (int)ldc, one = 1;
+    REAL alpha = 1;
+    if (m == 0 || n == 0) return;
+    if (k == 0) {
+        if (beta == 0)
+            for (size_t i = 0; i < m; i++) memset(C + i * ldc, 0, n * sizeof(REAL));
+        return;
+    }
+    if (m == 1) { /* c = B a: numpy c = B @ a */
+        char tr = 'T';
+        bl->GEMV(&tr, &ik, &in, &alpha, (REAL *)B, &ilb, (REAL *)A, &one,
+                 &beta, C, &one);
+    } else { /* numpy C = A @ B.T */
+        char ta = 'T', tb = 'N';
+        bl->GEMM(&ta, &tb, &in, &im, &ik, &alpha, (REAL *)B, &ilb, (REAL *)A,
+                 &ila, &beta, C, &ilc);
+    }
+}
+
+/* C (m x n) = A (m x k) . B + beta C, with B (k x n). */
+static void FN(mm_nn)(const crnn_blas *bl, size_t m, size_t n, size_t k,
+                      const REAL *A, size_t lda, const REAL *B, size_t ldb,
+                      REAL beta, REAL *C, size_t ldc) {
+    int im = (int)m, in = (int)n, ik = (int)k, ila = (int)lda,
+        ilb = (int)ldb, ilc = (int)ldc, one = 1;
+    REAL alpha = 1;
+    if (m == 0 || n == 0) return;
+    if (k == 0) {
+        if (beta == 0)
+            for (size_t i = 0; i < m; i++) memset(C + i * ldc, 0, n * sizeof(REAL));
+        return;
+    }
+    if (m == 1) { /* c = B^T a: numpy c = a @ B */
+        char tr = 'N';
+        bl->GEMV(&tr, &in, &ik, &alpha, (REAL *)B, &ilb, (REAL *)A, &one,
+                 &beta, C, &one);
+    } else { /* numpy C = A @ B */
+        char ta = 'N', tb = 'N';
+        bl->GEMM(&ta, &tb, &in, &im, &ik, &alpha, (REAL *)B, &ilb, (REAL *)A,
+                 &ila, &beta, C, &ilc);
+    }
+}
+
+/* C (m x n) += A^T . B, with A (k x m), B (k x n): a sum over k rows. */
+static void FN(mm_tn_acc)(const crnn_blas *bl, size_t m, size_t n, size_t k,
+                          const REAL *A, size_t lda, const REAL *B,
+                          size_t ldb, REAL *C, size_t ldc) {
+    int im = (int)m, in = (int)n, ik = (int)k, ila = (int)lda,
+        ilb = (int)ldb, ilc = (int)ldc;
+    REAL alpha = 1, beta = 1;
+    char ta = 'N', tb = 'T';
+    if (m == 0 || n == 0 || k == 0) return;
+    /* numpy C += A.T @ B */
+    bl->GEMM(&ta, &tb, &in, &im, &ik, &alpha, (REAL *)B, &ilb, (REAL *)A,
+             &ila, &beta, C, &ilc);
+}
+
+/*
+ * The rows of a sequence tensor as BLAS matrices in the batch's row layout
+ * (row (t, n) is row off_t + n of a contiguous (R, F) workspace). One block
+ * when the tensor's rows already are one strided matrix in that order
+ * (packed, seq-first padded, N == 1 or L == 1); otherwise one block per
+ * sequence (batch-first padded, rows t of sequence n land on workspace rows
+ * t*N + n, so the workspace side has row stride N*F) when L >= N, or one
+ * block per time step.
+ */
+typedef struct TYPED(blocks) {
+    size_t count, rows;   /* blocks, rows per block */
+    ptrdiff_t step_v;     /* tensor offset between blocks */
+    size_t ld_v;          /* tensor row stride inside a block */
+    size_t step_w;        /* workspace row offset between blocks */
+    size_t ld_w_rows;     /* workspace row stride inside a block, in rows */
+} TYPED(blocks);
+
+static TYPED(blocks) FN(blocks_of)(TYPED(seq) v, const crnn_batch *b,
+                                   size_t rows) {
+    TYPED(blocks) k;
+    size_t L = b->steps, N = b->size;
+    k.count = 1; k.rows = rows; k.step_v = 0; k.step_w = 0; k.ld_w_rows = 1;
+    if (b->batch_sizes || L == 1 || (N > 1 && v.stride_t == (ptrdiff_t)N * v.stride_n)) {
+        k.ld_v = (size_t)v.stride_n;
+    } else if (N == 1) {
+        k.ld_v = (size_t)v.stride_t;
+    } else if (L >= N) { /* one block per sequence */
+        k.count = N; k.rows = L; k.step_v = v.stride_n; k.ld_v = (size_t)v.stride_t;
+        k.step_w = 1; k.ld_w_rows = N;
+    } else {             /* one block per time step */
+        k.count = L; k.rows = N; k.step_v = v.stride_t; k.ld_v = (size_t)v.stride_n;
+        k.step_w = N;
+    }
+    return k;
+}
+
+/* Y (R, F_out) = X . W^T + beta Y for every row of a sequence tensor X. */
+static void FN(seq_mm_nt)(const crnn_blas *bl, const crnn_batch *b, size_t R,
+                          TYPED(seq) X, size_t F_in, const REAL *W,
+                          size_t F_out, REAL beta, REAL *Y) {
+    TYPED(blocks) k = FN(blocks_of)(X, b, R);
+    for (size_t i = 0; i < k.count; i++)
+        FN(mm_nt)(bl, k.rows, F_out, F_in, X.data + (ptrdiff_t)i * k.step_v,
+                  k.ld_v, W, F_in, beta, Y + i * k.step_w * F_out,
+                  k.ld_w_rows * F_out);
+}
+
+/* dX += dY . W for every row of a sequence tensor dX; dY is (R, F_out). */
+static void FN(seq_mm_nn_acc)(const crnn_blas *bl, const crnn_batch *b,
+                              size_t R, TYPED(seq) dX, size_t F_in,
+                              const REAL *W, size_t F_out, const REAL *dY) {
+    TYPED(blocks) k = FN(blocks_of)(dX, b, R);
+    for (size_t i = 0; i < k.count; i++)
+        FN(mm_nn)(bl, k.rows, F_in, F_out, dY + i * k.step_w * F_out,
+                  k.ld_w_rows * F_out, W, F_in, 1,
+                  dX.data + (ptrdiff_t)i * k.step_v, k.ld_v);
+}
+
+/* dW (F_out, F_in) += dY^T . X over every row; dY is (R, F_out). */
+static void FN(seq_mm_tn_acc)(const crnn_blas *bl, const crnn_batch *b,
+                              size_t R, const REAL *dY, size_t F_out,
+                              TYPED(seq) X, size_t F_in, REAL *dW) {
+    TYPED(blocks) k = FN(blocks_of)(X, b, R);
+    for (size_t i = 0; i < k.count; i++)
+        FN(mm_tn_acc)(bl, F_out, F_in, k.rows, dY + i * k.step_w * F_out,
+                      k.ld_w_rows * F_out, X.data + (ptrdiff_t)i * k.step_v,
+                      k.ld_v, dW, F_in);
+}
+
+/* Y[r] = (b1 + b2) for every row r of Y (R, F); NULL bias is zero. */
+static void FN(fill_bias)(REAL *Y, size_t R, size_t F, const REAL *b1,
+                          const REAL *b2) {
+    for (size_t r = 0; r < R; r++) {
+        REAL *y = Y + r * F;
+        for (size_t j = 0; j < F; j++)
+            y[j] = (b1 ? b1[j] : 0) + (b2 ? b2[j] : 0);
+    }
+}
+
+/* db[j] += sum_r dY[r][j]  (numpy db += dY.sum(0)); db NULL is skipped. */
+static void FN(colsum_acc)(REAL *db, const REAL *dY, size_t R, size_t F) {
+    if (!db) return;
+    for (size_t r = 0; r < R; r++) {
+        const REAL *d = dY + r * F;
+        for (size_t j = 0; j < F; j++) db[j] += d[j];
+    }
+}
+
+/* dst row n = src row n (or zeros when src is NULL), n in [n0, n1). */
+static void FN(copy_rows)(REAL *dst, size_t ldd, const REAL *src, size_t lds,
+                          size_t n0, size_t n1, size_t F) {
+    for (size_t n = n0; n < n1; n++) {
+        if (src) memcpy(dst + n * ldd, src + n * lds, F * sizeof(REAL));
+        else memset(dst + n * ldd, 0, F * sizeof(REAL));
+    }
+}
+
+/* dst row n += src row n, n in [n0, n1); dst NULL is skipped. */
+static void FN(add_rows)(REAL *dst, size_t ldd, const REAL *src, size_t lds,
+                         size_t n0, size_t n1, size_t F) {
+    if (!dst) return;
+    for (size_t n = n0; n < n1; n++)
+        for (size_t j = 0; j < F; j++) dst[n * ldd + j] += src[n * lds + j];
+}

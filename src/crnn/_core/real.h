@@ -1,0 +1,28 @@
+/* real.h — the real type of one instantiation of the generic core.
+ * Included (without guard) after defining CRNN_DOUBLE to 0 or 1; every
+ * generic header after it is compiled for that type. */
+#undef REAL
+#undef FN
+#undef TYPED
+#undef GEMM
+#undef GEMV
+#undef RTANH
+#undef REXP
+
+#if CRNN_DOUBLE
+#define REAL double
+#define FN(name) crnn_d_##name
+#define TYPED(name) crnn_d_##name
+#define GEMM dgemm
+#define GEMV dgemv
+#define RTANH tanh
+#define REXP exp
+#else
+#define REAL float
+#define FN(name) crnn_s_##name
+#define TYPED(name) crnn_s_##name
+#define GEMM sgemm
+#define GEMV sgemv
+#define RTANH tanhf
+#define REXP expf
+#endif

@@ -1,0 +1,403 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+"""Cython shim between the Python layers and the C core.
+
+It takes BLAS from SciPy (``scipy.linalg.cython_blas``: the extension links
+no BLAS of its own, the process keeps SciPy's one OpenBLAS), checks every
+buffer it is handed (dtype, rank, shape, strides, writability), releases the
+GIL around each core call and turns the core's status codes into Python
+exceptions. It never loops over time steps and never allocates arrays.
+"""
+from cpython.buffer cimport (PyObject_GetBuffer, PyBuffer_Release,
+                             PyBUF_STRIDES, PyBUF_FORMAT, PyBUF_WRITABLE)
+from libc.stdint cimport int64_t, SIZE_MAX
+from libc.string cimport memset
+from scipy.linalg.cython_blas cimport sgemm, dgemm, sgemv, dgemv
+
+cdef extern from "crnn.h" nogil:
+    ctypedef int crnn_status
+    int CRNN_OK, CRNN_ERR_UNSUPPORTED, CRNN_ERR_TOO_LARGE
+    int CRNN_PASS_INFERENCE, CRNN_PASS_TRAINING, CRNN_PASS_BACKWARD
+    int CRNN_VERSION_MAJOR, CRNN_VERSION_MINOR, CRNN_VERSION_PATCH
+    const char *crnn_status_string(crnn_status)
+
+    ctypedef struct crnn_blas:
+        void (*sgemm)(char *, char *, int *, int *, int *, float *, float *,
+                      int *, float *, int *, float *, float *, int *) noexcept nogil
+        void (*dgemm)(char *, char *, int *, int *, int *, double *, double *,
+                      int *, double *, int *, double *, double *, int *) noexcept nogil
+        void (*sgemv)(char *, int *, int *, float *, float *, int *, float *,
+                      int *, float *, float *, int *) noexcept nogil
+        void (*dgemv)(char *, int *, int *, double *, double *, int *,
+                      double *, int *, double *, double *, int *) noexcept nogil
+
+    ctypedef struct crnn_layer:
+        int cell
+        size_t input_size, hidden_size, proj_size
+        int reverse
+
+    ctypedef struct crnn_batch:
+        size_t steps, size
+        const int64_t *batch_sizes
+
+    size_t crnn_rows(const crnn_batch *)
+    size_t crnn_workspace_size(const crnn_layer *, const crnn_batch *, int)
+    size_t crnn_reserve_size(const crnn_layer *, const crnn_batch *)
+
+cdef extern from "_shim.h" nogil:
+    ctypedef struct shim_seq:
+        void *data
+        ptrdiff_t st, sn
+    ctypedef struct shim_mat:
+        void *data
+        size_t ld
+    ctypedef struct shim_args:
+        void *w[5]
+        void *dw[5]
+        shim_seq x, out, dout, dx
+        shim_mat h0, c0, hn, cn, dhn, dcn, dh0, dc0
+        void *reserve
+        void *work
+    crnn_status shim_forward(int dbl, const crnn_blas *, const crnn_layer *,
+                             const crnn_batch *, const shim_args *)
+    crnn_status shim_backward(int dbl, const crnn_blas *, const crnn_layer *,
+                              const crnn_batch *, const shim_args *)
+
+version = "%d.%d.%d" % (CRNN_VERSION_MAJOR, CRNN_VERSION_MINOR, CRNN_VERSION_PATCH)
+
+cdef crnn_blas BLAS
+BLAS.sgemm = sgemm
+BLAS.dgemm = dgemm
+BLAS.sgemv = sgemv
+BLAS.dgemv = dgemv
+
+# cell kinds, as crnn.h numbers them
+RNN_TANH, RNN_RELU, LSTM, GRU = 0, 1, 2, 3
+GATES = {RNN_TANH: 1, RNN_RELU: 1, LSTM: 4, GRU: 3}
+
+cdef enum:
+    MAXBUF = 32
+
+cdef struct Bufs:
+    Py_buffer view[MAXBUF]
+    int n
+
+
+cdef void release(Bufs *b) noexcept:
+    cdef int i
+    for i in range(b.n):
+        PyBuffer_Release(&b.view[i])
+    b.n = 0
+
+
+cdef Py_buffer *take(Bufs *b, object obj, str name, bint dbl, int ndim,
+                     bint writable) except? NULL:
+    """Acquire obj's buffer (None gives NULL) and check it: real type of the
+    call, rank, non-negative strides that are whole elements, contiguous
+    last axis, writable for outputs."""
+    if obj is None:
+        return NULL
+    cdef Py_buffer *v
+    cdef Py_ssize_t item = 8 if dbl else 4
+    cdef int i
+    if b.n >= MAXBUF:
+        raise RuntimeError("crnn shim: too many buffers in one call")
+    v = &b.view[b.n]
+    flags = PyBUF_STRIDES | PyBUF_FORMAT | (PyBUF_WRITABLE if writable else 0)
+    try:
+        PyObject_GetBuffer(obj, v, flags)
+    except BufferError as e:
+        raise ValueError(f"{name}: {'a writable' if writable else 'a'} buffer is required ({e})") from None
+    b.n += 1
+    fmt = (<bytes>v.format) if v.format != NULL else b"B"
+    if fmt != (b"d" if dbl else b"f") or v.itemsize != item:
+        raise TypeError(f"{name}: expected dtype {'float64' if dbl else 'float32'}, "
+                        f"got buffer format {fmt.decode()!r}")
+    if v.ndim != ndim:
+        raise ValueError(f"{name}: expected {ndim}-D, got {v.ndim}-D")
+    for i in range(ndim):
+        if v.strides[i] < 0 or v.strides[i] % item:
+            raise ValueError(f"{name}: strides {tuple(v.strides[j] for j in range(ndim))} "
+                             "must be non-negative multiples of the item size")
+    if ndim and v.shape[ndim - 1] > 1 and v.strides[ndim - 1] != item:
+        raise ValueError(f"{name}: the last axis must be contiguous")
+    return v
+
+
+cdef tuple shape_of(Py_buffer *v):
+    return tuple(v.shape[i] for i in range(v.ndim))
+
+
+cdef void check_shape(Py_buffer *v, str name, tuple expected) except *:
+    if v != NULL and shape_of(v) != expected:
+        raise ValueError(f"{name}: expected shape {expected}, got {shape_of(v)}")
+
+
+cdef void check_contig(Py_buffer *v, str name) except *:
+    """Weights: C-contiguous."""
+    cdef Py_ssize_t expect = v.itemsize
+    cdef int i
+    for i in range(v.ndim - 1, -1, -1):
+        if v.shape[i] > 1 and v.strides[i] != expect:
+            raise ValueError(f"{name}: must be C-contiguous")
+        expect *= v.shape[i]
+
+
+cdef shim_seq seq_of(Py_buffer *v, bint packed):
+    cdef shim_seq s
+    s.data = NULL
+    s.st = 0
+    s.sn = 0
+    if v == NULL:
+        return s
+    s.data = v.buf
+    if packed:   # (R, F)
+        s.sn = v.strides[0] // v.itemsize
+        s.st = s.sn
+    else:        # (L, N, F)
+        s.st = v.strides[0] // v.itemsize
+        s.sn = v.strides[1] // v.itemsize
+    return s
+
+
+cdef shim_mat mat_of(Py_buffer *v):
+    cdef shim_mat m
+    m.data = NULL
+    m.ld = 0
+    if v != NULL:
+        m.data = v.buf
+        m.ld = <size_t>(v.strides[0] // v.itemsize)
+    return m
+
+
+cdef class _Plan:
+    """The sizes of one layer-direction call, checked once."""
+    cdef crnn_layer layer
+    cdef crnn_batch batch
+    cdef size_t rows
+    cdef object bs          # keeps batch_sizes alive
+    cdef Bufs bsbuf
+
+    def __dealloc__(self):
+        release(&self.bsbuf)
+
+
+cdef _Plan make_plan(int cell, bint reverse, size_t input_size,
+                     size_t hidden_size, size_t steps, size_t batch,
+                     object batch_sizes):
+    cdef _Plan p = _Plan()
+    cdef Py_buffer *v
+    if cell not in GATES:
+        raise ValueError(f"cell: expected one of {sorted(GATES)}, got {cell}")
+    if input_size < 1 or hidden_size < 1:
+        raise ValueError(f"input_size and hidden_size must be >= 1, got "
+                         f"{input_size} and {hidden_size}")
+    p.layer.cell = cell
+    p.layer.input_size = input_size
+    p.layer.hidden_size = hidden_size
+    p.layer.proj_size = 0
+    p.layer.reverse = reverse
+    p.batch.steps = steps
+    p.batch.size = batch
+    p.batch.batch_sizes = NULL
+    p.bsbuf.n = 0
+    if batch_sizes is not None:
+        p.bs = batch_sizes
+        PyObject_GetBuffer(batch_sizes, &p.bsbuf.view[0], PyBUF_STRIDES | PyBUF_FORMAT)
+        p.bsbuf.n = 1
+        v = &p.bsbuf.view[0]
+        if v.ndim != 1 or v.itemsize != 8 or (<bytes>v.format) not in (b"q", b"l") \
+                or (v.shape[0] > 1 and v.strides[0] != 8):
+            raise TypeError("batch_sizes: expected a contiguous 1-D int64 array")
+        if <size_t>v.shape[0] != steps:
+            raise ValueError(f"batch_sizes: expected {steps} entries, got {v.shape[0]}")
+        p.batch.batch_sizes = <const int64_t *>v.buf
+    p.rows = crnn_rows(&p.batch)
+    if crnn_workspace_size(&p.layer, &p.batch, CRNN_PASS_INFERENCE) == SIZE_MAX:
+        raise ValueError("batch_sizes: expected values >= 1, non-increasing, "
+                         f"starting at the batch size {batch}")
+    return p
+
+
+def sizes(int cell, size_t input_size, size_t hidden_size, size_t steps,
+          size_t batch, batch_sizes=None):
+    """(reserve, inference workspace, training workspace, backward workspace)
+    in elements for one layer-direction."""
+    cdef _Plan p = make_plan(cell, False, input_size, hidden_size, steps,
+                             batch, batch_sizes)
+    return (crnn_reserve_size(&p.layer, &p.batch),
+            crnn_workspace_size(&p.layer, &p.batch, CRNN_PASS_INFERENCE),
+            crnn_workspace_size(&p.layer, &p.batch, CRNN_PASS_TRAINING),
+            crnn_workspace_size(&p.layer, &p.batch, CRNN_PASS_BACKWARD))
+
+
+cdef void raise_status(crnn_status st) except *:
+    if st == CRNN_OK:
+        return
+    msg = crnn_status_string(st).decode()
+    if st == CRNN_ERR_TOO_LARGE:
+        raise OverflowError(f"crnn core: {msg}")
+    if st == CRNN_ERR_UNSUPPORTED:
+        raise NotImplementedError(f"crnn core: {msg}")
+    raise RuntimeError(f"crnn core: {msg} (status {st})")
+
+
+cdef tuple seq_shape(_Plan p, bint packed, size_t F):
+    if packed:
+        return (p.rows, F)
+    return (p.batch.steps, p.batch.size, F)
+
+
+cdef void check_work(Py_buffer *v, str name, size_t need) except *:
+    if need == 0:
+        return
+    if v == NULL or v.ndim != 1 or <size_t>v.shape[0] < need or \
+            (v.shape[0] > 1 and v.strides[0] != v.itemsize):
+        raise ValueError(f"{name}: expected a contiguous 1-D buffer of at least "
+                         f"{need} elements, got {None if v == NULL else shape_of(v)}")
+
+
+cdef void take_params(Bufs *b, shim_args *a, bint grads, tuple params,
+                      _Plan p, bint dbl) except *:
+    cdef size_t GH = GATES[p.layer.cell] * p.layer.hidden_size
+    cdef size_t H = p.layer.hidden_size, I = p.layer.input_size
+    cdef tuple shapes = ((GH, I), (GH, H), (GH,), (GH,), None)
+    cdef tuple names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr")
+    cdef Py_buffer *v
+    cdef int i
+    if len(params) != 5:
+        raise ValueError("params: expected (w_ih, w_hh, b_ih, b_hh, w_hr)")
+    for i in range(5):
+        name = ("grad of " if grads else "") + names[i]
+        if shapes[i] is None:
+            if params[i] is not None:
+                raise NotImplementedError(f"{name}: projections are not supported yet")
+            v = NULL
+        else:
+            v = take(b, params[i], name, dbl, len(shapes[i]), grads)
+            if v == NULL and i < 2 and not grads:
+                raise ValueError(f"{name}: required")
+            check_shape(v, name, shapes[i])
+            if v != NULL:
+                check_contig(v, name)
+        if grads:
+            a.dw[i] = v.buf if v != NULL else NULL
+        else:
+            a.w[i] = v.buf if v != NULL else NULL
+
+
+cdef _Plan open_call(Bufs *b, shim_args *a, bint *dbl, int cell,
+                     bint reverse, size_t input_size, size_t hidden_size,
+                     object x, object batch_sizes, tuple params):
+    """Check x and the parameters, fill a.x and a.w, and plan the call."""
+    cdef bint packed = batch_sizes is not None
+    cdef size_t steps, batch
+    cdef Py_buffer *vx
+    cdef _Plan p
+    memset(a, 0, sizeof(shim_args))
+    dbl[0] = getattr(x, "dtype", None) is not None and x.dtype.itemsize == 8
+    vx = take(b, x, "x", dbl[0], 2 if packed else 3, False)
+    if vx == NULL:
+        raise ValueError("x: required")
+    if packed:
+        steps = len(batch_sizes)
+        batch = batch_sizes[0] if steps else 0
+    else:
+        steps = vx.shape[0]
+        batch = vx.shape[1]
+    p = make_plan(cell, reverse, input_size, hidden_size, steps, batch,
+                  batch_sizes)
+    check_shape(vx, "x", seq_shape(p, packed, input_size))
+    a.x = seq_of(vx, packed)
+    take_params(b, a, False, params, p, dbl[0])
+    return p
+
+
+cdef shim_seq take_seq(Bufs *b, _Plan p, object obj, str name, bint dbl,
+                       size_t F, bint packed, bint writable) except *:
+    cdef Py_buffer *v = take(b, obj, name, dbl, 2 if packed else 3, writable)
+    check_shape(v, name, seq_shape(p, packed, F))
+    return seq_of(v, packed)
+
+
+cdef shim_mat take_mat(Bufs *b, _Plan p, object obj, str name, bint dbl,
+                       size_t F, bint writable) except *:
+    cdef Py_buffer *v = take(b, obj, name, dbl, 2, writable)
+    check_shape(v, name, (p.batch.size, F))
+    return mat_of(v)
+
+
+cdef void *take_work(Bufs *b, object obj, str name, bint dbl, bint writable,
+                     size_t need) except? NULL:
+    cdef Py_buffer *v = take(b, obj, name, dbl, 1, writable)
+    check_work(v, name, need)
+    return v.buf if v != NULL else NULL
+
+
+def forward(int cell, bint reverse, size_t input_size, size_t hidden_size,
+            x, h0, out, hn, tuple params, reserve=None, work=None,
+            batch_sizes=None):
+    """One layer in one direction over the whole batch.
+
+    x (L, N, I) padded, any non-negative strides with a contiguous last axis,
+    or (R, I) packed with ``batch_sizes``; h0, hn (N, H) or None; out like x
+    with H features (may be a column slice of a wider array) or None;
+    params (w_ih, w_hh, b_ih, b_hh, w_hr); reserve (training) and work are
+    1-D buffers of the sizes ``sizes()`` gives. Runs without the GIL.
+    """
+    cdef Bufs b
+    cdef shim_args a
+    cdef _Plan p
+    cdef bint packed = batch_sizes is not None, dbl
+    cdef crnn_status st
+    cdef size_t H = hidden_size
+    b.n = 0
+    try:
+        p = open_call(&b, &a, &dbl, cell, reverse, input_size, hidden_size,
+                      x, batch_sizes, params)
+        a.out = take_seq(&b, p, out, "out", dbl, H, packed, True)
+        a.h0 = take_mat(&b, p, h0, "h0", dbl, H, False)
+        a.hn = take_mat(&b, p, hn, "hn", dbl, H, True)
+        if reserve is not None:
+            a.reserve = take_work(&b, reserve, "reserve", dbl, True,
+                                  crnn_reserve_size(&p.layer, &p.batch))
+        a.work = take_work(&b, work, "work", dbl, True, crnn_workspace_size(
+            &p.layer, &p.batch,
+            CRNN_PASS_TRAINING if reserve is not None else CRNN_PASS_INFERENCE))
+        with nogil:
+            st = shim_forward(dbl, &BLAS, &p.layer, &p.batch, &a)
+        raise_status(st)
+    finally:
+        release(&b)
+
+
+def backward(int cell, bint reverse, size_t input_size, size_t hidden_size,
+             tuple params, tuple grads, x, dout, dhn, dx, dh0, reserve, work,
+             batch_sizes=None):
+    """Backpropagation through time of one layer-direction after a training
+    forward that filled ``reserve``. Accumulates (+=) into grads (w_ih, w_hh,
+    b_ih, b_hh, w_hr; None members skipped), dx and dh0. Runs without the
+    GIL."""
+    cdef Bufs b
+    cdef shim_args a
+    cdef _Plan p
+    cdef bint packed = batch_sizes is not None, dbl
+    cdef crnn_status st
+    cdef size_t H = hidden_size
+    b.n = 0
+    try:
+        p = open_call(&b, &a, &dbl, cell, reverse, input_size, hidden_size,
+                      x, batch_sizes, params)
+        take_params(&b, &a, True, grads, p, dbl)
+        a.dout = take_seq(&b, p, dout, "grad_out", dbl, H, packed, False)
+        a.dx = take_seq(&b, p, dx, "grad_x", dbl, input_size, packed, True)
+        a.dhn = take_mat(&b, p, dhn, "grad_hn", dbl, H, False)
+        a.dh0 = take_mat(&b, p, dh0, "grad_h0", dbl, H, True)
+        a.reserve = take_work(&b, reserve, "reserve", dbl, False,
+                              crnn_reserve_size(&p.layer, &p.batch))
+        a.work = take_work(&b, work, "work", dbl, True, crnn_workspace_size(
+            &p.layer, &p.batch, CRNN_PASS_BACKWARD))
+        with nogil:
+            st = shim_backward(dbl, &BLAS, &p.layer, &p.batch, &a)
+        raise_status(st)
+    finally:
+        release(&b)

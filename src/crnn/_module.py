@@ -1,0 +1,155 @@
+"""Module and Parameter: torch.nn's bookkeeping over flat NumPy buffers.
+
+Every module keeps all its parameters in one contiguous array and all their
+gradients in a second one; each named parameter is a pair of views into
+them. Optimizers, gradient clipping or an all-reduce can then act on one
+array (``module.flat_parameters`` / ``module.flat_gradients``).
+"""
+from __future__ import annotations
+
+from collections import namedtuple
+from typing import Iterator
+
+import numpy as np
+
+from . import _random
+from ._validate import as_array, check_dtype
+
+IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+
+
+class Parameter:
+    """A named parameter: ``data`` and ``grad`` are ndarray views into the
+    owning module's flat parameter and gradient buffers. Writing into them
+    (``p.data[...] = v``) changes the module."""
+
+    __slots__ = ("name", "data", "grad")
+
+    def __init__(self, name: str, data: np.ndarray, grad: np.ndarray):
+        self.name = name
+        self.data = data
+        self.grad = grad
+
+    @property
+    def shape(self):
+        return self.data.shape
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    def __array__(self, dtype=None, copy=None):
+        if copy:
+            return np.array(self.data, dtype=dtype)
+        return self.data if dtype is None else self.data.astype(dtype, copy=False)
+
+    def __repr__(self):
+        return f"Parameter {self.name} {self.data!r}"
+
+
+class Module:
+    """Base of every crnn layer: parameters, training mode, state dicts."""
+
+    def __init__(self, dtype, seed=None, generator=None):
+        object.__setattr__(self, "_params", {})
+        self.dtype = check_dtype(dtype)
+        self.training = True
+        if generator is not None and seed is not None:
+            raise ValueError("give either seed or generator, not both")
+        if generator is not None and not isinstance(generator, np.random.Generator):
+            raise TypeError(f"generator: expected a numpy.random.Generator, "
+                            f"got {type(generator).__name__}")
+        # None: draw from the global generator that crnn.manual_seed sets
+        self._generator = (np.random.default_rng(seed) if seed is not None
+                           else generator)
+
+    # -- parameters ---------------------------------------------------------
+    def _allocate(self, specs) -> None:
+        """Lay out parameters [(name, shape), ...] in two flat buffers."""
+        sizes = [int(np.prod(shape)) for _, shape in specs]
+        total = sum(sizes)
+        self.flat_parameters = np.zeros(total, dtype=self.dtype)
+        self.flat_gradients = np.zeros(total, dtype=self.dtype)
+        params, at = {}, 0
+        for (name, shape), size in zip(specs, sizes):
+            params[name] = Parameter(
+                name, self.flat_parameters[at:at + size].reshape(shape),
+                self.flat_gradients[at:at + size].reshape(shape))
+            at += size
+        object.__setattr__(self, "_params", params)
+
+    @property
+    def rng(self) -> np.random.Generator:
+        return self._generator if self._generator is not None else _random.global_generator()
+
+    def _init_uniform(self, bound: float) -> None:
+        """Every parameter ~ U(-bound, bound), in named_parameters order."""
+        for p in self._params.values():
+            p.data[...] = self.rng.uniform(-bound, bound, size=p.shape)
+
+    def named_parameters(self) -> Iterator[tuple[str, Parameter]]:
+        yield from self._params.items()
+
+    def parameters(self) -> Iterator[Parameter]:
+        yield from self._params.values()
+
+    def zero_grad(self) -> None:
+        self.flat_gradients[...] = 0
+
+    def __getattr__(self, name):
+        params = self.__dict__.get("_params", {})
+        if name in params:
+            return params[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __setattr__(self, name, value):
+        params = self.__dict__.get("_params", {})
+        if name in params:
+            params[name].data[...] = self._checked_value(name, value)
+        else:
+            object.__setattr__(self, name, value)
+
+    def _checked_value(self, name, value):
+        p = self._params[name]
+        arr = as_array(value, self.dtype, name)
+        if arr.shape != p.shape:
+            raise ValueError(f"{name}: expected shape {p.shape}, got {arr.shape}")
+        return arr
+
+    # -- modes --------------------------------------------------------------
+    def train(self, mode: bool = True):
+        self.training = bool(mode)
+        return self
+
+    def eval(self):
+        return self.train(False)
+
+    # -- state dicts --------------------------------------------------------
+    def state_dict(self) -> dict:
+        """{name: array copy}, with torch's keys and shapes."""
+        return {name: p.data.copy() for name, p in self._params.items()}
+
+    def load_state_dict(self, state_dict, strict: bool = True):
+        """Copy arrays (or anything np.asarray takes: torch CPU tensors too)
+        into the parameters by name. strict: missing or unexpected keys are
+        an error; shapes must always match."""
+        if not hasattr(state_dict, "keys"):
+            raise TypeError(f"state_dict: expected a mapping of names to arrays, "
+                            f"got {type(state_dict).__name__}")
+        missing = [k for k in self._params if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in self._params]
+        if strict and (missing or unexpected):
+            raise KeyError(f"state_dict: missing keys {missing}, unexpected keys "
+                           f"{unexpected} for {type(self).__name__}")
+        values = {k: self._checked_value(k, state_dict[k])
+                  for k in self._params if k in state_dict}
+        for k, v in values.items():  # all checked before any is written
+            self._params[k].data[...] = v
+        return IncompatibleKeys(missing, unexpected)
+
+    # -- repr ---------------------------------------------------------------
+    def extra_repr(self) -> str:
+        return ""
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.extra_repr()})"

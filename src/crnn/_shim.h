@@ -1,0 +1,59 @@
+/* _shim.h — type-erased bridge from the Cython shim to the typed core
+ * entry points: the shim fills one struct of untyped pointers, and each
+ * typed call below is generated once for float and once for double. */
+#ifndef CRNN_SHIM_H
+#define CRNN_SHIM_H
+#include "crnn.h"
+
+typedef struct shim_seq { void *data; ptrdiff_t st, sn; } shim_seq;
+typedef struct shim_mat { void *data; size_t ld; } shim_mat;
+typedef struct shim_args {
+    void *w[5], *dw[5];            /* w_ih, w_hh, b_ih, b_hh, w_hr */
+    shim_seq x, out, dout, dx;
+    shim_mat h0, c0, hn, cn, dhn, dcn, dh0, dc0;
+    void *reserve, *work;
+} shim_args;
+
+#define SHIM_SEQ(p, T, s) ((crnn_##p##_seq){(T *)(s).data, (s).st, (s).sn})
+#define SHIM_STATE(p, T, h, c) \
+    ((crnn_##p##_state){(T *)(h).data, (h).ld, (T *)(c).data, (c).ld})
+#define SHIM_PARAMS(p, T, v) \
+    ((crnn_##p##_params){(T *)(v)[0], (T *)(v)[1], (T *)(v)[2], (T *)(v)[3], (T *)(v)[4]})
+
+#define SHIM_FORWARD(p, T)                                                    \
+    do {                                                                      \
+        crnn_##p##_params w = SHIM_PARAMS(p, T, a->w);                        \
+        return crnn_##p##_forward(blas, ly, bt, &w, SHIM_SEQ(p, T, a->x),     \
+                                  SHIM_STATE(p, T, a->h0, a->c0),             \
+                                  SHIM_SEQ(p, T, a->out),                     \
+                                  SHIM_STATE(p, T, a->hn, a->cn),             \
+                                  (T *)a->reserve, (T *)a->work);             \
+    } while (0)
+
+#define SHIM_BACKWARD(p, T)                                                   \
+    do {                                                                      \
+        crnn_##p##_params w = SHIM_PARAMS(p, T, a->w);                        \
+        crnn_##p##_params dw = SHIM_PARAMS(p, T, a->dw);                      \
+        return crnn_##p##_backward(blas, ly, bt, &w, &dw,                     \
+                                   SHIM_SEQ(p, T, a->x),                      \
+                                   SHIM_SEQ(p, T, a->dout),                   \
+                                   SHIM_STATE(p, T, a->dhn, a->dcn),          \
+                                   SHIM_SEQ(p, T, a->dx),                     \
+                                   SHIM_STATE(p, T, a->dh0, a->dc0),          \
+                                   (const T *)a->reserve, (T *)a->work);      \
+    } while (0)
+
+static crnn_status shim_forward(int dbl, const crnn_blas *blas,
+                                const crnn_layer *ly, const crnn_batch *bt,
+                                const shim_args *a) {
+    if (dbl) SHIM_FORWARD(d, double);
+    SHIM_FORWARD(s, float);
+}
+
+static crnn_status shim_backward(int dbl, const crnn_blas *blas,
+                                 const crnn_layer *ly, const crnn_batch *bt,
+                                 const shim_args *a) {
+    if (dbl) SHIM_BACKWARD(d, double);
+    SHIM_BACKWARD(s, float);
+}
+#endif

@@ -1,0 +1,78 @@
+"""Argument checks shared by every module: one place, one message style
+(the argument's name, what was expected, what was given)."""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def check_dtype(dtype) -> np.dtype:
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt not in DTYPES:
+        raise TypeError(f"dtype: expected float32 or float64, got {dtype!r}")
+    return dt
+
+
+def check_positive_int(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name}: expected an int, got {type(value).__name__} {value!r}")
+    if value <= 0:
+        raise ValueError(f"{name}: expected an int greater than zero, got {value}")
+    return int(value)
+
+
+def check_probability(value, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) \
+            or not 0 <= value <= 1:
+        raise ValueError(f"{name}: expected a number in the range [0, 1] (the "
+                         f"probability of an element being zeroed), got {value!r}")
+    return float(value)
+
+
+def check_choice(value, name: str, choices) -> str:
+    if value not in choices:
+        raise ValueError(f"{name}: expected one of {', '.join(map(repr, choices))}, "
+                         f"got {value!r}")
+    return value
+
+
+def as_array(value, dtype: np.dtype, name: str) -> np.ndarray:
+    """value as an ndarray of dtype: arrays, nested lists and torch CPU
+    tensors of real numbers convert; bool, complex, strings and objects
+    are refused rather than guessed at."""
+    if hasattr(value, "detach") and hasattr(value, "numpy"):  # a torch tensor
+        value = value.detach().cpu().numpy()
+    try:
+        arr = np.asarray(value)
+    except (ValueError, TypeError) as e:
+        raise TypeError(f"{name}: expected an array of real numbers, got "
+                        f"{type(value).__name__} ({e})") from None
+    if arr.dtype.kind == "O":
+        try:
+            arr = arr.astype(np.float64)
+        except (ValueError, TypeError):
+            raise TypeError(f"{name}: expected an array of real numbers, got an "
+                            f"object array") from None
+    if arr.dtype.kind not in "fiu":
+        raise TypeError(f"{name}: expected an array of real numbers, got dtype "
+                        f"{arr.dtype}")
+    return np.asarray(arr, dtype=dtype)
+
+
+def as_kernel_array(value, dtype: np.dtype, name: str) -> np.ndarray:
+    """as_array, then C-contiguous unless it already is (strides the core can
+    take: the core reads any positive strides of a C-ordered array's axes,
+    which transposes of C-contiguous arrays keep)."""
+    arr = as_array(value, dtype, name)
+    return arr if arr.flags.c_contiguous else np.ascontiguousarray(arr)
+
+
+def check_shape(arr: np.ndarray, name: str, expected: tuple, what: str = "") -> None:
+    if arr.shape != tuple(expected):
+        raise ValueError(f"{name}: expected shape {tuple(expected)}{what}, got {arr.shape}")
