@@ -4,6 +4,7 @@
 static crnn_status FN(check_seq)(TYPED(seq) v, const crnn_batch *b,
                                  size_t F, int required) {
     if (!v.data) return required ? CRNN_ERR_NULL : CRNN_OK;
+    if (b->size == 0 || b->steps == 0) return CRNN_OK; /* nothing addressed */
     if (v.stride_n < (ptrdiff_t)F && !(b->size == 1 && !b->batch_sizes))
         return CRNN_ERR_STRIDE;
     if (!b->batch_sizes && b->steps > 1 && v.stride_t < (ptrdiff_t)F)

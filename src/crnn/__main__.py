@@ -1,0 +1,78 @@
+"""python -m crnn — run the reference example, say which BLAS is in use,
+and time a forward and a backward pass."""
+import argparse
+import sys
+import time
+
+import numpy as np
+
+import crnn
+
+
+def blas_in_use() -> str:
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:  # pragma: no cover - threadpoolctl is a dependency
+        return "scipy.linalg.cython_blas (threadpoolctl not installed)"
+    import scipy.linalg.cython_blas  # noqa: F401  (load SciPy's BLAS)
+    for info in threadpool_info():
+        path = info.get("filepath", "").replace("\\", "/")
+        # SciPy's own copy (scipy.libs/ or scipy/.dylibs), not NumPy's
+        if info.get("user_api") == "blas" and ("scipy.libs" in path or "/scipy/" in path):
+            return (f"{info.get('internal_api')} {info.get('version')} "
+                    f"({info.get('architecture')}, {info.get('num_threads')} threads) "
+                    f"from SciPy: {info.get('filepath')}")
+    return "scipy.linalg.cython_blas"
+
+
+def best_of(f, repeat):
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        f()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m crnn", description=__doc__)
+    ap.add_argument("--repeat", type=int, default=5, help="timing repetitions (best of)")
+    args = ap.parse_args(argv)
+
+    print(f"crnn {crnn.__version__} on Python {sys.version.split()[0]}, NumPy {np.__version__}")
+    print(f"BLAS: {blas_in_use()}")
+
+    print("\nThe reference example: RNN(10, 20, 2, nonlinearity='relu', bidirectional=True)")
+    m = crnn.RNN(10, 20, 2, nonlinearity="relu", bidirectional=True, seed=0)
+    rng = np.random.default_rng(0)
+    inp = rng.standard_normal((6, 30, 10)).astype(np.float32)
+    hx = rng.standard_normal((4, 30, 20)).astype(np.float32)
+    out, hn = m(inp, hx)
+    print(f"  input {inp.shape}, h_0 {hx.shape} -> output {out.shape}, h_n {hn.shape}")
+    grad_x, grad_h0 = m.backward(np.ones_like(out), np.zeros_like(hn))
+    print(f"  backward -> grad_input {grad_x.shape}, grad_h_0 {grad_h0.shape}")
+
+    L, N, I, H, layers = 100, 32, 64, 256, 2
+    print(f"\nTiming RNN({I}, {H}, num_layers={layers}) on (L={L}, N={N}, {I}) float32, "
+          f"best of {args.repeat}:")
+    rnn = crnn.RNN(I, H, layers, seed=0)
+    x = rng.standard_normal((L, N, I)).astype(np.float32)
+    g = np.ones((L, N, H), np.float32)
+    rnn.eval()
+    t_inf = best_of(lambda: rnn(x), args.repeat)
+    rnn.train()
+    t_fwd = best_of(lambda: rnn(x), args.repeat)
+
+    def fwd_bwd():
+        rnn(x)
+        rnn.backward(g)
+    t_both = best_of(fwd_bwd, args.repeat)
+    flops = 2 * L * N * H * (I + H + (layers - 1) * (2 * H))
+    print(f"  inference forward  {t_inf * 1e3:8.2f} ms  ({flops / t_inf / 1e9:5.1f} GFLOP/s)")
+    print(f"  training forward   {t_fwd * 1e3:8.2f} ms")
+    print(f"  forward + backward {t_both * 1e3:8.2f} ms  ({3 * flops / t_both / 1e9:5.1f} GFLOP/s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
