@@ -12,52 +12,44 @@ static inline REAL *FN(seq_row)(TYPED(seq) v, const crnn_batch *b, size_t t,
     return v.data + (ptrdiff_t)t * v.stride_t + (ptrdiff_t)n * v.stride_n;
 }
 
-/* C (m x n) = A (m x k) . B^T + beta C, with B (n x k). */
-static void FN(mm_nt)(const crnn_blas *bl, size_t m, size_t n, size_t k,
-                      const REAL *A, size_t lda, const REAL *B, size_t ldb,
-                      REAL beta, REAL *C, size_t ldc) {
+/* C (m x n) = A (m x k) . op(B) + beta C, where op(B) is B^T for B (n x k)
+ * when b_trans, else B for B (k x n). One row (batch 1) goes to gemv:
+ * OpenBLAS's gemm repacks B on every call, gemv streams it once. */
+static void FN(mm)(const crnn_blas *bl, int b_trans, size_t m, size_t n,
+                   size_t k, const REAL *A, size_t lda, const REAL *B,
+                   size_t ldb, REAL beta, REAL *C, size_t ldc) {
     int im = (int)m, in = (int)n, ik = (int)k, ila = (int)lda,
         ilb = (int)ldb, ilc = (int)ldc, one = 1;
+    char tb = b_trans ? 'T' : 'N', tn = 'N';
     REAL alpha = 1;
     if (m == 0 || n == 0) return;
-    if (k == 0) {
+    if (k == 0) { /* an empty sum */
         if (beta == 0)
             for (size_t i = 0; i < m; i++) memset(C + i * ldc, 0, n * sizeof(REAL));
         return;
     }
-    if (m == 1) { /* c = B a: numpy c = B @ a */
-        char tr = 'T';
-        bl->GEMV(&tr, &ik, &in, &alpha, (REAL *)B, &ilb, (REAL *)A, &one,
+    if (m == 1) { /* numpy c = B @ a (b_trans) or c = a @ B */
+        int rows = b_trans ? ik : in, cols = b_trans ? in : ik;
+        bl->GEMV(&tb, &rows, &cols, &alpha, (REAL *)B, &ilb, (REAL *)A, &one,
                  &beta, C, &one);
-    } else { /* numpy C = A @ B.T */
-        char ta = 'T', tb = 'N';
-        bl->GEMM(&ta, &tb, &in, &im, &ik, &alpha, (REAL *)B, &ilb, (REAL *)A,
+    } else {      /* numpy C = A @ B.T (b_trans) or C = A @ B */
+        bl->GEMM(&tb, &tn, &in, &im, &ik, &alpha, (REAL *)B, &ilb, (REAL *)A,
                  &ila, &beta, C, &ilc);
     }
 }
 
+/* C (m x n) = A (m x k) . B^T + beta C, with B (n x k). */
+static inline void FN(mm_nt)(const crnn_blas *bl, size_t m, size_t n, size_t k,
+                             const REAL *A, size_t lda, const REAL *B,
+                             size_t ldb, REAL beta, REAL *C, size_t ldc) {
+    FN(mm)(bl, 1, m, n, k, A, lda, B, ldb, beta, C, ldc);
+}
+
 /* C (m x n) = A (m x k) . B + beta C, with B (k x n). */
-static void FN(mm_nn)(const crnn_blas *bl, size_t m, size_t n, size_t k,
-                      const REAL *A, size_t lda, const REAL *B, size_t ldb,
-                      REAL beta, REAL *C, size_t ldc) {
-    int im = (int)m, in = (int)n, ik = (int)k, ila = (int)lda,
-        ilb = (int)ldb, ilc = (int)ldc, one = 1;
-    REAL alpha = 1;
-    if (m == 0 || n == 0) return;
-    if (k == 0) {
-        if (beta == 0)
-            for (size_t i = 0; i < m; i++) memset(C + i * ldc, 0, n * sizeof(REAL));
-        return;
-    }
-    if (m == 1) { /* c = B^T a: numpy c = a @ B */
-        char tr = 'N';
-        bl->GEMV(&tr, &in, &ik, &alpha, (REAL *)B, &ilb, (REAL *)A, &one,
-                 &beta, C, &one);
-    } else { /* numpy C = A @ B */
-        char ta = 'N', tb = 'N';
-        bl->GEMM(&ta, &tb, &in, &im, &ik, &alpha, (REAL *)B, &ilb, (REAL *)A,
-                 &ila, &beta, C, &ilc);
-    }
+static inline void FN(mm_nn)(const crnn_blas *bl, size_t m, size_t n, size_t k,
+                             const REAL *A, size_t lda, const REAL *B,
+                             size_t ldb, REAL beta, REAL *C, size_t ldc) {
+    FN(mm)(bl, 0, m, n, k, A, lda, B, ldb, beta, C, ldc);
 }
 
 /* C (m x n) += A^T . B, with A (k x m), B (k x n): a sum over k rows. */
