@@ -20,7 +20,7 @@ ext = Extension(
     include_dirs=["include", "src/crnn/_core", "src/crnn"],
     depends=["include/crnn.h", "src/crnn/_shim.h"]
     + [f"src/crnn/_core/{h}" for h in
-       ("common.h", "real.h", "linalg.h", "elman.h", "layer.h")],
+       ("common.h", "real.h", "linalg.h", "elman.h", "lstm.h", "gru.h", "layer.h")],
     extra_compile_args=cflags,
 )
 

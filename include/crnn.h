@@ -1,8 +1,8 @@
 /*
  * crnn.h — public C API of the crnn core: recurrent layers (Elman RNN with
- * tanh or ReLU; LSTM and GRU reserved for the same entry points), forward and
- * backward of one layer in one direction over a whole, padded or packed,
- * batch of sequences.
+ * tanh or ReLU, LSTM with optional projection, GRU), forward and backward of
+ * one layer in one direction over a whole, padded or packed, batch of
+ * sequences.
  *
  * C99. No Python, no allocation, no printing: the caller hands in every
  * buffer (sized by the query functions below) and the BLAS routines to use.
@@ -19,9 +19,10 @@
  *    step after time step, row (t, n) at data + (off_t + n)*stride_n with
  *    off_t = batch_sizes[0] + ... + batch_sizes[t-1]; stride_t is ignored.
  *    Features are contiguous. Strides are in elements.
- *  - A state (crnn_?_state) is an (N, H) matrix with row stride ld_h (and the
- *    LSTM cell state c with ld_c). A NULL pointer means "zeros" for inputs
- *    and "not wanted" for outputs.
+ *  - A state (crnn_?_state) is h, an (N, P) matrix with row stride ld_h, and
+ *    for LSTM c, an (N, H) matrix with row stride ld_c; P is proj_size, or
+ *    H without projection. A NULL pointer means "zeros" for inputs and "not
+ *    wanted" for outputs. Layer outputs have P features too.
  *  - Sizes are size_t; every size handed to BLAS is checked to fit its
  *    32-bit int first (CRNN_ERR_TOO_LARGE otherwise).
  *  - Backward accumulates (+=) into every gradient it writes: parameter
@@ -61,10 +62,9 @@ typedef enum crnn_status {
     CRNN_ERR_STRIDE = 3,      /* a row stride is smaller than the row */
     CRNN_ERR_BATCH_SIZES = 4, /* batch_sizes not non-increasing, not >= 1,
                                  or batch_sizes[0] != batch->size */
-    CRNN_ERR_TOO_LARGE = 5,   /* a size or stride exceeds what a 32-bit
+    CRNN_ERR_TOO_LARGE = 5    /* a size or stride exceeds what a 32-bit
                                  BLAS int can hold, or a buffer size
                                  overflows size_t */
-    CRNN_ERR_UNSUPPORTED = 6  /* the cell kind is not implemented */
 } crnn_status;
 
 /* Short English text for a status (static storage). */
@@ -98,8 +98,8 @@ typedef struct crnn_blas {
 typedef enum crnn_cell {
     CRNN_RNN_TANH = 0, /* h' = tanh(W_ih x + b_ih + W_hh h + b_hh) */
     CRNN_RNN_RELU = 1, /* h' = relu(W_ih x + b_ih + W_hh h + b_hh) */
-    CRNN_LSTM = 2,     /* reserved: not implemented yet */
-    CRNN_GRU = 3       /* reserved: not implemented yet */
+    CRNN_LSTM = 2,     /* i,f,g,o gates; optional projection (proj_size) */
+    CRNN_GRU = 3       /* r,z,n gates, torch's equations */
 } crnn_cell;
 
 /* One layer in one direction. */
@@ -107,7 +107,8 @@ typedef struct crnn_layer {
     crnn_cell cell;
     size_t input_size;  /* I >= 1 */
     size_t hidden_size; /* H >= 1 */
-    size_t proj_size;   /* 0 (LSTM projections are reserved) */
+    size_t proj_size;   /* LSTM: 0 or P < H, h_t = W_hr (o * tanh(c_t));
+                           other kinds: 0 */
     int reverse;        /* 0: t = 0 .. L-1; 1: t = L-1 .. 0 */
 } crnn_layer;
 
@@ -160,7 +161,7 @@ CRNN_API size_t crnn_reserve_size(const crnn_layer *layer,
         T *w_hh; /* (G*H, H) */                                               \
         T *b_ih; /* (G*H) */                                                  \
         T *b_hh; /* (G*H) */                                                  \
-        T *w_hr; /* reserved */                                               \
+        T *w_hr; /* (P, H), LSTM with proj_size P only */                     \
     } crnn_##p##_params;
 
 CRNN_DECLARE_TYPES(s, float)
@@ -169,12 +170,12 @@ CRNN_DECLARE_TYPES(d, double)
 /*
  * crnn_?_forward — run one layer in one direction over the batch.
  *   [in]  x        (L, N, I)
- *   [in]  h0       (N, H); h NULL = zeros
- *   [out] out      (L, N, H) h_t of every step; data NULL = not written.
+ *   [in]  h0       (N, P) h_0, and (N, H) c_0 for LSTM; NULL = zeros
+ *   [out] out      (L, N, P) h_t of every step; data NULL = not written.
  *                  May be a column slice of a wider array (one direction
  *                  of a bidirectional output).
- *   [out] hn       (N, H) the state after each sequence's last step (for
- *                  reverse: after t = 0); h NULL = not written
+ *   [out] hn       (N, P) h and (N, H) c after each sequence's last step
+ *                  (for reverse: after t = 0); NULL = not written
  *   [out] reserve  crnn_reserve_size() elements; NULL for inference.
  *                  Filled with what backward needs.
  *   [tmp] work     crnn_workspace_size(pass) elements (may be NULL if 0)
@@ -193,10 +194,10 @@ CRNN_DECLARE_TYPES(d, double)
  *   [in]  w        parameters used by the forward
  *   [out] dw       parameter gradients (+=); a NULL member is skipped
  *   [in]  x        (L, N, I) the forward's input
- *   [in]  dout     (L, N, H) gradient of the loss w.r.t. out; NULL = zeros
- *   [in]  dhn      (N, H) gradient w.r.t. hn; h NULL = zeros
+ *   [in]  dout     (L, N, P) gradient of the loss w.r.t. out; NULL = zeros
+ *   [in]  dhn      gradient w.r.t. hn (h, and c for LSTM); NULL = zeros
  *   [out] dx       (L, N, I) gradient w.r.t. x (+=); data NULL = skipped
- *   [out] dh0      (N, H) gradient w.r.t. h0 (+=); h NULL = skipped
+ *   [out] dh0      gradient w.r.t. h0 (h, and c for LSTM) (+=); NULL = skipped
  *   [in]  reserve  as filled by the training forward
  *   [tmp] work     crnn_workspace_size(CRNN_PASS_BACKWARD) elements
  */

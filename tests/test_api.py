@@ -229,7 +229,7 @@ def test_bad_backward_gradients():
     out, hn = rnn(np.zeros((5, 2, 3)))
     with pytest.raises(ValueError, match="grad_output: expected shape \\(5, 2, 4\\).*got \\(5, 2, 3\\)"):
         rnn.backward(np.zeros((5, 2, 3)))
-    with pytest.raises(ValueError, match="grad_h_n: expected shape \\(2, 2, 4\\).*got \\(2, 4\\)"):
+    with pytest.raises(ValueError, match="grad_h_n: .*\\(2, 2, 4\\).*\\(2, 4\\)"):
         rnn.backward(np.zeros(out.shape), np.zeros((2, 4)))
     with pytest.raises(TypeError, match="grad_output"):
         rnn.backward(np.zeros(out.shape, complex))

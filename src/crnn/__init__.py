@@ -9,9 +9,9 @@
 from ._kernels import version as _core_version
 from ._module import Module, Parameter
 from ._random import manual_seed
-from .rnn import RNN, RNNBase, RNNCell, RNNCellBase
+from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 
 __version__ = "0.1.0"
 
-__all__ = ["Module", "Parameter", "RNN", "RNNBase", "RNNCell", "RNNCellBase",
-           "manual_seed", "__version__"]
+__all__ = ["Module", "Parameter", "RNN", "LSTM", "GRU", "RNNBase", "RNNCell",
+           "LSTMCell", "GRUCell", "RNNCellBase", "manual_seed", "__version__"]

@@ -15,7 +15,7 @@ from scipy.linalg.cython_blas cimport sgemm, dgemm, sgemv, dgemv
 
 cdef extern from "crnn.h" nogil:
     ctypedef int crnn_status
-    int CRNN_OK, CRNN_ERR_UNSUPPORTED, CRNN_ERR_TOO_LARGE
+    int CRNN_OK, CRNN_ERR_TOO_LARGE
     int CRNN_PASS_INFERENCE, CRNN_PASS_TRAINING, CRNN_PASS_BACKWARD
     int CRNN_VERSION_MAJOR, CRNN_VERSION_MINOR, CRNN_VERSION_PATCH
     const char *crnn_status_string(crnn_status)
@@ -182,8 +182,8 @@ cdef class _Plan:
 
 
 cdef _Plan make_plan(int cell, bint reverse, size_t input_size,
-                     size_t hidden_size, size_t steps, size_t batch,
-                     object batch_sizes):
+                     size_t hidden_size, size_t proj_size, size_t steps,
+                     size_t batch, object batch_sizes):
     cdef _Plan p = _Plan()
     cdef Py_buffer *v
     if cell not in GATES:
@@ -194,7 +194,10 @@ cdef _Plan make_plan(int cell, bint reverse, size_t input_size,
     p.layer.cell = cell
     p.layer.input_size = input_size
     p.layer.hidden_size = hidden_size
-    p.layer.proj_size = 0
+    if proj_size and (cell != LSTM or proj_size >= hidden_size):
+        raise ValueError(f"proj_size: expected 0, or for LSTM 0 < proj_size < "
+                         f"hidden_size={hidden_size}, got {proj_size}")
+    p.layer.proj_size = proj_size
     p.layer.reverse = reverse
     p.batch.steps = steps
     p.batch.size = batch
@@ -218,12 +221,12 @@ cdef _Plan make_plan(int cell, bint reverse, size_t input_size,
     return p
 
 
-def sizes(int cell, size_t input_size, size_t hidden_size, size_t steps,
-          size_t batch, batch_sizes=None):
+def sizes(int cell, size_t input_size, size_t hidden_size, size_t proj_size,
+          size_t steps, size_t batch, batch_sizes=None):
     """(reserve, inference workspace, training workspace, backward workspace)
     in elements for one layer-direction."""
-    cdef _Plan p = make_plan(cell, False, input_size, hidden_size, steps,
-                             batch, batch_sizes)
+    cdef _Plan p = make_plan(cell, False, input_size, hidden_size, proj_size,
+                             steps, batch, batch_sizes)
     return (crnn_reserve_size(&p.layer, &p.batch),
             crnn_workspace_size(&p.layer, &p.batch, CRNN_PASS_INFERENCE),
             crnn_workspace_size(&p.layer, &p.batch, CRNN_PASS_TRAINING),
@@ -236,8 +239,6 @@ cdef void raise_status(crnn_status st) except *:
     msg = crnn_status_string(st).decode()
     if st == CRNN_ERR_TOO_LARGE:
         raise OverflowError(f"crnn core: {msg}")
-    if st == CRNN_ERR_UNSUPPORTED:
-        raise NotImplementedError(f"crnn core: {msg}")
     raise RuntimeError(f"crnn core: {msg} (status {st})")
 
 
@@ -260,7 +261,9 @@ cdef void take_params(Bufs *b, shim_args *a, bint grads, tuple params,
                       _Plan p, bint dbl) except *:
     cdef size_t GH = GATES[p.layer.cell] * p.layer.hidden_size
     cdef size_t H = p.layer.hidden_size, I = p.layer.input_size
-    cdef tuple shapes = ((GH, I), (GH, H), (GH,), (GH,), None)
+    cdef size_t P = p.layer.proj_size if p.layer.proj_size else H
+    cdef tuple shapes = ((GH, I), (GH, P), (GH,), (GH,),
+                         (P, H) if p.layer.proj_size else None)
     cdef tuple names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr")
     cdef Py_buffer *v
     cdef int i
@@ -270,11 +273,11 @@ cdef void take_params(Bufs *b, shim_args *a, bint grads, tuple params,
         name = ("grad of " if grads else "") + names[i]
         if shapes[i] is None:
             if params[i] is not None:
-                raise NotImplementedError(f"{name}: projections are not supported yet")
+                raise ValueError(f"{name}: given, but proj_size is 0")
             v = NULL
         else:
             v = take(b, params[i], name, dbl, len(shapes[i]), grads)
-            if v == NULL and i < 2 and not grads:
+            if v == NULL and (i < 2 or i == 4) and not grads:
                 raise ValueError(f"{name}: required")
             check_shape(v, name, shapes[i])
             if v != NULL:
@@ -287,7 +290,8 @@ cdef void take_params(Bufs *b, shim_args *a, bint grads, tuple params,
 
 cdef _Plan open_call(Bufs *b, shim_args *a, bint *dbl, int cell,
                      bint reverse, size_t input_size, size_t hidden_size,
-                     object x, object batch_sizes, tuple params):
+                     size_t proj_size, object x, object batch_sizes,
+                     tuple params):
     """Check x and the parameters, fill a.x and a.w, and plan the call."""
     cdef bint packed = batch_sizes is not None
     cdef size_t steps, batch
@@ -304,8 +308,8 @@ cdef _Plan open_call(Bufs *b, shim_args *a, bint *dbl, int cell,
     else:
         steps = vx.shape[0]
         batch = vx.shape[1]
-    p = make_plan(cell, reverse, input_size, hidden_size, steps, batch,
-                  batch_sizes)
+    p = make_plan(cell, reverse, input_size, hidden_size, proj_size, steps,
+                  batch, batch_sizes)
     check_shape(vx, "x", seq_shape(p, packed, input_size))
     a.x = seq_of(vx, packed)
     take_params(b, a, False, params, p, dbl[0])
@@ -333,30 +337,46 @@ cdef void *take_work(Bufs *b, object obj, str name, bint dbl, bint writable,
     return v.buf if v != NULL else NULL
 
 
+cdef size_t out_features(_Plan p):
+    return p.layer.proj_size if p.layer.proj_size else p.layer.hidden_size
+
+
+cdef shim_mat take_cell_state(Bufs *b, _Plan p, object obj, str name, bint dbl,
+                              bint writable) except *:
+    """The LSTM cell state c (N, H); None for other kinds."""
+    if obj is not None and p.layer.cell != LSTM:
+        raise ValueError(f"{name}: only an LSTM has a cell state")
+    return take_mat(b, p, obj, name, dbl, p.layer.hidden_size, writable)
+
+
 def forward(int cell, bint reverse, size_t input_size, size_t hidden_size,
-            x, h0, out, hn, tuple params, reserve=None, work=None,
-            batch_sizes=None):
+            size_t proj_size, x, h0, c0, out, hn, cn, tuple params,
+            reserve=None, work=None, batch_sizes=None):
     """One layer in one direction over the whole batch.
 
     x (L, N, I) padded, any non-negative strides with a contiguous last axis,
-    or (R, I) packed with ``batch_sizes``; h0, hn (N, H) or None; out like x
-    with H features (may be a column slice of a wider array) or None;
-    params (w_ih, w_hh, b_ih, b_hh, w_hr); reserve (training) and work are
-    1-D buffers of the sizes ``sizes()`` gives. Runs without the GIL.
+    or (R, I) packed with ``batch_sizes``; h0, hn (N, P) and, for LSTM, c0,
+    cn (N, H), or None; out like x with P features (may be a column slice
+    of a wider array) or None; P is proj_size or hidden_size. params (w_ih,
+    w_hh, b_ih, b_hh, w_hr); reserve (training) and work are 1-D buffers of
+    the sizes ``sizes()`` gives. Runs without the GIL.
     """
     cdef Bufs b
     cdef shim_args a
     cdef _Plan p
     cdef bint packed = batch_sizes is not None, dbl
     cdef crnn_status st
-    cdef size_t H = hidden_size
+    cdef size_t P
     b.n = 0
     try:
         p = open_call(&b, &a, &dbl, cell, reverse, input_size, hidden_size,
-                      x, batch_sizes, params)
-        a.out = take_seq(&b, p, out, "out", dbl, H, packed, True)
-        a.h0 = take_mat(&b, p, h0, "h0", dbl, H, False)
-        a.hn = take_mat(&b, p, hn, "hn", dbl, H, True)
+                      proj_size, x, batch_sizes, params)
+        P = out_features(p)
+        a.out = take_seq(&b, p, out, "out", dbl, P, packed, True)
+        a.h0 = take_mat(&b, p, h0, "h0", dbl, P, False)
+        a.hn = take_mat(&b, p, hn, "hn", dbl, P, True)
+        a.c0 = take_cell_state(&b, p, c0, "c0", dbl, False)
+        a.cn = take_cell_state(&b, p, cn, "cn", dbl, True)
         if reserve is not None:
             a.reserve = take_work(&b, reserve, "reserve", dbl, True,
                                   crnn_reserve_size(&p.layer, &p.batch))
@@ -371,27 +391,30 @@ def forward(int cell, bint reverse, size_t input_size, size_t hidden_size,
 
 
 def backward(int cell, bint reverse, size_t input_size, size_t hidden_size,
-             tuple params, tuple grads, x, dout, dhn, dx, dh0, reserve, work,
-             batch_sizes=None):
+             size_t proj_size, tuple params, tuple grads, x, dout, dhn, dcn,
+             dx, dh0, dc0, reserve, work, batch_sizes=None):
     """Backpropagation through time of one layer-direction after a training
     forward that filled ``reserve``. Accumulates (+=) into grads (w_ih, w_hh,
-    b_ih, b_hh, w_hr; None members skipped), dx and dh0. Runs without the
-    GIL."""
+    b_ih, b_hh, w_hr; None members skipped), dx, dh0 and dc0. Runs without
+    the GIL."""
     cdef Bufs b
     cdef shim_args a
     cdef _Plan p
     cdef bint packed = batch_sizes is not None, dbl
     cdef crnn_status st
-    cdef size_t H = hidden_size
+    cdef size_t P
     b.n = 0
     try:
         p = open_call(&b, &a, &dbl, cell, reverse, input_size, hidden_size,
-                      x, batch_sizes, params)
+                      proj_size, x, batch_sizes, params)
+        P = out_features(p)
         take_params(&b, &a, True, grads, p, dbl)
-        a.dout = take_seq(&b, p, dout, "grad_out", dbl, H, packed, False)
+        a.dout = take_seq(&b, p, dout, "grad_out", dbl, P, packed, False)
         a.dx = take_seq(&b, p, dx, "grad_x", dbl, input_size, packed, True)
-        a.dhn = take_mat(&b, p, dhn, "grad_hn", dbl, H, False)
-        a.dh0 = take_mat(&b, p, dh0, "grad_h0", dbl, H, True)
+        a.dhn = take_mat(&b, p, dhn, "grad_hn", dbl, P, False)
+        a.dh0 = take_mat(&b, p, dh0, "grad_h0", dbl, P, True)
+        a.dcn = take_cell_state(&b, p, dcn, "grad_cn", dbl, False)
+        a.dc0 = take_cell_state(&b, p, dc0, "grad_c0", dbl, True)
         a.reserve = take_work(&b, reserve, "reserve", dbl, False,
                               crnn_reserve_size(&p.layer, &p.batch))
         a.work = take_work(&b, work, "work", dbl, True, crnn_workspace_size(

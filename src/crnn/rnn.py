@@ -8,37 +8,96 @@ are. All per-time-step work happens in the C core (``crnn._kernels``).
 from __future__ import annotations
 
 import math
+import numbers
 import warnings
 
 import numpy as np
 
 from . import _kernels
 from ._module import Module
-from ._validate import (as_array, as_kernel_array, check_choice,
-                        check_positive_int, check_probability, check_shape)
+from ._validate import (as_kernel_array, check_choice, check_positive_int,
+                        check_probability, check_shape)
 
-_CELLS = {"RNN_TANH": _kernels.RNN_TANH, "RNN_RELU": _kernels.RNN_RELU}
+_CELLS = {"RNN_TANH": _kernels.RNN_TANH, "RNN_RELU": _kernels.RNN_RELU,
+          "LSTM": _kernels.LSTM, "GRU": _kernels.GRU}
 
-
-def _forward_one(cell, reverse, input_size, hidden_size, weights, x, h0, out,
-                 hn, training):
-    """One layer-direction forward; returns the training reserve (or None)."""
-    sizes = _kernels.sizes(cell, input_size, hidden_size, x.shape[0], x.shape[1])
-    dtype = x.dtype
-    reserve = np.empty(sizes[0], dtype) if training else None
-    work = np.empty(sizes[2] if training else sizes[1], dtype)
-    _kernels.forward(cell, reverse, input_size, hidden_size, x, h0, out, hn,
-                     weights, reserve, work)
-    return reserve
+_NO_FORWARD = ("backward: expected a preceding forward in training mode "
+               "(train(), then forward); none is pending — eval-mode forwards "
+               "keep nothing, and each backward consumes its forward")
 
 
-def _backward_one(cell, reverse, input_size, hidden_size, weights, grads, x,
-                  dout, dhn, dx, dh0, reserve):
-    """One layer-direction backward, accumulating into grads, dx and dh0."""
-    sizes = _kernels.sizes(cell, input_size, hidden_size, x.shape[0], x.shape[1])
-    work = np.empty(sizes[3], x.dtype)
-    _kernels.backward(cell, reverse, input_size, hidden_size, weights, grads,
-                      x, dout, dhn, dx, dh0, reserve, work)
+class _Kind:
+    """What differs between the cell kinds, as the shared loops need it."""
+
+    def __init__(self, cell: int, hidden_size: int, proj_size: int = 0):
+        self.cell = cell
+        self.hidden_size = hidden_size
+        self.proj_size = proj_size
+        self.out_size = proj_size or hidden_size          # features of h
+        self.gate_size = _kernels.GATES[cell] * hidden_size
+        self.lstm = cell == _kernels.LSTM
+        # the state: h (out_size features), and c (hidden_size) for LSTM
+        self.state_names = ("h", "c") if self.lstm else ("h",)
+        self.state_sizes = (self.out_size, hidden_size) if self.lstm else (self.out_size,)
+
+    def param_specs(self, input_size: int, bias: bool, suffix: str = ""):
+        """[(name, shape)] in torch's order for one layer-direction."""
+        specs = [(f"weight_ih{suffix}", (self.gate_size, input_size)),
+                 (f"weight_hh{suffix}", (self.gate_size, self.out_size))]
+        if bias:
+            specs += [(f"bias_ih{suffix}", (self.gate_size,)),
+                      (f"bias_hh{suffix}", (self.gate_size,))]
+        if self.proj_size:
+            specs.append((f"weight_hr{suffix}", (self.proj_size, self.hidden_size)))
+        return specs
+
+    @staticmethod
+    def views(params: dict, suffix: str = ""):
+        """(weights, grads): the tuples (w_ih, w_hh, b_ih, b_hh, w_hr) the
+        kernels take, None where the module has no such parameter."""
+        ps = [params.get(f"{n}{suffix}") for n in
+              ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr")]
+        return (tuple(p.data if p else None for p in ps),
+                tuple(p.grad if p else None for p in ps))
+
+    def forward(self, reverse, input_size, weights, x, s0, out, sn, training):
+        """One layer-direction forward; s0/sn are per-state lists (None:
+        zeros / not wanted). Returns the training reserve (or None)."""
+        sizes = _kernels.sizes(self.cell, input_size, self.hidden_size,
+                               self.proj_size, x.shape[0], x.shape[1])
+        reserve = np.empty(sizes[0], x.dtype) if training else None
+        work = np.empty(sizes[2] if training else sizes[1], x.dtype)
+        c0, cn = (s0[1], sn[1]) if self.lstm else (None, None)
+        _kernels.forward(self.cell, reverse, input_size, self.hidden_size,
+                         self.proj_size, x, s0[0], c0, out, sn[0], cn, weights,
+                         reserve, work)
+        return reserve
+
+    def backward(self, reverse, input_size, weights, grads, x, dout, dsn, dx,
+                 ds0, reserve):
+        """One layer-direction backward, accumulating into grads, dx, ds0."""
+        sizes = _kernels.sizes(self.cell, input_size, self.hidden_size,
+                               self.proj_size, x.shape[0], x.shape[1])
+        work = np.empty(sizes[3], x.dtype)
+        dcn, dc0 = (dsn[1], ds0[1]) if self.lstm else (None, None)
+        _kernels.backward(self.cell, reverse, input_size, self.hidden_size,
+                          self.proj_size, weights, grads, x, dout, dsn[0], dcn,
+                          dx, ds0[0], dc0, reserve, work)
+
+    def split_state(self, value, name: str):
+        """A user's state argument as a per-state list: an array (or None)
+        for RNN/GRU, an (h, c) pair (or None) for LSTM."""
+        if not self.lstm:
+            return [value]
+        if value is None:
+            return [None, None]
+        if not isinstance(value, (tuple, list)) or len(value) != 2:
+            raise TypeError(f"{name}: expected a tuple (h, c) for LSTM, got "
+                            f"{type(value).__name__}")
+        return list(value)
+
+    def join_state(self, parts):
+        return tuple(parts) if self.lstm else parts[0]
 
 
 def _private_copy(x: np.ndarray, source) -> np.ndarray:
@@ -49,26 +108,34 @@ def _private_copy(x: np.ndarray, source) -> np.ndarray:
     return x
 
 
+def _state_name(kind: _Kind, i: int, suffix: str) -> str:
+    return f"{kind.state_names[i]}{suffix}"
+
+
 class RNNBase(Module):
-    r"""Base of the multi-layer recurrent layers.
+    r"""Base of the multi-layer recurrent layers (RNN, LSTM, GRU).
 
     Shapes (torch's): ``input`` is (L, N, H_in), or (N, L, H_in) with
     ``batch_first=True``, or unbatched (L, H_in); ``h_0`` and ``h_n`` are
     (D * num_layers, N, H_out), or (D * num_layers, H_out) unbatched —
-    ``batch_first`` never applies to them; ``output`` is (L, N, D * H_out)
-    (batch_first: (N, L, D * H_out)). D = 2 if bidirectional else 1.
+    ``batch_first`` never applies to them; an LSTM's ``c_0``/``c_n`` are
+    likewise with H_cell = hidden_size; ``output`` is (L, N, D * H_out)
+    (batch_first: (N, L, D * H_out)). D = 2 if bidirectional else 1;
+    H_out = proj_size if proj_size > 0 else hidden_size.
 
     Parameters, per layer k and direction (suffix ``_reverse`` for the
     backward direction), in torch's order, names and shapes:
     ``weight_ih_l{k}`` (G * hidden_size, input_size for k = 0 else D *
-    hidden_size), ``weight_hh_l{k}`` (G * hidden_size, hidden_size),
-    ``bias_ih_l{k}``, ``bias_hh_l{k}`` (G * hidden_size), G the gate count.
-    All are initialised from U(-sqrt(k), sqrt(k)), k = 1 / hidden_size.
+    H_out), ``weight_hh_l{k}`` (G * hidden_size, H_out), ``bias_ih_l{k}``,
+    ``bias_hh_l{k}`` (G * hidden_size), and with projections
+    ``weight_hr_l{k}`` (proj_size, hidden_size); G is the gate count (1
+    RNN, 4 LSTM, 3 GRU). All are initialised from U(-1/sqrt(hidden_size),
+    1/sqrt(hidden_size)).
     """
 
     def __init__(self, mode, input_size, hidden_size, num_layers=1, bias=True,
                  batch_first=False, dropout=0.0, bidirectional=False,
-                 dtype=np.float32, *, seed=None, generator=None):
+                 proj_size=0, dtype=np.float32, *, seed=None, generator=None):
         super().__init__(dtype, seed, generator)
         self.mode = check_choice(mode, "mode", tuple(_CELLS))
         self.input_size = check_positive_int(input_size, "input_size")
@@ -78,32 +145,31 @@ class RNNBase(Module):
         self.batch_first = bool(batch_first)
         self.dropout = check_probability(dropout, "dropout")
         self.bidirectional = bool(bidirectional)
+        if isinstance(proj_size, bool) or not isinstance(proj_size, numbers.Integral) \
+                or proj_size < 0:
+            raise ValueError(f"proj_size: expected a positive int, or zero to disable "
+                             f"projections, got {proj_size!r}")
+        if proj_size and mode != "LSTM":
+            raise ValueError(f"proj_size: only LSTM supports projections, got "
+                             f"proj_size={proj_size} for {mode}")
+        if proj_size >= self.hidden_size:
+            raise ValueError(f"proj_size: expected a value smaller than "
+                             f"hidden_size={self.hidden_size}, got {proj_size}")
+        self.proj_size = int(proj_size)
         if self.dropout > 0 and self.num_layers == 1:
             warnings.warn("dropout option adds dropout after all but last "
                           "recurrent layer, so non-zero dropout expects "
                           f"num_layers greater than 1, but got dropout={dropout} "
-                          f"and num_layers={num_layers}", stacklevel=2)
-        self._cell = _CELLS[self.mode]
-        gh = _kernels.GATES[self._cell] * self.hidden_size
-        D = self.num_directions
+                          f"and num_layers={num_layers}", stacklevel=3)
+        self._kind = _Kind(_CELLS[self.mode], self.hidden_size, self.proj_size)
         specs = []
         for k in range(self.num_layers):
-            in_k = self._layer_input_size(k)
-            for d in range(D):
-                sfx = f"_l{k}" + ("_reverse" if d else "")
-                specs += [(f"weight_ih{sfx}", (gh, in_k)),
-                          (f"weight_hh{sfx}", (gh, self.hidden_size))]
-                if self.bias:
-                    specs += [(f"bias_ih{sfx}", (gh,)), (f"bias_hh{sfx}", (gh,))]
+            for sfx in self._suffixes(k):
+                specs += self._kind.param_specs(self._layer_input_size(k), self.bias, sfx)
         self._allocate(specs)
-        self._weights, self._grads = [], []  # per (layer, direction)
-        for k in range(self.num_layers):
-            for d in range(D):
-                sfx = f"_l{k}" + ("_reverse" if d else "")
-                names = [f"{n}{sfx}" for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
-                ps = [self._params.get(n) for n in names]
-                self._weights.append(tuple(p.data if p else None for p in ps) + (None,))
-                self._grads.append(tuple(p.grad if p else None for p in ps) + (None,))
+        # (weights, grads) per layer-direction, in the order k * D + d
+        self._views = [_Kind.views(self._params, sfx)
+                       for k in range(self.num_layers) for sfx in self._suffixes(k)]
         self._saved = None
         self.reset_parameters()
 
@@ -111,14 +177,19 @@ class RNNBase(Module):
     def num_directions(self) -> int:
         return 2 if self.bidirectional else 1
 
+    def _suffixes(self, k: int):
+        return [f"_l{k}", f"_l{k}_reverse"][:self.num_directions]
+
     def _layer_input_size(self, k: int) -> int:
-        return self.input_size if k == 0 else self.num_directions * self.hidden_size
+        return self.input_size if k == 0 else self.num_directions * self._kind.out_size
 
     def reset_parameters(self) -> None:
         self._init_uniform(1.0 / math.sqrt(self.hidden_size))
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
+        if self.proj_size != 0:
+            s += f", proj_size={self.proj_size}"
         if self.num_layers != 1:
             s += f", num_layers={self.num_layers}"
         if not self.bias:
@@ -138,8 +209,10 @@ class RNNBase(Module):
         return self.forward(input, hx)
 
     def forward(self, input, hx=None):
-        """``output, h_n = rnn(input, h_0=None)``; in training mode keeps what
-        ``backward`` needs."""
+        """``output, h_n = rnn(input, h_0=None)``; for LSTM
+        ``output, (h_n, c_n) = lstm(input, (h_0, c_0))``. In training mode
+        keeps what ``backward`` needs."""
+        kind = self._kind
         x = as_kernel_array(input, self.dtype, "input")
         if x.ndim not in (2, 3):
             raise ValueError(f"input: expected 2-D (unbatched) or 3-D (batched) "
@@ -155,31 +228,31 @@ class RNNBase(Module):
         if L == 0:
             raise ValueError(f"input: expected a sequence length greater than 0, "
                              f"got shape {user_shape}")
-        D, H, layers = self.num_directions, self.hidden_size, self.num_layers
-        h0 = self._state_in(hx, "h_0", N, batched)
+        D, layers, P = self.num_directions, self.num_layers, kind.out_size
+        s0 = self._states_in(hx, N, batched)
         training = self.training
         if training:
             x = _private_copy(x, input)
 
         if batched and self.batch_first:
-            out_user = np.empty((N, L, D * H), self.dtype)
+            out_user = np.empty((N, L, D * P), self.dtype)
             out = out_user.transpose(1, 0, 2)
         else:
-            out = np.empty((L, N, D * H), self.dtype)
+            out = np.empty((L, N, D * P), self.dtype)
             out_user = out if batched else out[:, 0, :]
-        hn = np.empty((D * layers, N, H), self.dtype)
+        sn = [np.empty((D * layers, N, F), self.dtype) for F in kind.state_sizes]
 
         saved, layer_in = [], x
         for k in range(layers):
             last = k == layers - 1
-            layer_out = out if last else np.empty((L, N, D * H), self.dtype)
-            reserves = [
-                _forward_one(self._cell, d == 1, self._layer_input_size(k), H,
-                             self._weights[k * D + d], layer_in,
-                             None if h0 is None else h0[k * D + d],
-                             layer_out[:, :, d * H:(d + 1) * H], hn[k * D + d],
-                             training)
-                for d in range(D)]
+            layer_out = out if last else np.empty((L, N, D * P), self.dtype)
+            reserves = []
+            for d in range(D):
+                i = k * D + d
+                reserves.append(kind.forward(
+                    d == 1, self._layer_input_size(k), self._views[i][0], layer_in,
+                    [None if s is None else s[i] for s in s0],
+                    layer_out[:, :, d * P:(d + 1) * P], [s[i] for s in sn], training))
             mask = None
             if not last and training and self.dropout > 0:
                 mask = self._dropout_mask(layer_out.shape)
@@ -188,26 +261,35 @@ class RNNBase(Module):
             layer_in = layer_out if mask is None else layer_out * mask
         self._saved = None
         if training:
-            self._saved = dict(layers=saved, batched=batched, h0_given=hx is not None,
-                               out_shape=out_user.shape, L=L, N=N)
-        return out_user, (hn if batched else hn[:, 0, :])
+            self._saved = dict(layers=saved, batched=batched, L=L, N=N,
+                               h0_given=hx is not None, out_shape=out_user.shape)
+        return out_user, kind.join_state(sn if batched else [s[:, 0, :] for s in sn])
 
-    def _state_in(self, hx, name, N, batched):
-        """h_0 as a (D * num_layers, N, H) array (None: zeros)."""
-        if hx is None:
-            return None
-        h = as_kernel_array(hx, self.dtype, name)
-        want = (self.num_directions * self.num_layers, N, self.hidden_size)
+    def _states_in(self, hx, N, batched):
+        """The initial state as a per-state list of (D * num_layers, N, F)
+        arrays (None: zeros)."""
+        kind = self._kind
+        parts = kind.split_state(hx, "hx")
+        if hx is not None and any(p is None for p in parts):
+            raise TypeError("hx: expected both h_0 and c_0, got None for one of them")
+        return [None if p is None else
+                self._state_array(p, _state_name(kind, i, "_0"), N, F, batched)
+                for i, (p, F) in enumerate(zip(parts, kind.state_sizes))]
+
+    def _state_array(self, value, name, N, F, batched, what=""):
+        """One state (or its gradient) as a (D * num_layers, N, F) array."""
+        h = as_kernel_array(value, self.dtype, name)
+        want = (self.num_directions * self.num_layers, N, F)
         if batched:
             if h.ndim != 3:
                 raise ValueError(f"{name}: for batched 3-D input, {name} should "
                                  f"also be 3-D {want}, got {h.ndim}-D with shape {h.shape}")
-            check_shape(h, name, want)
+            check_shape(h, name, want, what)
             return h
         if h.ndim != 2:
             raise ValueError(f"{name}: for unbatched 2-D input, {name} should also "
                              f"be 2-D {(want[0], want[2])}, got {h.ndim}-D with shape {h.shape}")
-        check_shape(h, name, (want[0], want[2]))
+        check_shape(h, name, (want[0], want[2]), what)
         return h[:, None, :]
 
     def _dropout_mask(self, shape):
@@ -219,33 +301,32 @@ class RNNBase(Module):
     def backward(self, grad_output, grad_h_n=None):
         """Backpropagation through time after a training-mode forward.
 
-        ``grad_output`` has the forward output's shape, ``grad_h_n`` (or None:
-        zeros) h_n's. Adds the parameter gradients to each ``p.grad`` (until
-        ``zero_grad()``) and returns ``(grad_input, grad_h_0)``; grad_h_0 is
-        None when the forward was not given h_0. The forward's saved state is
+        ``grad_output`` has the forward output's shape; ``grad_h_n`` has
+        h_n's (for LSTM a pair (grad_h_n, grad_c_n)); None means zeros.
+        Adds the parameter gradients to each ``p.grad`` (until
+        ``zero_grad()``) and returns ``(grad_input, grad_h_0)`` — for LSTM
+        ``(grad_input, (grad_h_0, grad_c_0))`` — with grad_h_0 None when the
+        forward was not given an initial state. The forward's saved state is
         consumed: a second backward needs a new forward."""
         s = self._saved
         if s is None:
-            raise RuntimeError("backward: expected a preceding forward in training "
-                               "mode (train(), then forward); none is pending — "
-                               "eval-mode forwards keep nothing, and each backward "
-                               "consumes its forward")
-        D, H, layers = self.num_directions, self.hidden_size, self.num_layers
+            raise RuntimeError(_NO_FORWARD)
+        kind = self._kind
+        D, layers, P = self.num_directions, self.num_layers, kind.out_size
         L, N, batched = s["L"], s["N"], s["batched"]
         g = as_kernel_array(grad_output, self.dtype, "grad_output")
         check_shape(g, "grad_output", s["out_shape"], " (the output's shape)")
-        ghn = None
-        if grad_h_n is not None:
-            ghn = as_kernel_array(grad_h_n, self.dtype, "grad_h_n")
-            want = (D * layers, N, H) if batched else (D * layers, H)
-            check_shape(ghn, "grad_h_n", want, " (h_n's shape)")
-            if not batched:
-                ghn = ghn[:, None, :]
+        dsn = [None if p is None else
+               self._state_array(p, "grad_" + _state_name(kind, i, "_n"), N, F,
+                                 batched, " (the final state's shape)")
+               for i, (p, F) in enumerate(zip(kind.split_state(grad_h_n, "grad_h_n"),
+                                              kind.state_sizes))]
         self._saved = None
 
         dout = g.transpose(1, 0, 2) if batched and self.batch_first else (
             g if batched else g[:, None, :])
-        grad_h0 = np.zeros((D * layers, N, H), self.dtype) if s["h0_given"] else None
+        ds0 = [np.zeros((D * layers, N, F), self.dtype) if s["h0_given"] else None
+               for F in kind.state_sizes]
         for k in reversed(range(layers)):
             layer_in, reserves, _ = s["layers"][k]
             in_k = self._layer_input_size(k)
@@ -256,18 +337,17 @@ class RNNBase(Module):
                 dx = dx_user = np.zeros((L, N, in_k), self.dtype)
             for d in range(D):
                 i = k * D + d
-                _backward_one(self._cell, d == 1, in_k, H, self._weights[i],
-                              self._grads[i], layer_in,
-                              dout[:, :, d * H:(d + 1) * H],
-                              None if ghn is None else ghn[i], dx,
-                              None if grad_h0 is None else grad_h0[i], reserves[d])
+                kind.backward(d == 1, in_k, *self._views[i], layer_in,
+                              dout[:, :, d * P:(d + 1) * P],
+                              [None if t is None else t[i] for t in dsn], dx,
+                              [None if t is None else t[i] for t in ds0], reserves[d])
             if k > 0:
                 mask = s["layers"][k - 1][2]
                 dout = dx if mask is None else dx * mask
         grad_x = dx_user if batched else dx_user[:, 0, :]
-        if grad_h0 is not None and not batched:
-            grad_h0 = grad_h0[:, 0, :]
-        return grad_x, grad_h0
+        if not s["h0_given"]:
+            return grad_x, None
+        return grad_x, kind.join_state(ds0 if batched else [t[:, 0, :] for t in ds0])
 
 
 class RNN(RNNBase):
@@ -295,29 +375,81 @@ class RNN(RNNBase):
         self.nonlinearity = check_choice(nonlinearity, "nonlinearity", ("tanh", "relu"))
         super().__init__("RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU",
                          input_size, hidden_size, num_layers, bias, batch_first,
-                         dropout, bidirectional, dtype, seed=seed, generator=generator)
+                         dropout, bidirectional, 0, dtype, seed=seed, generator=generator)
+
+
+class LSTM(RNNBase):
+    r"""Multi-layer long short-term memory RNN, as torch.nn.LSTM.
+
+    For each element of the input sequence each layer computes
+
+    .. math::
+        i_t = \sigma(W_{ii} x_t + b_{ii} + W_{hi} h_{t-1} + b_{hi}) \\
+        f_t = \sigma(W_{if} x_t + b_{if} + W_{hf} h_{t-1} + b_{hf}) \\
+        g_t = \tanh(W_{ig} x_t + b_{ig} + W_{hg} h_{t-1} + b_{hg}) \\
+        o_t = \sigma(W_{io} x_t + b_{io} + W_{ho} h_{t-1} + b_{ho}) \\
+        c_t = f_t \odot c_{t-1} + i_t \odot g_t \\
+        h_t = o_t \odot \tanh(c_t)
+
+    with the gates stacked i, f, g, o in ``weight_ih_l{k}`` (4 *
+    hidden_size, ·). With ``proj_size > 0``, h_t = W_hr (o_t ⊙ tanh(c_t)):
+    h has proj_size features and ``weight_hr_l{k}`` is (proj_size,
+    hidden_size).
+
+    ``lstm = LSTM(input_size, hidden_size, num_layers=1, bias=True,
+    batch_first=False, dropout=0.0, bidirectional=False, proj_size=0,
+    dtype=np.float32, *, seed=None, generator=None)``;
+    ``output, (h_n, c_n) = lstm(input, (h_0, c_0))`` (state optional:
+    zeros); ``grad_input, (grad_h_0, grad_c_0) = lstm.backward(grad_output,
+    (grad_h_n, grad_c_n))``.
+    """
+
+    def __init__(self, input_size, hidden_size, num_layers=1, bias=True,
+                 batch_first=False, dropout=0.0, bidirectional=False, proj_size=0,
+                 dtype=np.float32, *, seed=None, generator=None):
+        super().__init__("LSTM", input_size, hidden_size, num_layers, bias,
+                         batch_first, dropout, bidirectional, proj_size, dtype,
+                         seed=seed, generator=generator)
+
+
+class GRU(RNNBase):
+    r"""Multi-layer gated recurrent unit RNN, as torch.nn.GRU.
+
+    For each element of the input sequence each layer computes
+
+    .. math::
+        r_t = \sigma(W_{ir} x_t + b_{ir} + W_{hr} h_{t-1} + b_{hr}) \\
+        z_t = \sigma(W_{iz} x_t + b_{iz} + W_{hz} h_{t-1} + b_{hz}) \\
+        n_t = \tanh(W_{in} x_t + b_{in} + r_t \odot (W_{hn} h_{t-1} + b_{hn})) \\
+        h_t = (1 - z_t) \odot n_t + z_t \odot h_{t-1}
+
+    with the gates stacked r, z, n in ``weight_ih_l{k}`` (3 * hidden_size,
+    ·). Same API as :class:`RNN` (without ``nonlinearity``).
+    """
+
+    def __init__(self, input_size, hidden_size, num_layers=1, bias=True,
+                 batch_first=False, dropout=0.0, bidirectional=False,
+                 dtype=np.float32, *, seed=None, generator=None):
+        super().__init__("GRU", input_size, hidden_size, num_layers, bias,
+                         batch_first, dropout, bidirectional, 0, dtype,
+                         seed=seed, generator=generator)
 
 
 class RNNCellBase(Module):
     """Base of the single-step cells: one time step of one layer, batched
     (N, input_size) or unbatched (input_size,) input; parameters
     ``weight_ih`` (G * hidden_size, input_size), ``weight_hh`` (G *
-    hidden_size, hidden_size), ``bias_ih``, ``bias_hh`` (G * hidden_size)."""
+    hidden_size, hidden_size), ``bias_ih``, ``bias_hh`` (G * hidden_size).
+    A cell runs the layer kernels with one time step."""
 
     def __init__(self, cell, input_size, hidden_size, bias, dtype, seed, generator):
         super().__init__(dtype, seed, generator)
         self.input_size = check_positive_int(input_size, "input_size")
         self.hidden_size = check_positive_int(hidden_size, "hidden_size")
         self.bias = bool(bias)
-        self._cell = cell
-        gh = _kernels.GATES[cell] * self.hidden_size
-        specs = [("weight_ih", (gh, self.input_size)), ("weight_hh", (gh, self.hidden_size))]
-        if self.bias:
-            specs += [("bias_ih", (gh,)), ("bias_hh", (gh,))]
-        self._allocate(specs)
-        ps = [self._params.get(n) for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
-        self._weights = tuple(p.data if p else None for p in ps) + (None,)
-        self._grads = tuple(p.grad if p else None for p in ps) + (None,)
+        self._kind = _Kind(cell, self.hidden_size)
+        self._allocate(self._kind.param_specs(self.input_size, self.bias))
+        self._weights, self._grads = _Kind.views(self._params)
         self._saved = None
         self.reset_parameters()
 
@@ -333,8 +465,16 @@ class RNNCellBase(Module):
     def __call__(self, input, hx=None):
         return self.forward(input, hx)
 
+    def _cell_state(self, value, name, N, batched):
+        h = as_kernel_array(value, self.dtype, name)
+        check_shape(h, name, (N, self.hidden_size) if batched else (self.hidden_size,),
+                    " (the input's batch, hidden_size)")
+        return h if batched else h[None]
+
     def forward(self, input, hx=None):
-        """``h' = cell(input, hx=None)``."""
+        """``h' = cell(input, hx=None)``; for LSTMCell ``(h', c') =
+        cell(input, (h, c))``."""
+        kind = self._kind
         x = as_kernel_array(input, self.dtype, "input")
         if x.ndim not in (1, 2):
             raise ValueError(f"input: expected 1-D (unbatched) or 2-D (batched) "
@@ -344,43 +484,44 @@ class RNNCellBase(Module):
                              f"(input_size) in the last dimension, got shape {x.shape}")
         batched = x.ndim == 2
         x3 = x[None] if batched else x[None, None]        # (1, N, I)
-        N, H = x3.shape[1], self.hidden_size
-        h = None
-        if hx is not None:
-            h = as_kernel_array(hx, self.dtype, "hx")
-            check_shape(h, "hx", (N, H) if batched else (H,),
-                        " (the input's batch, hidden_size)")
-            h = h if batched else h[None]
+        N = x3.shape[1]
+        parts = kind.split_state(hx, "hx")
+        if hx is not None and any(p is None for p in parts):
+            raise TypeError("hx: expected both h and c, got None for one of them")
+        s0 = [None if p is None else self._cell_state(p, _state_name(kind, i, "x"), N, batched)
+              for i, p in enumerate(parts)]
         training = self.training
         if training:
             x3 = _private_copy(x3, input)
-        hn = np.empty((N, H), self.dtype)
-        reserve = _forward_one(self._cell, False, self.input_size, H, self._weights,
-                               x3, h, None, hn, training)
+        sn = [np.empty((N, self.hidden_size), self.dtype) for _ in parts]
+        reserve = kind.forward(False, self.input_size, self._weights, x3, s0, None,
+                               sn, training)
         self._saved = (x3, reserve, hx is not None, batched) if training else None
-        return hn if batched else hn[0]
+        return kind.join_state(sn if batched else [s[0] for s in sn])
 
-    def backward(self, grad_h):
-        """After a training-mode forward: accumulate parameter gradients and
-        return ``(grad_input, grad_hx)`` (grad_hx None when hx was not
-        given)."""
+    def backward(self, grad):
+        """After a training-mode forward: ``grad`` has the output's shape
+        (for LSTMCell a pair (grad_h, grad_c), either may be None). Adds the
+        parameter gradients and returns ``(grad_input, grad_hx)``; grad_hx
+        is None when hx was not given, a pair for LSTMCell."""
         if self._saved is None:
-            raise RuntimeError("backward: expected a preceding forward in training "
-                               "mode (train(), then forward); none is pending — "
-                               "eval-mode forwards keep nothing, and each backward "
-                               "consumes its forward")
+            raise RuntimeError(_NO_FORWARD)
+        kind = self._kind
         x3, reserve, h_given, batched = self._saved
-        N, H = x3.shape[1], self.hidden_size
-        g = as_kernel_array(grad_h, self.dtype, "grad_h")
-        check_shape(g, "grad_h", (N, H) if batched else (H,), " (the output's shape)")
+        N = x3.shape[1]
+        gs = [None if p is None else
+              self._cell_state(p, "grad_" + _state_name(kind, i, ""), N, batched)
+              for i, p in enumerate(kind.split_state(grad, "grad"))]
         self._saved = None
         dx = np.zeros(x3.shape, self.dtype)
-        dh = np.zeros((N, H), self.dtype) if h_given else None
-        _backward_one(self._cell, False, self.input_size, H, self._weights,
-                      self._grads, x3, None, g if batched else g[None], dx, dh, reserve)
-        if not batched:
-            return dx[0, 0], None if dh is None else dh[0]
-        return dx[0], dh
+        ds = [np.zeros((N, self.hidden_size), self.dtype) if h_given else None
+              for _ in kind.state_sizes]
+        kind.backward(False, self.input_size, self._weights, self._grads, x3, None,
+                      gs, dx, ds, reserve)
+        grad_x = dx[0] if batched else dx[0, 0]
+        if not h_given:
+            return grad_x, None
+        return grad_x, kind.join_state(ds if batched else [t[0] for t in ds])
 
 
 class RNNCell(RNNCellBase):
@@ -404,3 +545,26 @@ class RNNCell(RNNCellBase):
         if self.nonlinearity != "tanh":
             s += f", nonlinearity={self.nonlinearity}"
         return s
+
+
+class LSTMCell(RNNCellBase):
+    r"""An LSTM cell, as torch.nn.LSTMCell (gates i, f, g, o; see
+    :class:`LSTM`): ``h1, c1 = cell(x, (h0, c0))`` (state optional: zeros);
+    ``grad_x, (grad_h0, grad_c0) = cell.backward((grad_h1, grad_c1))``.
+    """
+
+    def __init__(self, input_size, hidden_size, bias=True, dtype=np.float32, *,
+                 seed=None, generator=None):
+        super().__init__(_kernels.LSTM, input_size, hidden_size, bias, dtype, seed,
+                         generator)
+
+
+class GRUCell(RNNCellBase):
+    r"""A GRU cell, as torch.nn.GRUCell (gates r, z, n; see :class:`GRU`):
+    ``h1 = cell(x, h0=None)``; ``grad_x, grad_h0 = cell.backward(grad_h1)``.
+    """
+
+    def __init__(self, input_size, hidden_size, bias=True, dtype=np.float32, *,
+                 seed=None, generator=None):
+        super().__init__(_kernels.GRU, input_size, hidden_size, bias, dtype, seed,
+                         generator)

@@ -11,7 +11,6 @@ const char *crnn_status_string(crnn_status status) {
     case CRNN_ERR_BATCH_SIZES:
         return "batch_sizes must start at the batch size, be >= 1 and non-increasing";
     case CRNN_ERR_TOO_LARGE: return "a size exceeds the 32-bit BLAS integer range";
-    case CRNN_ERR_UNSUPPORTED: return "cell kind not implemented";
     }
     return "unknown status";
 }
@@ -27,7 +26,9 @@ size_t crnn_rows(const crnn_batch *b) {
 crnn_status crnn_check_layer_batch(const crnn_layer *ly, const crnn_batch *b) {
     if (crnn_gates(ly->cell) == 0 || ly->input_size == 0 || ly->hidden_size == 0)
         return CRNN_ERR_SIZE;
-    if (ly->proj_size != 0) return CRNN_ERR_SIZE;
+    if (ly->proj_size != 0 &&
+        (ly->cell != CRNN_LSTM || ly->proj_size >= ly->hidden_size))
+        return CRNN_ERR_SIZE;
     if (b->batch_sizes) {
         for (size_t t = 0; t < b->steps; t++) {
             int64_t v = b->batch_sizes[t];
@@ -40,37 +41,64 @@ crnn_status crnn_check_layer_batch(const crnn_layer *ly, const crnn_batch *b) {
     return CRNN_OK;
 }
 
-size_t crnn_workspace_size(const crnn_layer *ly, const crnn_batch *b,
-                           crnn_pass pass) {
-    size_t R, N, H;
-    if (!ly || !b || crnn_check_layer_batch(ly, b) != CRNN_OK) return SIZE_MAX;
-    R = crnn_rows(b); N = b->size; H = ly->hidden_size;
-    if (b->steps == 0 || N == 0) return 0;
+/* Buffer sizes, as each kind's header lays them out (elman.h, lstm.h,
+ * gru.h): reserve, then workspace per pass, in elements of (R, .) rows and
+ * (N, .) rows. */
+typedef struct sizes { size_t res_r, inf_r, inf_n, train_n, bwd_r, bwd_n; } sizes;
+
+static sizes layout(const crnn_layer *ly) {
+    size_t H = ly->hidden_size, P = ly->proj_size ? ly->proj_size : H;
+    size_t M = ly->proj_size ? H : 0; /* the projection's extra H columns */
+    sizes z = {0, 0, 0, 0, 0, 0};
     switch (ly->cell) {
     case CRNN_RNN_TANH:
-    case CRNN_RNN_RELU:
-        if (pass == CRNN_PASS_TRAINING) return 0;
-        return crnn_mul(crnn_add(R, N), H); /* A or dA (R, H), state (N, H) */
-    default:
-        return SIZE_MAX;
+    case CRNN_RNN_RELU: /* Hprev, Y | A, hbuf | - | dA, dh */
+        z.res_r = 2 * H; z.inf_r = H; z.inf_n = H; z.bwd_r = H; z.bwd_n = H;
+        break;
+    case CRNN_LSTM: /* Hprev, Gt, Cprev, M | A, hbuf, cbuf, mbuf | hbuf |
+                       dA, dHt, dh, dc, dm */
+        z.res_r = P + 5 * H + M; z.inf_r = 4 * H; z.inf_n = P + H + M;
+        z.train_n = M ? P : 0; z.bwd_r = 4 * H + (M ? P : 0); z.bwd_n = P + H + M;
+        break;
+    case CRNN_GRU: /* Hprev, Gt, HN | A, ah, hbuf | ah | dAx, dAh, dh */
+        z.res_r = 5 * H; z.inf_r = 3 * H; z.inf_n = 4 * H; z.train_n = 3 * H;
+        z.bwd_r = 6 * H; z.bwd_n = H;
+        break;
     }
+    return z;
+}
+
+static size_t rows_and_batch(size_t R, size_t per_r, size_t N, size_t per_n) {
+    return crnn_add(crnn_mul(R, per_r), crnn_mul(N, per_n));
+}
+
+size_t crnn_workspace_size(const crnn_layer *ly, const crnn_batch *b,
+                           crnn_pass pass) {
+    sizes z;
+    size_t R;
+    if (!ly || !b || crnn_check_layer_batch(ly, b) != CRNN_OK) return SIZE_MAX;
+    if (b->steps == 0 || b->size == 0) return 0;
+    z = layout(ly);
+    R = crnn_rows(b);
+    switch (pass) {
+    case CRNN_PASS_INFERENCE: return rows_and_batch(R, z.inf_r, b->size, z.inf_n);
+    case CRNN_PASS_TRAINING: return rows_and_batch(R, 0, b->size, z.train_n);
+    case CRNN_PASS_BACKWARD: return rows_and_batch(R, z.bwd_r, b->size, z.bwd_n);
+    }
+    return SIZE_MAX;
 }
 
 size_t crnn_reserve_size(const crnn_layer *ly, const crnn_batch *b) {
     if (!ly || !b || crnn_check_layer_batch(ly, b) != CRNN_OK) return SIZE_MAX;
-    switch (ly->cell) {
-    case CRNN_RNN_TANH:
-    case CRNN_RNN_RELU: /* Hprev, Y */
-        return crnn_mul(crnn_mul(2, crnn_rows(b)), ly->hidden_size);
-    default:
-        return SIZE_MAX;
-    }
+    return crnn_mul(crnn_rows(b), layout(ly).res_r);
 }
 
 #define CRNN_DOUBLE 0
 #include "real.h"
 #include "linalg.h"
 #include "elman.h"
+#include "lstm.h"
+#include "gru.h"
 #include "layer.h"
 #undef CRNN_DOUBLE
 
@@ -78,5 +106,7 @@ size_t crnn_reserve_size(const crnn_layer *ly, const crnn_batch *b) {
 #include "real.h"
 #include "linalg.h"
 #include "elman.h"
+#include "lstm.h"
+#include "gru.h"
 #include "layer.h"
 #undef CRNN_DOUBLE

@@ -16,8 +16,11 @@ static crnn_status FN(check_seq)(TYPED(seq) v, const crnn_batch *b,
     return CRNN_OK;
 }
 
-static crnn_status FN(check_state)(const REAL *p, size_t ld, size_t F) {
-    if (p && ld < F) return CRNN_ERR_STRIDE;
+/* A state's h has P features (proj_size or H); an LSTM's c has H. */
+static crnn_status FN(check_state)(TYPED(state) s, const crnn_layer *ly) {
+    size_t H = ly->hidden_size, P = ly->proj_size ? ly->proj_size : H;
+    if (s.h && s.ld_h < P) return CRNN_ERR_STRIDE;
+    if (ly->cell == CRNN_LSTM && s.c && s.ld_c < H) return CRNN_ERR_STRIDE;
     return CRNN_OK;
 }
 
@@ -28,11 +31,12 @@ static crnn_status FN(check_common)(const crnn_blas *bl, const crnn_layer *ly,
     if (!bl || !ly || !b || !w) return CRNN_ERR_NULL;
     if (!bl->GEMM || !bl->GEMV) return CRNN_ERR_NULL;
     if ((st = crnn_check_layer_batch(ly, b)) != CRNN_OK) return st;
-    if (!w->w_ih || !w->w_hh) return CRNN_ERR_NULL;
+    if (!w->w_ih || !w->w_hh || (ly->proj_size && !w->w_hr)) return CRNN_ERR_NULL;
     G = crnn_gates(ly->cell); H = ly->hidden_size; I = ly->input_size;
     R = crnn_rows(b);
     /* every BLAS dimension and leading dimension derives from these */
     if (!crnn_fits_int(crnn_mul(G, H)) || !crnn_fits_int(I) ||
+        !crnn_fits_int(ly->proj_size) ||
         !crnn_fits_int(R) || !crnn_fits_int(crnn_mul(b->size, crnn_mul(G, H))))
         return CRNN_ERR_TOO_LARGE;
     return CRNN_OK;
@@ -43,29 +47,38 @@ crnn_status FN(forward)(const crnn_blas *blas, const crnn_layer *layer,
                         TYPED(seq) x, TYPED(state) h0, TYPED(seq) out,
                         TYPED(state) hn, REAL *reserve, REAL *work) {
     crnn_status st = FN(check_common)(blas, layer, batch, w);
-    const size_t H = layer ? layer->hidden_size : 0;
+    size_t H, P;
     if (st != CRNN_OK) return st;
+    H = layer->hidden_size;
+    P = layer->proj_size ? layer->proj_size : H;
     if ((st = FN(check_seq)(x, batch, layer->input_size, crnn_rows(batch) > 0)) ||
-        (st = FN(check_seq)(out, batch, H, 0)) ||
-        (st = FN(check_state)(h0.h, h0.ld_h, H)) ||
-        (st = FN(check_state)(hn.h, hn.ld_h, H)))
+        (st = FN(check_seq)(out, batch, P, 0)) ||
+        (st = FN(check_state)(h0, layer)) || (st = FN(check_state)(hn, layer)))
         return st;
     if (batch->size == 0) return CRNN_OK;
     if (batch->steps == 0) { /* no step: the state passes through */
-        if (hn.h) FN(copy_rows)(hn.h, hn.ld_h, h0.h, h0.ld_h, 0, batch->size, H);
+        if (hn.h) FN(copy_rows)(hn.h, hn.ld_h, h0.h, h0.ld_h, 0, batch->size, P);
+        if (hn.c && layer->cell == CRNN_LSTM)
+            FN(copy_rows)(hn.c, hn.ld_c, h0.c, h0.ld_c, 0, batch->size, H);
         return CRNN_OK;
     }
     if (crnn_workspace_size(layer, batch, reserve ? CRNN_PASS_TRAINING
                                                   : CRNN_PASS_INFERENCE) && !work)
         return CRNN_ERR_NULL;
+    if (layer->cell != CRNN_LSTM) h0.c = hn.c = NULL;
     switch (layer->cell) {
     case CRNN_RNN_TANH:
     case CRNN_RNN_RELU:
         return FN(elman_forward)(blas, layer, batch, w, x, h0, out, hn,
                                  reserve, work);
-    default:
-        return CRNN_ERR_UNSUPPORTED;
+    case CRNN_LSTM:
+        return FN(lstm_forward)(blas, layer, batch, w, x, h0, out, hn,
+                                reserve, work);
+    case CRNN_GRU:
+        return FN(gru_forward)(blas, layer, batch, w, x, h0, out, hn,
+                               reserve, work);
     }
+    return CRNN_ERR_SIZE; /* unreachable: the cell kind was checked */
 }
 
 crnn_status FN(backward)(const crnn_blas *blas, const crnn_layer *layer,
@@ -74,28 +87,37 @@ crnn_status FN(backward)(const crnn_blas *blas, const crnn_layer *layer,
                          TYPED(seq) dout, TYPED(state) dhn, TYPED(seq) dx,
                          TYPED(state) dh0, const REAL *reserve, REAL *work) {
     crnn_status st = FN(check_common)(blas, layer, batch, w);
-    const size_t H = layer ? layer->hidden_size : 0;
+    size_t H, P;
     if (st != CRNN_OK) return st;
     if (!dw) return CRNN_ERR_NULL;
+    H = layer->hidden_size;
+    P = layer->proj_size ? layer->proj_size : H;
     if ((st = FN(check_seq)(x, batch, layer->input_size,
                             dw->w_ih && crnn_rows(batch) > 0)) ||
-        (st = FN(check_seq)(dout, batch, H, 0)) ||
+        (st = FN(check_seq)(dout, batch, P, 0)) ||
         (st = FN(check_seq)(dx, batch, layer->input_size, 0)) ||
-        (st = FN(check_state)(dhn.h, dhn.ld_h, H)) ||
-        (st = FN(check_state)(dh0.h, dh0.ld_h, H)))
+        (st = FN(check_state)(dhn, layer)) || (st = FN(check_state)(dh0, layer)))
         return st;
     if (batch->size == 0) return CRNN_OK;
     if (batch->steps == 0) { /* hn = h0  ->  dh0 += dhn */
-        if (dhn.h) FN(add_rows)(dh0.h, dh0.ld_h, dhn.h, dhn.ld_h, 0, batch->size, H);
+        if (dhn.h) FN(add_rows)(dh0.h, dh0.ld_h, dhn.h, dhn.ld_h, 0, batch->size, P);
+        if (dhn.c && layer->cell == CRNN_LSTM)
+            FN(add_rows)(dh0.c, dh0.ld_c, dhn.c, dhn.ld_c, 0, batch->size, H);
         return CRNN_OK;
     }
     if (!reserve || !work) return CRNN_ERR_NULL;
+    if (layer->cell != CRNN_LSTM) dhn.c = dh0.c = NULL;
     switch (layer->cell) {
     case CRNN_RNN_TANH:
     case CRNN_RNN_RELU:
         return FN(elman_backward)(blas, layer, batch, w, dw, x, dout, dhn, dx,
                                   dh0, reserve, work);
-    default:
-        return CRNN_ERR_UNSUPPORTED;
+    case CRNN_LSTM:
+        return FN(lstm_backward)(blas, layer, batch, w, dw, x, dout, dhn, dx,
+                                 dh0, reserve, work);
+    case CRNN_GRU:
+        return FN(gru_backward)(blas, layer, batch, w, dw, x, dout, dhn, dx,
+                                dh0, reserve, work);
     }
+    return CRNN_ERR_SIZE; /* unreachable: the cell kind was checked */
 }

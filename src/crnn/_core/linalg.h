@@ -135,13 +135,14 @@ static void FN(seq_mm_tn_acc)(const crnn_blas *bl, const crnn_batch *b,
                       k.ld_v, dW, F_in);
 }
 
-/* Y[r] = (b1 + b2) for every row r of Y (R, F); NULL bias is zero. */
+/* Y[r][j] = b1[j] + (j < F2 ? b2[j] : 0) for every row r of Y (R, F);
+ * a NULL bias is zero. (GRU keeps b_hn out: F2 = 2H.) */
 static void FN(fill_bias)(REAL *Y, size_t R, size_t F, const REAL *b1,
-                          const REAL *b2) {
+                          const REAL *b2, size_t F2) {
     for (size_t r = 0; r < R; r++) {
         REAL *y = Y + r * F;
         for (size_t j = 0; j < F; j++)
-            y[j] = (b1 ? b1[j] : 0) + (b2 ? b2[j] : 0);
+            y[j] = (b1 ? b1[j] : 0) + (b2 && j < F2 ? b2[j] : 0);
     }
 }
 
@@ -153,6 +154,30 @@ static void FN(colsum_acc)(REAL *db, const REAL *dY, size_t R, size_t F) {
         for (size_t j = 0; j < F; j++) db[j] += d[j];
     }
 }
+
+/* The rows of a state (h or c, F features) at the current step. Training
+ * keeps every step's incoming state in a reserve matrix S (R, F), so the
+ * rows that go on are written straight into the next step's block;
+ * inference keeps one running (N, F) buffer. */
+static inline REAL *FN(state_now)(REAL *S, REAL *buf, const crnn_walk *w,
+                                  size_t F) {
+    return S ? S + w->off * F : buf;
+}
+
+static inline REAL *FN(state_next)(REAL *S, REAL *buf, const crnn_walk *w,
+                                   size_t F) {
+    return S ? (w->next_bs ? S + w->next_off * F : NULL) : buf;
+}
+
+/* Where row n of the new state goes: the next step's rows if it goes on,
+ * else the final state (NULL: not wanted). */
+static inline REAL *FN(state_dst)(REAL *next, size_t F, REAL *fin,
+                                  size_t ld_fin, const crnn_walk *w, size_t n) {
+    if (n < w->next_bs) return next + n * F;
+    return fin ? fin + n * ld_fin : NULL;
+}
+
+static inline REAL FN(sigmoid)(REAL a) { return (REAL)1 / ((REAL)1 + REXP(-a)); }
 
 /* dst row n = src row n (or zeros when src is NULL), n in [n0, n1). */
 static void FN(copy_rows)(REAL *dst, size_t ldd, const REAL *src, size_t lds,
@@ -169,4 +194,31 @@ static void FN(add_rows)(REAL *dst, size_t ldd, const REAL *src, size_t lds,
     if (!dst) return;
     for (size_t n = n0; n < n1; n++)
         for (size_t j = 0; j < F; j++) dst[n * ldd + j] += src[n * lds + j];
+}
+
+/* A = x W_ih^T + b_ih + b_hh[:F2], for every row: the input projection of
+ * all time steps as one GEMM before the time loop. A is (R, F). */
+static void FN(input_projection)(const crnn_blas *bl, const crnn_batch *b,
+                                 size_t R, TYPED(seq) x, size_t I,
+                                 const TYPED(params) *w, size_t F, size_t F2,
+                                 REAL *A) {
+    int biased = w->b_ih || w->b_hh;
+    if (biased) FN(fill_bias)(A, R, F, w->b_ih, w->b_hh, F2);
+    FN(seq_mm_nt)(bl, b, R, x, I, w->w_ih, F, biased ? (REAL)1 : (REAL)0, A);
+}
+
+/* After backward's loop, from dA (R, F), the gradient of A above:
+ * db_ih (and db_hh unless NULL is passed) += colsum(dA), dW_ih += dA^T x,
+ * dx += dA W_ih: one GEMM each over all steps. */
+static void FN(input_projection_backward)(const crnn_blas *bl,
+                                          const crnn_batch *b, size_t R,
+                                          TYPED(seq) x, size_t I,
+                                          const TYPED(params) *w,
+                                          const TYPED(params) *dw,
+                                          REAL *db_hh, size_t F,
+                                          const REAL *dA, TYPED(seq) dx) {
+    FN(colsum_acc)(dw->b_ih, dA, R, F);
+    FN(colsum_acc)(db_hh, dA, R, F);
+    if (dw->w_ih) FN(seq_mm_tn_acc)(bl, b, R, dA, F, x, I, dw->w_ih);
+    if (dx.data) FN(seq_mm_nn_acc)(bl, b, R, dx, I, w->w_ih, F, dA);
 }
