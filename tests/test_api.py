@@ -259,3 +259,73 @@ def test_generator_and_seed_arguments():
         crnn.RNN(2, 3, seed=1, generator=np.random.default_rng())
     with pytest.raises(TypeError, match="generator"):
         crnn.RNN(2, 3, generator=3)
+
+
+# -- LSTM and GRU specifics -----------------------------------------------------
+@pytest.mark.parametrize("kind,kwargs,exc,match", [
+    ("LSTM", dict(proj_size=-1), ValueError, "proj_size: .*positive.*-1"),
+    ("LSTM", dict(proj_size=4), ValueError, "proj_size: .*smaller than hidden_size=4, got 4"),
+    ("LSTM", dict(proj_size=9), ValueError, "proj_size: .*smaller than hidden_size=4, got 9"),
+    ("LSTM", dict(proj_size=1.5), ValueError, "proj_size"),
+    ("GRU", dict(dropout=2), ValueError, "dropout"),
+])
+def test_bad_gated_constructor_arguments(kind, kwargs, exc, match):
+    with pytest.raises(exc, match=match):
+        getattr(crnn, kind)(3, 4, **kwargs)
+
+
+def test_proj_size_is_lstm_only():
+    with pytest.raises(ValueError, match="proj_size: only LSTM.*RNN_TANH"):
+        crnn.RNNBase("RNN_TANH", 3, 4, proj_size=2)
+    with pytest.raises(TypeError):
+        crnn.GRU(3, 4, proj_size=2)
+
+
+@pytest.mark.parametrize("hx,exc,match", [
+    (np.zeros((1, 2, 4)), TypeError, "hx: expected a tuple \\(h, c\\) for LSTM, got ndarray"),
+    ((np.zeros((1, 2, 4)),), TypeError, "hx: expected a tuple \\(h, c\\)"),
+    ((np.zeros((1, 2, 4)), None), TypeError, "hx: expected both h_0 and c_0"),
+    ((np.zeros((1, 2, 4)), np.zeros((1, 2, 3))), ValueError,
+     "c_0: expected shape \\(1, 2, 4\\), got \\(1, 2, 3\\)"),
+    ((np.zeros((1, 3, 4)), np.zeros((1, 2, 4))), ValueError,
+     "h_0: expected shape \\(1, 2, 4\\), got \\(1, 3, 4\\)"),
+])
+def test_bad_lstm_state(hx, exc, match):
+    with pytest.raises(exc, match=match):
+        crnn.LSTM(3, 4)(np.zeros((5, 2, 3)), hx)
+
+
+def test_lstm_projection_state_shapes():
+    m = crnn.LSTM(3, 6, 2, proj_size=2)
+    out, (h, c) = m(np.zeros((5, 4, 3)), (np.zeros((2, 4, 2)), np.zeros((2, 4, 6))))
+    assert out.shape == (5, 4, 2) and h.shape == (2, 4, 2) and c.shape == (2, 4, 6)
+    with pytest.raises(ValueError, match="h_0: expected shape \\(2, 4, 2\\), got \\(2, 4, 6\\)"):
+        m(np.zeros((5, 4, 3)), (np.zeros((2, 4, 6)), np.zeros((2, 4, 6))))
+    with pytest.raises(ValueError, match="grad_c_n: .*\\(2, 4, 6\\)"):
+        m.backward(np.zeros(out.shape), (None, np.zeros((2, 4, 2))))
+    gx, (gh0, gc0) = m.backward(np.zeros(out.shape), (None, np.ones((2, 4, 6))))
+    assert gx.shape == (5, 4, 3) and gh0.shape == (2, 4, 2) and gc0.shape == (2, 4, 6)
+    assert np.abs(gc0).sum() > 0
+
+
+def test_bad_lstm_cell_state():
+    cell = crnn.LSTMCell(3, 4)
+    with pytest.raises(TypeError, match="hx: expected a tuple \\(h, c\\)"):
+        cell(np.zeros((2, 3)), np.zeros((2, 4)))
+    with pytest.raises(ValueError, match="cx: expected shape \\(2, 4\\)"):
+        cell(np.zeros((2, 3)), (np.zeros((2, 4)), np.zeros((3, 4))))
+    h, c = cell(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="grad_c: expected shape \\(2, 4\\)"):
+        cell.backward((np.zeros((2, 4)), np.zeros(4)))
+    gx, ghx = cell.backward((np.ones((2, 4)), None))
+    assert gx.shape == (2, 3) and ghx is None
+
+
+def test_gru_cell_unbatched_and_bad_state():
+    cell = crnn.GRUCell(3, 5, dtype=np.float64)
+    h = cell(np.zeros(3), np.zeros(5))
+    assert h.shape == (5,)
+    gx, gh = cell.backward(np.ones(5))
+    assert gx.shape == (3,) and gh.shape == (5,)
+    with pytest.raises(ValueError, match="hx: expected shape \\(5,\\)"):
+        cell(np.zeros(3), np.zeros((1, 5)))

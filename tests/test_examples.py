@@ -41,3 +41,22 @@ def test_r_torch_example_tanh_range():
     out, hn = rnn(np.random.randn(5, 3, 10), np.random.randn(2, 3, 20))
     assert out.shape == (5, 3, 20) and hn.shape == (2, 3, 20)
     assert (np.abs(out) < 1).all()
+
+
+def test_megengine_cell_examples():
+    out = crnn.RNNCell(10, 20)(np.random.randn(3, 10), np.random.randn(3, 20))
+    assert out.shape == (3, 20)
+    hy, cy = crnn.LSTMCell(10, 20)(np.random.randn(3, 10),
+                                   (np.random.randn(3, 20), np.random.randn(3, 20)))
+    assert hy.shape == (3, 20) and cy.shape == (3, 20)
+
+
+def test_megengine_lstm_example():
+    m = crnn.LSTM(10, 20, 2, batch_first=False, bidirectional=True, bias=True)
+    inp = np.random.randn(6, 30, 10).astype(np.float32)
+    hx = np.random.randn(4, 30, 20).astype(np.float32)
+    cx = np.random.randn(4, 30, 20).astype(np.float32)
+    out, (hn, cn) = m(inp, (hx, cx))
+    assert out.shape == (6, 30, 40) and hn.shape == (4, 30, 20) and cn.shape == (4, 30, 20)
+    np.testing.assert_array_equal(out[-1, :, :20], hn[2])
+    np.testing.assert_array_equal(out[0, :, 20:], hn[3])

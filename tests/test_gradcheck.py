@@ -11,13 +11,18 @@ EPS = 1e-6
 FD_RTOL = 1e-7
 
 
-def loss_fn(module, x, h0, g_out, g_hn, seed=None):
-    """sum(out * g_out) + sum(h_n * g_hn); with seed, the dropout masks are
-    drawn afresh from the same global seed every time."""
+def parts(state):
+    """A state as a list of arrays: h, or (h, c) for LSTM."""
+    return list(state) if isinstance(state, tuple) else [state]
+
+
+def loss_fn(module, x, hx, g_out, g_state, seed=None):
+    """sum(out * g_out) + sum(state * g_state); with seed, the dropout masks
+    are drawn afresh from the same global seed every time."""
     if seed is not None:
         crnn.manual_seed(seed)
-    out, hn = module(x, h0)
-    return float((out * g_out).sum() + (hn * g_hn).sum())
+    out, state = module(x, hx)
+    return float((out * g_out).sum() + sum((s * g).sum() for s, g in zip(parts(state), g_state)))
 
 
 def numeric_grad(f, arr, idx):
@@ -30,20 +35,22 @@ def numeric_grad(f, arr, idx):
     return (up - down) / (2 * EPS)
 
 
-def check_fd(module, x, h0, seed=None, n_probe=12):
+def check_fd(module, x, hx, seed=None, n_probe=12):
     rng = np.random.default_rng(0)
     if seed is not None:
         crnn.manual_seed(seed)
-    out, hn = module(x, h0)
+    out, state = module(x, hx)
     g_out = rng.standard_normal(out.shape)
-    g_hn = rng.standard_normal(hn.shape)
+    g_state = [rng.standard_normal(s.shape) for s in parts(state)]
     module.zero_grad()
-    gx, gh0 = module.backward(g_out, g_hn)
+    gx, ghx = module.backward(g_out, tuple(g_state) if isinstance(state, tuple) else g_state[0])
 
     def f():
-        return loss_fn(module, x, h0, g_out, g_hn, seed)
+        return loss_fn(module, x, hx, g_out, g_state, seed)
 
-    checks = [("input", x, gx)] + ([("h_0", h0, gh0)] if h0 is not None else [])
+    checks = [("input", x, gx)]
+    if hx is not None:
+        checks += [(f"state {i}", h, g) for i, (h, g) in enumerate(zip(parts(hx), parts(ghx)))]
     checks += [(n, p.data, p.grad) for n, p in module.named_parameters()]
     for name, arr, grad in checks:
         scale = max(1.0, np.abs(grad).max())
@@ -78,16 +85,52 @@ def test_dropout_backward_matches_finite_differences_under_a_fixed_seed():
     check_fd(rnn, rng.standard_normal((5, 2, 3)), rng.standard_normal((6, 2, 6)), seed=11)
 
 
-@pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
-def test_cell_finite_differences(nonlinearity):
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_gated_finite_differences(kind, bidirectional, batch_first):
+    rng = np.random.default_rng(8)
+    m = getattr(crnn, kind)(4, 5, 2, bidirectional=bidirectional, batch_first=batch_first,
+                            dtype=np.float64, seed=1)
+    D = 2 if bidirectional else 1
+    x = rng.standard_normal((3, 6, 4) if batch_first else (6, 3, 4))
+    hx = [rng.standard_normal((2 * D, 3, 5)) for _ in range(2 if kind == "LSTM" else 1)]
+    check_fd(m, x, tuple(hx) if kind == "LSTM" else hx[0])
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_lstm_projection_finite_differences(bidirectional):
+    rng = np.random.default_rng(9)
+    m = crnn.LSTM(3, 6, 2, proj_size=4, bidirectional=bidirectional, dtype=np.float64, seed=2)
+    D = 2 if bidirectional else 1
+    hx = (rng.standard_normal((2 * D, 2, 4)), rng.standard_normal((2 * D, 2, 6)))
+    check_fd(m, rng.standard_normal((5, 2, 3)), hx)
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+def test_gated_dropout_finite_differences(kind):
+    rng = np.random.default_rng(10)
+    m = getattr(crnn, kind)(3, 4, 3, dropout=0.3, dtype=np.float64)
+    check_fd(m, rng.standard_normal((4, 2, 3)), None, seed=12)
+
+
+@pytest.mark.parametrize("cls,kw", [("RNNCell", dict(nonlinearity="tanh")),
+                                    ("RNNCell", dict(nonlinearity="relu")),
+                                    ("LSTMCell", {}), ("GRUCell", {})])
+def test_cell_finite_differences(cls, kw):
     rng = np.random.default_rng(6)
-    cell = crnn.RNNCell(4, 5, nonlinearity=nonlinearity, dtype=np.float64, seed=3)
+    cell = getattr(crnn, cls)(4, 5, dtype=np.float64, seed=3, **kw)
     x = rng.standard_normal((3, 4))
-    h = rng.standard_normal((3, 5))
-    h1 = cell(x, h)
-    g = rng.standard_normal(h1.shape)
-    gx, gh = cell.backward(g)
-    for arr, grad in [(x, gx), (h, gh)] + [(p.data, p.grad) for p in cell.parameters()]:
+    hx = [rng.standard_normal((3, 5)) for _ in range(2 if cls == "LSTMCell" else 1)]
+    hx_arg = tuple(hx) if cls == "LSTMCell" else hx[0]
+    state = cell(x, hx_arg)
+    g = [rng.standard_normal(s.shape) for s in parts(state)]
+    gx, ghx = cell.backward(tuple(g) if cls == "LSTMCell" else g[0])
+
+    def f():
+        return float(sum((s * gs).sum() for s, gs in zip(parts(cell(x, hx_arg)), g)))
+    checks = [(x, gx)] + list(zip(hx, parts(ghx))) + [(p.data, p.grad) for p in cell.parameters()]
+    for arr, grad in checks:
         for idx in np.ndindex(arr.shape):
-            num = numeric_grad(lambda: float((cell(x, h) * g).sum()), arr, idx)
+            num = numeric_grad(f, arr, idx)
             assert abs(num - grad[idx]) <= FD_RTOL * max(1.0, np.abs(grad).max())
