@@ -17,6 +17,7 @@ from . import _kernels
 from ._module import Module
 from ._validate import (as_kernel_array, check_choice, check_positive_int,
                         check_probability, check_shape)
+from .utils.rnn import PackedSequence
 
 _CELLS = {"RNN_TANH": _kernels.RNN_TANH, "RNN_RELU": _kernels.RNN_RELU,
           "LSTM": _kernels.LSTM, "GRU": _kernels.GRU}
@@ -60,29 +61,35 @@ class _Kind:
         return (tuple(p.data if p else None for p in ps),
                 tuple(p.grad if p else None for p in ps))
 
-    def forward(self, reverse, input_size, weights, x, s0, out, sn, training):
+    def _sizes(self, input_size, x, batch_sizes):
+        if batch_sizes is None:     # x is (L, N, I)
+            L, N = x.shape[0], x.shape[1]
+        else:                       # x is (R, I), packed
+            L, N = len(batch_sizes), int(batch_sizes[0])
+        return _kernels.sizes(self.cell, input_size, self.hidden_size,
+                              self.proj_size, L, N, batch_sizes)
+
+    def forward(self, reverse, input_size, weights, x, s0, out, sn, training,
+                batch_sizes=None):
         """One layer-direction forward; s0/sn are per-state lists (None:
         zeros / not wanted). Returns the training reserve (or None)."""
-        sizes = _kernels.sizes(self.cell, input_size, self.hidden_size,
-                               self.proj_size, x.shape[0], x.shape[1])
+        sizes = self._sizes(input_size, x, batch_sizes)
         reserve = np.empty(sizes[0], x.dtype) if training else None
         work = np.empty(sizes[2] if training else sizes[1], x.dtype)
         c0, cn = (s0[1], sn[1]) if self.lstm else (None, None)
         _kernels.forward(self.cell, reverse, input_size, self.hidden_size,
                          self.proj_size, x, s0[0], c0, out, sn[0], cn, weights,
-                         reserve, work)
+                         reserve, work, batch_sizes)
         return reserve
 
     def backward(self, reverse, input_size, weights, grads, x, dout, dsn, dx,
-                 ds0, reserve):
+                 ds0, reserve, batch_sizes=None):
         """One layer-direction backward, accumulating into grads, dx, ds0."""
-        sizes = _kernels.sizes(self.cell, input_size, self.hidden_size,
-                               self.proj_size, x.shape[0], x.shape[1])
-        work = np.empty(sizes[3], x.dtype)
+        work = np.empty(self._sizes(input_size, x, batch_sizes)[3], x.dtype)
         dcn, dc0 = (dsn[1], ds0[1]) if self.lstm else (None, None)
         _kernels.backward(self.cell, reverse, input_size, self.hidden_size,
                           self.proj_size, weights, grads, x, dout, dsn[0], dcn,
-                          dx, ds0[0], dc0, reserve, work)
+                          dx, ds0[0], dc0, reserve, work, batch_sizes)
 
     def split_state(self, value, name: str):
         """A user's state argument as a per-state list: an array (or None)
@@ -210,49 +217,33 @@ class RNNBase(Module):
 
     def forward(self, input, hx=None):
         """``output, h_n = rnn(input, h_0=None)``; for LSTM
-        ``output, (h_n, c_n) = lstm(input, (h_0, c_0))``. In training mode
-        keeps what ``backward`` needs."""
+        ``output, (h_n, c_n) = lstm(input, (h_0, c_0))``. ``input`` may be a
+        PackedSequence (``crnn.utils.rnn``); the output then is one too, and
+        the states are in the caller's batch order. In training mode keeps
+        what ``backward`` needs."""
         kind = self._kind
-        x = as_kernel_array(input, self.dtype, "input")
-        if x.ndim not in (2, 3):
-            raise ValueError(f"input: expected 2-D (unbatched) or 3-D (batched) "
-                             f"input, got {x.ndim}-D with shape {x.shape}")
-        batched = x.ndim == 3
-        if x.shape[-1] != self.input_size:
-            raise ValueError(f"input: expected {self.input_size} features "
-                             f"(input_size) in the last dimension, got shape {x.shape}")
-        user_shape = x.shape
-        x = x.transpose(1, 0, 2) if batched and self.batch_first else (
-            x if batched else x[:, None, :])              # (L, N, I) view
-        L, N, _ = x.shape
-        if L == 0:
-            raise ValueError(f"input: expected a sequence length greater than 0, "
-                             f"got shape {user_shape}")
         D, layers, P = self.num_directions, self.num_layers, kind.out_size
-        s0 = self._states_in(hx, N, batched)
+        lay = _Layout.of_input(self, input)
+        x = lay.x
+        s0 = self._states_in(hx, lay)
         training = self.training
-        if training:
+        if training and not lay.packed:
             x = _private_copy(x, input)
-
-        if batched and self.batch_first:
-            out_user = np.empty((N, L, D * P), self.dtype)
-            out = out_user.transpose(1, 0, 2)
-        else:
-            out = np.empty((L, N, D * P), self.dtype)
-            out_user = out if batched else out[:, 0, :]
-        sn = [np.empty((D * layers, N, F), self.dtype) for F in kind.state_sizes]
+        out_user, out = lay.new_user_array(D * P, self.dtype)
+        sn = [np.empty((D * layers, lay.N, F), self.dtype) for F in kind.state_sizes]
 
         saved, layer_in = [], x
         for k in range(layers):
             last = k == layers - 1
-            layer_out = out if last else np.empty((L, N, D * P), self.dtype)
+            layer_out = out if last else np.empty(x.shape[:-1] + (D * P,), self.dtype)
             reserves = []
             for d in range(D):
                 i = k * D + d
                 reserves.append(kind.forward(
                     d == 1, self._layer_input_size(k), self._views[i][0], layer_in,
                     [None if s is None else s[i] for s in s0],
-                    layer_out[:, :, d * P:(d + 1) * P], [s[i] for s in sn], training))
+                    layer_out[..., d * P:(d + 1) * P], [s[i] for s in sn], training,
+                    lay.batch_sizes))
             mask = None
             if not last and training and self.dropout > 0:
                 mask = self._dropout_mask(layer_out.shape)
@@ -261,31 +252,32 @@ class RNNBase(Module):
             layer_in = layer_out if mask is None else layer_out * mask
         self._saved = None
         if training:
-            self._saved = dict(layers=saved, batched=batched, L=L, N=N,
-                               h0_given=hx is not None, out_shape=out_user.shape)
-        return out_user, kind.join_state(sn if batched else [s[:, 0, :] for s in sn])
+            self._saved = dict(layers=saved, layout=lay, h0_given=hx is not None,
+                               out_shape=np.shape(lay.data_of(out_user)))
+        return out_user, kind.join_state([lay.state_out(s) for s in sn])
 
-    def _states_in(self, hx, N, batched):
+    def _states_in(self, hx, lay):
         """The initial state as a per-state list of (D * num_layers, N, F)
-        arrays (None: zeros)."""
+        arrays in kernel order (None: zeros)."""
         kind = self._kind
         parts = kind.split_state(hx, "hx")
         if hx is not None and any(p is None for p in parts):
             raise TypeError("hx: expected both h_0 and c_0, got None for one of them")
         return [None if p is None else
-                self._state_array(p, _state_name(kind, i, "_0"), N, F, batched)
+                self._state_array(p, _state_name(kind, i, "_0"), lay, F)
                 for i, (p, F) in enumerate(zip(parts, kind.state_sizes))]
 
-    def _state_array(self, value, name, N, F, batched, what=""):
-        """One state (or its gradient) as a (D * num_layers, N, F) array."""
+    def _state_array(self, value, name, lay, F, what=""):
+        """One state (or its gradient), given as the caller sees it, as a
+        (D * num_layers, N, F) array in kernel order."""
         h = as_kernel_array(value, self.dtype, name)
-        want = (self.num_directions * self.num_layers, N, F)
-        if batched:
+        want = (self.num_directions * self.num_layers, lay.N, F)
+        if lay.batched:
             if h.ndim != 3:
                 raise ValueError(f"{name}: for batched 3-D input, {name} should "
                                  f"also be 3-D {want}, got {h.ndim}-D with shape {h.shape}")
             check_shape(h, name, want, what)
-            return h
+            return lay.state_in(h)
         if h.ndim != 2:
             raise ValueError(f"{name}: for unbatched 2-D input, {name} should also "
                              f"be 2-D {(want[0], want[2])}, got {h.ndim}-D with shape {h.shape}")
@@ -301,53 +293,153 @@ class RNNBase(Module):
     def backward(self, grad_output, grad_h_n=None):
         """Backpropagation through time after a training-mode forward.
 
-        ``grad_output`` has the forward output's shape; ``grad_h_n`` has
-        h_n's (for LSTM a pair (grad_h_n, grad_c_n)); None means zeros.
-        Adds the parameter gradients to each ``p.grad`` (until
-        ``zero_grad()``) and returns ``(grad_input, grad_h_0)`` — for LSTM
-        ``(grad_input, (grad_h_0, grad_c_0))`` — with grad_h_0 None when the
-        forward was not given an initial state. The forward's saved state is
-        consumed: a second backward needs a new forward."""
+        ``grad_output`` has the forward output's shape (a PackedSequence
+        after a packed forward, or its data array); ``grad_h_n`` has h_n's
+        (for LSTM a pair (grad_h_n, grad_c_n)); None means zeros. Adds the
+        parameter gradients to each ``p.grad`` (until ``zero_grad()``) and
+        returns ``(grad_input, grad_h_0)`` — for LSTM ``(grad_input,
+        (grad_h_0, grad_c_0))`` — with grad_h_0 None when the forward was not
+        given an initial state, and grad_input a PackedSequence after a
+        packed forward. The forward's saved state is consumed: a second
+        backward needs a new forward."""
         s = self._saved
         if s is None:
             raise RuntimeError(_NO_FORWARD)
         kind = self._kind
         D, layers, P = self.num_directions, self.num_layers, kind.out_size
-        L, N, batched = s["L"], s["N"], s["batched"]
-        g = as_kernel_array(grad_output, self.dtype, "grad_output")
+        lay = s["layout"]
+        g = as_kernel_array(lay.grad_data(grad_output), self.dtype, "grad_output")
         check_shape(g, "grad_output", s["out_shape"], " (the output's shape)")
         dsn = [None if p is None else
-               self._state_array(p, "grad_" + _state_name(kind, i, "_n"), N, F,
-                                 batched, " (the final state's shape)")
+               self._state_array(p, "grad_" + _state_name(kind, i, "_n"), lay, F,
+                                 " (the final state's shape)")
                for i, (p, F) in enumerate(zip(kind.split_state(grad_h_n, "grad_h_n"),
                                               kind.state_sizes))]
         self._saved = None
 
-        dout = g.transpose(1, 0, 2) if batched and self.batch_first else (
-            g if batched else g[:, None, :])
-        ds0 = [np.zeros((D * layers, N, F), self.dtype) if s["h0_given"] else None
+        dout = lay.to_kernel(g)
+        ds0 = [np.zeros((D * layers, lay.N, F), self.dtype) if s["h0_given"] else None
                for F in kind.state_sizes]
         for k in reversed(range(layers)):
             layer_in, reserves, _ = s["layers"][k]
             in_k = self._layer_input_size(k)
-            if k == 0 and batched and self.batch_first:
-                dx_user = np.zeros((N, L, in_k), self.dtype)
-                dx = dx_user.transpose(1, 0, 2)
+            if k == 0:
+                dx_user, dx = lay.new_user_array(in_k, self.dtype, zeros=True)
             else:
-                dx = dx_user = np.zeros((L, N, in_k), self.dtype)
+                dx = np.zeros(layer_in.shape, self.dtype)
             for d in range(D):
                 i = k * D + d
                 kind.backward(d == 1, in_k, *self._views[i], layer_in,
-                              dout[:, :, d * P:(d + 1) * P],
+                              dout[..., d * P:(d + 1) * P],
                               [None if t is None else t[i] for t in dsn], dx,
-                              [None if t is None else t[i] for t in ds0], reserves[d])
+                              [None if t is None else t[i] for t in ds0], reserves[d],
+                              lay.batch_sizes)
             if k > 0:
                 mask = s["layers"][k - 1][2]
                 dout = dx if mask is None else dx * mask
-        grad_x = dx_user if batched else dx_user[:, 0, :]
         if not s["h0_given"]:
-            return grad_x, None
-        return grad_x, kind.join_state(ds0 if batched else [t[:, 0, :] for t in ds0])
+            return dx_user, None
+        return dx_user, kind.join_state([lay.state_out(t) for t in ds0])
+
+
+class _Layout:
+    """How the caller's batch maps onto the kernels' (L, N, F) or packed
+    (R, F) arrays, both ways: the input, new outputs in the caller's layout
+    (batch_first by strides), and states (packed: the caller's batch order
+    against the kernels' sorted order)."""
+
+    def __init__(self, x, batched, batch_first, packed=None):
+        self.x = x                     # kernel view of the input
+        self.batched = batched
+        self.batch_first = batch_first
+        self.packed = packed           # the PackedSequence given, or None
+        if packed is not None:
+            self.batch_sizes = packed.batch_sizes
+            self.N = int(self.batch_sizes[0])
+            self.L = len(self.batch_sizes)
+        else:
+            self.batch_sizes = None
+            self.L, self.N = x.shape[0], x.shape[1]
+
+    @classmethod
+    def of_input(cls, module, input):
+        if isinstance(input, PackedSequence):
+            x = as_kernel_array(input.data, module.dtype, "input.data")
+            if x.ndim != 2 or x.shape[1] != module.input_size:
+                raise ValueError(f"input.data: expected packed rows (sum of lengths, "
+                                 f"{module.input_size}), got shape {x.shape}")
+            batch_sizes = np.ascontiguousarray(input.batch_sizes, dtype=np.int64)
+            return cls(x, True, False, input._replace(batch_sizes=batch_sizes))
+        x = as_kernel_array(input, module.dtype, "input")
+        if x.ndim not in (2, 3):
+            raise ValueError(f"input: expected 2-D (unbatched) or 3-D (batched) "
+                             f"input, got {x.ndim}-D with shape {x.shape}")
+        if x.shape[-1] != module.input_size:
+            raise ValueError(f"input: expected {module.input_size} features "
+                             f"(input_size) in the last dimension, got shape {x.shape}")
+        if x.shape[x.ndim - 2 if module.batch_first and x.ndim == 3 else 0] == 0:
+            raise ValueError(f"input: expected a sequence length greater than 0, "
+                             f"got shape {x.shape}")
+        batched = x.ndim == 3
+        bf = batched and module.batch_first
+        return cls(x.transpose(1, 0, 2) if bf else (x if batched else x[:, None, :]),
+                   batched, bf)
+
+    def to_kernel(self, arr):
+        """A caller-layout sequence array as the kernels' view."""
+        if self.packed is not None:
+            return arr
+        if self.batch_first:
+            return arr.transpose(1, 0, 2)
+        return arr if self.batched else arr[:, None, :]
+
+    def new_user_array(self, F, dtype, zeros=False):
+        """(what the caller gets, the kernels' view of it) for a new sequence
+        array of F features."""
+        make = np.zeros if zeros else np.empty
+        if self.packed is not None:
+            data = make((self.x.shape[0], F), dtype)
+            p = self.packed
+            return PackedSequence._trusted(data, p.batch_sizes, p.sorted_indices,
+                                           p.unsorted_indices), data
+        if self.batch_first:
+            user = make((self.N, self.L, F), dtype)
+            return user, user.transpose(1, 0, 2)
+        kern = make((self.L, self.N, F), dtype)
+        return (kern if self.batched else kern[:, 0, :]), kern
+
+    @staticmethod
+    def data_of(user):
+        return user.data if isinstance(user, PackedSequence) else user
+
+    def grad_data(self, grad):
+        """The array inside an output gradient; a PackedSequence must have
+        the forward's batch sizes and order."""
+        if isinstance(grad, PackedSequence):
+            p = self.packed
+            if p is None:
+                raise TypeError("grad_output: got a PackedSequence, but the forward "
+                                "input was not packed")
+            if not np.array_equal(grad.batch_sizes, p.batch_sizes) or not (
+                    (grad.sorted_indices is None and p.sorted_indices is None) or
+                    (grad.sorted_indices is not None and p.sorted_indices is not None and
+                     np.array_equal(grad.sorted_indices, p.sorted_indices))):
+                raise ValueError("grad_output: expected the batch_sizes and "
+                                 "sorted_indices of the forward's packed output")
+            return grad.data
+        return grad
+
+    def state_in(self, h):
+        """(D*layers, N, F) in the caller's batch order -> kernel order."""
+        if self.packed is not None and self.packed.sorted_indices is not None:
+            return h[:, self.packed.sorted_indices]
+        return h
+
+    def state_out(self, h):
+        """(D*layers, N, F) in kernel order -> what the caller gets."""
+        if self.packed is not None and self.packed.unsorted_indices is not None:
+            return h[:, self.packed.unsorted_indices]
+        return h if self.batched else h[:, 0, :]
 
 
 class RNN(RNNBase):
