@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "crnn.h"
+#include "vmath.h"
 
 /* a*b, or SIZE_MAX when it overflows (SIZE_MAX stays SIZE_MAX). */
 static inline size_t crnn_mul(size_t a, size_t b) {

@@ -55,13 +55,14 @@ static sizes layout(const crnn_layer *ly) {
     case CRNN_RNN_RELU: /* Hprev, Y | A, hbuf | - | dA, dh */
         z.res_r = 2 * H; z.inf_r = H; z.inf_n = H; z.bwd_r = H; z.bwd_n = H;
         break;
-    case CRNN_LSTM: /* Hprev, Gt, Cprev, M | A, hbuf, cbuf, mbuf | hbuf |
-                       dA, dHt, dh, dc, dm */
-        z.res_r = P + 5 * H + M; z.inf_r = 4 * H; z.inf_n = P + H + M;
-        z.train_n = M ? P : 0; z.bwd_r = 4 * H + (M ? P : 0); z.bwd_n = P + H + M;
+    case CRNN_LSTM: /* Hprev, Gt, Cprev, M | A, hbuf, cbuf, cs, ms, hs |
+                       cs, ms, hs | dA, dHt, dh, dc, dm */
+        z.res_r = P + 5 * H + M; z.inf_r = 4 * H; z.inf_n = 2 * P + 3 * H;
+        z.train_n = P + 2 * H; z.bwd_r = 4 * H + (M ? P : 0); z.bwd_n = P + H + M;
         break;
-    case CRNN_GRU: /* Hprev, Gt, HN | A, ah, hbuf | ah | dAx, dAh, dh */
-        z.res_r = 5 * H; z.inf_r = 3 * H; z.inf_n = 4 * H; z.train_n = 3 * H;
+    case CRNN_GRU: /* Hprev, Gt, HN | A, hbuf, hns, ah, hs | ah, hs |
+                      dAx, dAh, dh */
+        z.res_r = 5 * H; z.inf_r = 3 * H; z.inf_n = 6 * H; z.train_n = 4 * H;
         z.bwd_r = 6 * H; z.bwd_n = H;
         break;
     }

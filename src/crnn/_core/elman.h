@@ -15,14 +15,27 @@
  *   backward (R + N)*H: dA (R, H), dh (N, H).
  */
 
-static inline REAL FN(elman_act)(int relu, REAL a) {
-    /* relu keeps NaN (NaN < 0 is false), as torch does */
-    return relu ? (a < 0 ? (REAL)0 : a) : RTANH(a);
+/* a = act(a) in place over n elements; relu keeps NaN (NaN < 0 is false),
+ * as torch does */
+static void FN(elman_act_n)(int relu, REAL *restrict a, size_t n) {
+    if (!relu) {
+        FN(tanh_n)(a, n);
+        return;
+    }
+    for (size_t j = 0; j < n; j++) a[j] = a[j] < 0 ? (REAL)0 : a[j];
 }
 
-static inline REAL FN(elman_dact)(int relu, REAL y) {
-    /* the derivative from the output: tanh' = 1 - y^2, relu' = [y > 0] */
-    return relu ? (y > 0 ? (REAL)1 : (REAL)0) : (REAL)1 - y * y;
+/* da = dh * act'(a), the derivative from the output y: tanh' = 1 - y^2,
+ * relu' = [y > 0] */
+static void FN(elman_dact_n)(int relu, REAL *restrict da, const REAL *restrict dh,
+                             const REAL *restrict y, size_t n) {
+    if (relu)
+        for (size_t j = 0; j < n; j++) {
+            REAL d = dh[j];
+            da[j] = y[j] > 0 ? d : (REAL)0;
+        }
+    else
+        for (size_t j = 0; j < n; j++) da[j] = dh[j] * ((REAL)1 - y[j] * y[j]);
 }
 
 static crnn_status FN(elman_forward)(const crnn_blas *bl, const crnn_layer *ly,
@@ -40,24 +53,14 @@ static crnn_status FN(elman_forward)(const crnn_blas *bl, const crnn_layer *ly,
     FN(input_projection)(bl, b, R, x, I, w, H, H, A);
     for (crnn_walk_first(&wk, b, ly->reverse); !wk.done; crnn_walk_next(&wk)) {
         REAL *hp = FN(state_now)(Hprev, hbuf, &wk, H);
-        REAL *hnext = FN(state_next)(Hprev, hbuf, &wk, H);
         REAL *a = A + wk.off * H;
         /* rows entering at this step start from h0 */
         FN(copy_rows)(hp, H, h0.h, h0.ld_h, wk.prev_bs, wk.bs, H);
         /* a_t += h_{t-1} W_hh^T */
         FN(mm_nt)(bl, wk.bs, H, H, hp, H, w->w_hh, H, 1, a, H);
-        /* h_t = act(a_t), in place (training: Y), to out and the state */
-        for (size_t n = 0; n < wk.bs; n++) {
-            REAL *an = a + n * H;
-            REAL *o = out.data ? FN(seq_row)(out, b, wk.t, wk.off, n) : NULL;
-            REAL *d = FN(state_dst)(hnext, H, hn.h, hn.ld_h, &wk, n);
-            for (size_t j = 0; j < H; j++) {
-                REAL v = FN(elman_act)(relu, an[j]);
-                an[j] = v;
-                if (o) o[j] = v;
-                if (d) d[j] = v;
-            }
-        }
+        /* h_t = act(a_t), in place (training: this is Y) */
+        FN(elman_act_n)(relu, a, wk.bs * H);
+        FN(emit)(a, H, out, b, &wk, FN(state_next)(Hprev, hbuf, &wk, H), hn.h, hn.ld_h);
     }
     return CRNN_OK;
 }
@@ -77,18 +80,12 @@ static crnn_status FN(elman_backward)(const crnn_blas *bl, const crnn_layer *ly,
 
     /* the forward loop, walked in reverse */
     for (crnn_walk_last(&wk, b, ly->reverse); !wk.done; crnn_walk_prev(&wk)) {
-        const REAL *y = Y + wk.off * H;
         REAL *da = dA + wk.off * H;
-        /* rows whose h_t was final (went to hn) take dhn */
+        /* rows whose h_t was final (went to hn) take dhn; all take dout */
         FN(copy_rows)(dh, H, dhn.h, dhn.ld_h, wk.next_bs, wk.bs, H);
-        /* h_t = act(a_t)  ->  da_t = (dh_t + dout_t) * act'(a_t) */
-        for (size_t n = 0; n < wk.bs; n++) {
-            const REAL *g = dout.data ? FN(seq_row)(dout, b, wk.t, wk.off, n) : NULL;
-            const REAL *yn = y + n * H, *dhr = dh + n * H;
-            REAL *dan = da + n * H;
-            for (size_t j = 0; j < H; j++)
-                dan[j] = (dhr[j] + (g ? g[j] : 0)) * FN(elman_dact)(relu, yn[j]);
-        }
+        FN(add_dout)(dh, H, dout, b, &wk);
+        /* h_t = act(a_t)  ->  da_t = dh_t * act'(a_t) */
+        FN(elman_dact_n)(relu, da, dh, Y + wk.off * H, wk.bs * H);
         /* a_t += h_{t-1} W_hh^T  ->  dh_{t-1} = da_t W_hh */
         FN(mm_nn)(bl, wk.bs, H, H, da, H, w->w_hh, H, 0, dh, H);
         /* rows that entered at this step took h0 */

@@ -11,9 +11,44 @@
  *   Hprev (R, H)   h_{t-1} of every row
  *   Gt    (R, 3H)  r, z, n of every row (ax, activated in place)
  *   HN    (R, H)   ah_n = W_hn h_{t-1} + b_hn of every row: dr
- * Workspace, inference: A (R, 3H), ah (N, 3H), hbuf (N, H); training:
- *   ah (N, 3H); backward: dAx (R, 3H), dAh (R, 3H), dh (N, H).
+ * Workspace, inference: A (R, 3H), hbuf (N, H), hns (N, H) (ah_n, kept
+ *   only for the step); then in every forward ah (N, 3H), hs (N, H) the
+ *   new h before it is copied where it goes; backward: dAx (R, 3H),
+ *   dAh (R, 3H), dh (N, H).
  */
+
+/* One row: the gates into a (3H, ax in, r z n out), ah_n + b_hn into hh,
+ * h_t into h. */
+static void FN(gru_row)(REAL *restrict a, const REAL *restrict ah,
+                        const REAL *restrict bhn, const REAL *restrict hp,
+                        REAL *restrict hh, REAL *restrict h, size_t H) {
+    for (size_t j = 0; j < 2 * H; j++) a[j] = RSIGMOID(a[j] + ah[j]);
+    for (size_t j = 0; j < H; j++) hh[j] = ah[2 * H + j] + (bhn ? bhn[j] : 0);
+    for (size_t j = 0; j < H; j++) {
+        REAL r = a[j], z = a[H + j];
+        REAL nn = RTANH(a[2 * H + j] + r * hh[j]);
+        a[2 * H + j] = nn;
+        h[j] = ((REAL)1 - z) * nn + z * hp[j];
+    }
+}
+
+/* One row backward: dh (dL/dh_t in, the direct part of dL/dh_{t-1} out),
+ * dL/dax into dax, dL/dah into dah. */
+static void FN(gru_row_backward)(const REAL *restrict a, const REAL *restrict hh,
+                                 const REAL *restrict hp, REAL *restrict dh,
+                                 REAL *restrict dax, REAL *restrict dah, size_t H) {
+    for (size_t j = 0; j < H; j++) {
+        REAL r = a[j], z = a[H + j], nn = a[2 * H + j], d = dh[j];
+        /* h_t = (1 - z) n + z h_{t-1} */
+        REAL dnp = d * ((REAL)1 - z) * ((REAL)1 - nn * nn);  /* d(n pre) */
+        REAL dzp = d * (hp[j] - nn) * z * ((REAL)1 - z);     /* d(z pre) */
+        /* n = tanh(ax_n + r ah_n) */
+        REAL drp = dnp * hh[j] * r * ((REAL)1 - r);          /* d(r pre) */
+        dax[j] = drp; dax[H + j] = dzp; dax[2 * H + j] = dnp;
+        dah[j] = drp; dah[H + j] = dzp; dah[2 * H + j] = dnp * r;
+        dh[j] = d * z;
+    }
+}
 
 static crnn_status FN(gru_forward)(const crnn_blas *bl, const crnn_layer *ly,
                                    const crnn_batch *b, const TYPED(params) *w,
@@ -27,35 +62,24 @@ static crnn_status FN(gru_forward)(const crnn_blas *bl, const crnn_layer *ly,
     REAL *Hprev = train ? reserve : NULL;
     REAL *Gt = train ? reserve + R * H : work;       /* (R, 3H) */
     REAL *HN = train ? Gt + R * G : NULL;            /* (R, H) */
-    REAL *ah = train ? work : work + R * G;          /* (N, 3H) */
-    REAL *hbuf = train ? NULL : ah + N * G;          /* (N, H) */
+    REAL *hbuf = train ? NULL : work + R * G;        /* (N, H) */
+    REAL *hns = train ? NULL : hbuf + N * H;         /* (N, H) */
+    REAL *ah = train ? work : hns + N * H;           /* (N, 3H) */
+    REAL *hs = ah + N * G;                           /* (N, H) */
     crnn_walk wk;
 
     FN(input_projection)(bl, b, R, x, I, w, G, 2 * H, Gt);
     for (crnn_walk_first(&wk, b, ly->reverse); !wk.done; crnn_walk_next(&wk)) {
         REAL *hp = FN(state_now)(Hprev, hbuf, &wk, H);
-        REAL *hnext = FN(state_next)(Hprev, hbuf, &wk, H);
         REAL *a = Gt + wk.off * G;
-        REAL *hnr = train ? HN + wk.off * H : NULL;
+        REAL *hh = train ? HN + wk.off * H : hns;
         FN(copy_rows)(hp, H, h0.h, h0.ld_h, wk.prev_bs, wk.bs, H);
-        /* ah = h_{t-1} W_hh^T (b_hn added below) */
+        /* ah = h_{t-1} W_hh^T (b_hn added in the row) */
         FN(mm_nt)(bl, wk.bs, G, H, hp, H, w->w_hh, H, 0, ah, G);
-        for (size_t n = 0; n < wk.bs; n++) {
-            REAL *an = a + n * G, *ahn = ah + n * G, *hpn = hp + n * H;
-            REAL *o = out.data ? FN(seq_row)(out, b, wk.t, wk.off, n) : NULL;
-            REAL *d = FN(state_dst)(hnext, H, hn.h, hn.ld_h, &wk, n);
-            for (size_t j = 0; j < H; j++) {
-                REAL r = FN(sigmoid)(an[j] + ahn[j]);
-                REAL z = FN(sigmoid)(an[H + j] + ahn[H + j]);
-                REAL hh = ahn[2 * H + j] + (bhn ? bhn[j] : 0);
-                REAL nn = RTANH(an[2 * H + j] + r * hh);
-                REAL h = ((REAL)1 - z) * nn + z * hpn[j]; /* hpn may be d */
-                an[j] = r; an[H + j] = z; an[2 * H + j] = nn;
-                if (hnr) hnr[n * H + j] = hh;
-                if (o) o[j] = h;
-                if (d) d[j] = h;
-            }
-        }
+        for (size_t n = 0; n < wk.bs; n++)
+            FN(gru_row)(a + n * G, ah + n * G, bhn, hp + n * H, hh + n * H,
+                        hs + n * H, H);
+        FN(emit)(hs, H, out, b, &wk, FN(state_next)(Hprev, hbuf, &wk, H), hn.h, hn.ld_h);
     }
     return CRNN_OK;
 }
@@ -75,27 +99,14 @@ static crnn_status FN(gru_backward)(const crnn_blas *bl, const crnn_layer *ly,
     crnn_walk wk;
 
     for (crnn_walk_last(&wk, b, ly->reverse); !wk.done; crnn_walk_prev(&wk)) {
-        const REAL *gt = Gt + wk.off * G, *hnr = HN + wk.off * H;
+        const REAL *a = Gt + wk.off * G, *hh = HN + wk.off * H;
         const REAL *hp = Hprev + wk.off * H;
         REAL *dax = dAx + wk.off * G, *dah = dAh + wk.off * G;
         FN(copy_rows)(dh, H, dhn.h, dhn.ld_h, wk.next_bs, wk.bs, H);
-        for (size_t n = 0; n < wk.bs; n++) {
-            const REAL *gn = gt + n * G, *hpn = hp + n * H, *hh = hnr + n * H;
-            const REAL *g = dout.data ? FN(seq_row)(dout, b, wk.t, wk.off, n) : NULL;
-            REAL *daxn = dax + n * G, *dahn = dah + n * G, *dhr = dh + n * H;
-            for (size_t j = 0; j < H; j++) {
-                REAL r = gn[j], z = gn[H + j], nn = gn[2 * H + j];
-                REAL dht = dhr[j] + (g ? g[j] : 0);
-                /* h_t = (1 - z) n + z h_{t-1} */
-                REAL dnp = dht * ((REAL)1 - z) * ((REAL)1 - nn * nn); /* d(n pre) */
-                REAL dzp = dht * (hpn[j] - nn) * z * ((REAL)1 - z);   /* d(z pre) */
-                /* n = tanh(ax_n + r ah_n) */
-                REAL drp = dnp * hh[j] * r * ((REAL)1 - r);           /* d(r pre) */
-                daxn[j] = drp; daxn[H + j] = dzp; daxn[2 * H + j] = dnp;
-                dahn[j] = drp; dahn[H + j] = dzp; dahn[2 * H + j] = dnp * r;
-                dhr[j] = dht * z;              /* the direct path to h_{t-1} */
-            }
-        }
+        FN(add_dout)(dh, H, dout, b, &wk);
+        for (size_t n = 0; n < wk.bs; n++)
+            FN(gru_row_backward)(a + n * G, hh + n * H, hp + n * H, dh + n * H,
+                                 dax + n * G, dah + n * G, H);
         /* ah = h_{t-1} W_hh^T  ->  dh_{t-1} += dah W_hh */
         FN(mm_nn)(bl, wk.bs, H, G, dah, G, w->w_hh, H, 1, dh, H);
         FN(add_rows)(dh0.h, dh0.ld_h, dh, H, wk.prev_bs, wk.bs, H);

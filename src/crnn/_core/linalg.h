@@ -177,7 +177,39 @@ static inline REAL *FN(state_dst)(REAL *next, size_t F, REAL *fin,
     return fin ? fin + n * ld_fin : NULL;
 }
 
-static inline REAL FN(sigmoid)(REAL a) { return (REAL)1 / ((REAL)1 + REXP(-a)); }
+/* The rows of a new state (bs, F), computed into the contiguous block src,
+ * go to out (if wanted), to the next step's state rows or to the final
+ * state: one copy each, so that the math before it runs on plain arrays. */
+static void FN(emit)(const REAL *src, size_t F, TYPED(seq) out,
+                     const crnn_batch *b, const crnn_walk *w, REAL *next,
+                     REAL *fin, size_t ld_fin) {
+    for (size_t n = 0; n < w->bs; n++) {
+        const REAL *row = src + n * F;
+        REAL *d = FN(state_dst)(next, F, fin, ld_fin, w, n);
+        if (out.data) memcpy(FN(seq_row)(out, b, w->t, w->off, n), row, F * sizeof(REAL));
+        if (d && d != row) memcpy(d, row, F * sizeof(REAL));
+    }
+}
+
+/* dh row n += dout row (t, n) for the active rows (dout NULL: nothing). */
+static void FN(add_dout)(REAL *dh, size_t F, TYPED(seq) dout,
+                         const crnn_batch *b, const crnn_walk *w) {
+    if (!dout.data) return;
+    for (size_t n = 0; n < w->bs; n++) {
+        const REAL *g = FN(seq_row)(dout, b, w->t, w->off, n);
+        REAL *d = dh + n * F;
+        for (size_t j = 0; j < F; j++) d[j] += g[j];
+    }
+}
+
+/* x = tanh(x), x = sigmoid(x) over n contiguous elements, in place. */
+static void FN(tanh_n)(REAL *restrict x, size_t n) {
+    for (size_t j = 0; j < n; j++) x[j] = RTANH(x[j]);
+}
+
+static void FN(sigmoid_n)(REAL *restrict x, size_t n) {
+    for (size_t j = 0; j < n; j++) x[j] = RSIGMOID(x[j]);
+}
 
 /* dst row n = src row n (or zeros when src is NULL), n in [n0, n1). */
 static void FN(copy_rows)(REAL *dst, size_t ldd, const REAL *src, size_t lds,

@@ -12,11 +12,42 @@
  *   Gt    (R, 4H)  i, f, g, o of every row (a_t, activated in place)
  *   Cprev (R, H)   c_{t-1} of every row; backward recomputes c_t from it
  *   M     (R, H)   m_t of every row (projection only): dW_hr
- * Workspace, inference: A (R, 4H), hbuf (N, P), cbuf (N, H), and with
- *   projection mbuf (N, H); training: hbuf (N, P) with projection, else 0;
+ * Workspace, inference: A (R, 4H), hbuf (N, P), cbuf (N, H) the running
+ *   state; then in every forward cs (N, H), ms (N, H), hs (N, P), the new
+ *   c, m and h of the step's rows before they are copied where they go;
  *   backward: dA (R, 4H), dh (N, P), dc (N, H), and with projection
  *   dHt (R, P) (dL/dh_t of every row, for dW_hr) and dm (N, H).
  */
+
+/* One row: activate the gates a (4H) in place; c = f cp + i g; m = o tanh(c). */
+static void FN(lstm_row)(REAL *restrict a, const REAL *restrict cp,
+                         REAL *restrict c, REAL *restrict m, size_t H) {
+    FN(sigmoid_n)(a, 2 * H);
+    FN(tanh_n)(a + 2 * H, H);
+    FN(sigmoid_n)(a + 3 * H, H);
+    for (size_t j = 0; j < H; j++) {
+        c[j] = a[H + j] * cp[j] + a[j] * a[2 * H + j];
+        m[j] = a[3 * H + j] * RTANH(c[j]);
+    }
+}
+
+/* One row backward, from the gates a (4H), c_{t-1} cp and dL/dm_t dm:
+ * dL/da_t into da, and dc (dL/dc_t in) becomes dL/dc_{t-1}. */
+static void FN(lstm_row_backward)(const REAL *restrict a, const REAL *restrict cp,
+                                  const REAL *restrict dm, REAL *restrict dc,
+                                  REAL *restrict da, size_t H) {
+    for (size_t j = 0; j < H; j++) {
+        REAL ig = a[j], fg = a[H + j], gg = a[2 * H + j], og = a[3 * H + j];
+        REAL tc = RTANH(fg * cp[j] + ig * gg);          /* c_t recomputed */
+        /* m = o tanh(c)  ->  dc += dm o (1 - tanh(c)^2) */
+        REAL dcj = dc[j] + dm[j] * og * ((REAL)1 - tc * tc);
+        da[j] = dcj * gg * ig * ((REAL)1 - ig);         /* c = f cp + i g */
+        da[H + j] = dcj * cp[j] * fg * ((REAL)1 - fg);
+        da[2 * H + j] = dcj * ig * ((REAL)1 - gg * gg);
+        da[3 * H + j] = dm[j] * tc * og * ((REAL)1 - og);
+        dc[j] = dcj * fg;                               /* dL/dc_{t-1} */
+    }
+}
 
 static crnn_status FN(lstm_forward)(const crnn_blas *bl, const crnn_layer *ly,
                                     const crnn_batch *b, const TYPED(params) *w,
@@ -31,55 +62,31 @@ static crnn_status FN(lstm_forward)(const crnn_blas *bl, const crnn_layer *ly,
     REAL *Gt = train ? reserve + R * P : work;          /* (R, 4H) */
     REAL *Cprev = train ? Gt + R * G : NULL;
     REAL *M = train && proj ? Cprev + R * H : NULL;
-    REAL *hbuf = train ? work : work + R * G;           /* (N, P) */
+    REAL *hbuf = train ? NULL : work + R * G;           /* (N, P) */
     REAL *cbuf = train ? NULL : hbuf + N * P;           /* (N, H) */
-    REAL *mbuf = train || !proj ? NULL : cbuf + N * H;  /* (N, H) */
+    REAL *cs = train ? work : cbuf + N * H;             /* (N, H) */
+    REAL *ms = cs + N * H, *hs = ms + N * H;            /* (N, H), (N, P) */
     crnn_walk wk;
 
     FN(input_projection)(bl, b, R, x, I, w, G, G, Gt);
     for (crnn_walk_first(&wk, b, ly->reverse); !wk.done; crnn_walk_next(&wk)) {
         REAL *hp = FN(state_now)(Hprev, hbuf, &wk, P);
-        REAL *hnext = FN(state_next)(Hprev, hbuf, &wk, P);
         REAL *cp = FN(state_now)(Cprev, cbuf, &wk, H);
-        REAL *cnext = FN(state_next)(Cprev, cbuf, &wk, H);
         REAL *a = Gt + wk.off * G;
-        REAL *m = proj ? (train ? M + wk.off * H : mbuf) : NULL;
+        REAL *m = M ? M + wk.off * H : ms;
         /* rows entering at this step start from (h0, c0) */
         FN(copy_rows)(hp, P, s0.h, s0.ld_h, wk.prev_bs, wk.bs, P);
         FN(copy_rows)(cp, H, s0.c, s0.ld_c, wk.prev_bs, wk.bs, H);
         /* a_t += h_{t-1} W_hh^T: one product for all four gates */
         FN(mm_nt)(bl, wk.bs, G, P, hp, P, w->w_hh, P, 1, a, G);
-        for (size_t n = 0; n < wk.bs; n++) {
-            REAL *an = a + n * G, *cpn = cp + n * H;
-            REAL *cd = FN(state_dst)(cnext, H, sn.c, sn.ld_c, &wk, n);
-            REAL *o = NULL, *hd = NULL, *mn = proj ? m + n * H : NULL;
-            if (!proj) {
-                o = out.data ? FN(seq_row)(out, b, wk.t, wk.off, n) : NULL;
-                hd = FN(state_dst)(hnext, H, sn.h, sn.ld_h, &wk, n);
-            }
-            for (size_t j = 0; j < H; j++) {
-                REAL ig = FN(sigmoid)(an[j]), fg = FN(sigmoid)(an[H + j]);
-                REAL gg = RTANH(an[2 * H + j]), og = FN(sigmoid)(an[3 * H + j]);
-                REAL c = fg * cpn[j] + ig * gg;  /* cpn may be cd: read first */
-                REAL h = og * RTANH(c);
-                an[j] = ig; an[H + j] = fg; an[2 * H + j] = gg; an[3 * H + j] = og;
-                if (cd) cd[j] = c;
-                if (mn) mn[j] = h;
-                if (o) o[j] = h;
-                if (hd) hd[j] = h;
-            }
-        }
-        if (proj) {
-            /* h_t = m_t W_hr^T, then to out and the state */
-            FN(mm_nt)(bl, wk.bs, P, H, m, H, w->w_hr, H, 0, hbuf, P);
-            for (size_t n = 0; n < wk.bs; n++) {
-                const REAL *hr = hbuf + n * P;
-                REAL *o = out.data ? FN(seq_row)(out, b, wk.t, wk.off, n) : NULL;
-                REAL *hd = FN(state_dst)(hnext, P, sn.h, sn.ld_h, &wk, n);
-                if (o) memcpy(o, hr, P * sizeof(REAL));
-                if (hd && hd != hr) memcpy(hd, hr, P * sizeof(REAL));
-            }
-        }
+        for (size_t n = 0; n < wk.bs; n++)
+            FN(lstm_row)(a + n * G, cp + n * H, cs + n * H, m + n * H, H);
+        FN(emit)(cs, H, (TYPED(seq)){NULL, 0, 0}, b, &wk,
+                 FN(state_next)(Cprev, cbuf, &wk, H), sn.c, sn.ld_c);
+        if (proj) /* h_t = m_t W_hr^T */
+            FN(mm_nt)(bl, wk.bs, P, H, m, H, w->w_hr, H, 0, hs, P);
+        FN(emit)(proj ? hs : m, P, out, b, &wk,
+                 FN(state_next)(Hprev, hbuf, &wk, P), sn.h, sn.ld_h);
     }
     return CRNN_OK;
 }
@@ -100,43 +107,23 @@ static crnn_status FN(lstm_backward)(const crnn_blas *bl, const crnn_layer *ly,
     REAL *dh = dA + R * G;                 /* (N, P) dL/dh_t, active rows */
     REAL *dc = dh + N * P;                 /* (N, H) dL/dc_t, active rows */
     REAL *dHt = proj ? dc + N * H : NULL;  /* (R, P) */
-    REAL *dm = proj ? dHt + R * P : NULL;  /* (N, H) */
+    REAL *dm = proj ? dHt + R * P : dh;    /* (N, H) dL/dm_t */
     crnn_walk wk;
 
     for (crnn_walk_last(&wk, b, ly->reverse); !wk.done; crnn_walk_prev(&wk)) {
-        const REAL *gt = Gt + wk.off * G, *cp = Cprev + wk.off * H;
+        const REAL *a = Gt + wk.off * G, *cp = Cprev + wk.off * H;
         REAL *da = dA + wk.off * G;
-        /* rows whose state was final take (dhn, dcn) */
+        /* rows whose state was final take (dhn, dcn); all take dout */
         FN(copy_rows)(dh, P, dsn.h, dsn.ld_h, wk.next_bs, wk.bs, P);
         FN(copy_rows)(dc, H, dsn.c, dsn.ld_c, wk.next_bs, wk.bs, H);
-        if (proj) {
-            /* h_t = m_t W_hr^T  ->  dm_t = (dh_t + dout_t) W_hr */
-            REAL *dht = dHt + wk.off * P;
-            for (size_t n = 0; n < wk.bs; n++) {
-                const REAL *g = dout.data ? FN(seq_row)(dout, b, wk.t, wk.off, n) : NULL;
-                for (size_t j = 0; j < P; j++)
-                    dht[n * P + j] = dh[n * P + j] + (g ? g[j] : 0);
-            }
-            FN(mm_nn)(bl, wk.bs, H, P, dht, P, w->w_hr, H, 0, dm, H);
+        FN(add_dout)(dh, P, dout, b, &wk);
+        if (proj) { /* h_t = m_t W_hr^T  ->  dm_t = dh_t W_hr, dW_hr later */
+            memcpy(dHt + wk.off * P, dh, wk.bs * P * sizeof(REAL));
+            FN(mm_nn)(bl, wk.bs, H, P, dh, P, w->w_hr, H, 0, dm, H);
         }
-        for (size_t n = 0; n < wk.bs; n++) {
-            const REAL *gn = gt + n * G, *cpn = cp + n * H;
-            const REAL *g = NULL, *dmn = proj ? dm + n * H : NULL;
-            REAL *dan = da + n * G, *dcn = dc + n * H, *dhn = dh + n * P;
-            if (!proj && dout.data) g = FN(seq_row)(dout, b, wk.t, wk.off, n);
-            for (size_t j = 0; j < H; j++) {
-                REAL ig = gn[j], fg = gn[H + j], gg = gn[2 * H + j], og = gn[3 * H + j];
-                /* c_t = f c_{t-1} + i g; m_t = o tanh(c_t) */
-                REAL tc = RTANH(fg * cpn[j] + ig * gg);
-                REAL dmj = proj ? dmn[j] : dhn[j] + (g ? g[j] : 0);
-                REAL dcj = dcn[j] + dmj * og * ((REAL)1 - tc * tc);
-                dan[j] = dcj * gg * ig * ((REAL)1 - ig);             /* i */
-                dan[H + j] = dcj * cpn[j] * fg * ((REAL)1 - fg);     /* f */
-                dan[2 * H + j] = dcj * ig * ((REAL)1 - gg * gg);     /* g */
-                dan[3 * H + j] = dmj * tc * og * ((REAL)1 - og);     /* o */
-                dcn[j] = dcj * fg;                                   /* dc_{t-1} */
-            }
-        }
+        for (size_t n = 0; n < wk.bs; n++)
+            FN(lstm_row_backward)(a + n * G, cp + n * H, dm + n * H, dc + n * H,
+                                  da + n * G, H);
         /* a_t += h_{t-1} W_hh^T  ->  dh_{t-1} = da_t W_hh */
         FN(mm_nn)(bl, wk.bs, P, G, da, G, w->w_hh, P, 0, dh, P);
         /* rows that entered at this step took (h0, c0) */

@@ -1,13 +1,14 @@
 /* real.h — the real type of one instantiation of the generic core.
  * Included (without guard) after defining CRNN_DOUBLE to 0 or 1; every
- * generic header after it is compiled for that type. */
+ * generic header after it is compiled for that type. float takes the
+ * vectorisable exp/tanh of vmath.h; double takes libm's. */
 #undef REAL
 #undef FN
 #undef TYPED
 #undef GEMM
 #undef GEMV
 #undef RTANH
-#undef REXP
+#undef RSIGMOID
 
 #if CRNN_DOUBLE
 #define REAL double
@@ -16,13 +17,13 @@
 #define GEMM dgemm
 #define GEMV dgemv
 #define RTANH tanh
-#define REXP exp
+#define RSIGMOID crnn_sigmoid
 #else
 #define REAL float
 #define FN(name) crnn_s_##name
 #define TYPED(name) crnn_s_##name
 #define GEMM sgemm
 #define GEMV sgemv
-#define RTANH tanhf
-#define REXP expf
+#define RTANH crnn_tanhf
+#define RSIGMOID crnn_sigmoidf
 #endif
