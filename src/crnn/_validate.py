@@ -76,3 +76,16 @@ def as_kernel_array(value, dtype: np.dtype, name: str) -> np.ndarray:
 def check_shape(arr: np.ndarray, name: str, expected: tuple, what: str = "") -> None:
     if arr.shape != tuple(expected):
         raise ValueError(f"{name}: expected shape {tuple(expected)}{what}, got {arr.shape}")
+
+
+def check_input(value, dtype: np.dtype, input_size: int, ranks: tuple) -> np.ndarray:
+    """The ``input`` of a layer (ranks (2, 3)) or cell (ranks (1, 2)):
+    unbatched or batched, with input_size features in the last axis."""
+    x = as_kernel_array(value, dtype, "input")
+    if x.ndim not in ranks:
+        raise ValueError(f"input: expected {ranks[0]}-D (unbatched) or {ranks[1]}-D "
+                         f"(batched) input, got {x.ndim}-D with shape {x.shape}")
+    if x.shape[-1] != input_size:
+        raise ValueError(f"input: expected {input_size} features (input_size) in the "
+                         f"last dimension, got shape {x.shape}")
+    return x

@@ -15,8 +15,8 @@ import numpy as np
 
 from . import _kernels
 from ._module import Module
-from ._validate import (as_kernel_array, check_choice, check_positive_int,
-                        check_probability, check_shape)
+from ._validate import (as_kernel_array, check_choice, check_input,
+                        check_positive_int, check_probability, check_shape)
 from .utils.rnn import PackedSequence
 
 _CELLS = {"RNN_TANH": _kernels.RNN_TANH, "RNN_RELU": _kernels.RNN_RELU,
@@ -370,13 +370,7 @@ class _Layout:
                                  f"{module.input_size}), got shape {x.shape}")
             batch_sizes = np.ascontiguousarray(input.batch_sizes, dtype=np.int64)
             return cls(x, True, False, input._replace(batch_sizes=batch_sizes))
-        x = as_kernel_array(input, module.dtype, "input")
-        if x.ndim not in (2, 3):
-            raise ValueError(f"input: expected 2-D (unbatched) or 3-D (batched) "
-                             f"input, got {x.ndim}-D with shape {x.shape}")
-        if x.shape[-1] != module.input_size:
-            raise ValueError(f"input: expected {module.input_size} features "
-                             f"(input_size) in the last dimension, got shape {x.shape}")
+        x = check_input(input, module.dtype, module.input_size, (2, 3))
         if x.shape[x.ndim - 2 if module.batch_first and x.ndim == 3 else 0] == 0:
             raise ValueError(f"input: expected a sequence length greater than 0, "
                              f"got shape {x.shape}")
@@ -567,13 +561,7 @@ class RNNCellBase(Module):
         """``h' = cell(input, hx=None)``; for LSTMCell ``(h', c') =
         cell(input, (h, c))``."""
         kind = self._kind
-        x = as_kernel_array(input, self.dtype, "input")
-        if x.ndim not in (1, 2):
-            raise ValueError(f"input: expected 1-D (unbatched) or 2-D (batched) "
-                             f"input, got {x.ndim}-D with shape {x.shape}")
-        if x.shape[-1] != self.input_size:
-            raise ValueError(f"input: expected {self.input_size} features "
-                             f"(input_size) in the last dimension, got shape {x.shape}")
+        x = check_input(input, self.dtype, self.input_size, (1, 2))
         batched = x.ndim == 2
         x3 = x[None] if batched else x[None, None]        # (1, N, I)
         N = x3.shape[1]
