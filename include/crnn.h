@@ -109,7 +109,7 @@ typedef struct crnn_layer {
     size_t hidden_size; /* H >= 1 */
     size_t proj_size;   /* LSTM: 0 or P < H, h_t = W_hr (o * tanh(c_t));
                            other kinds: 0 */
-    int reverse;        /* 0: t = 0 .. L-1; 1: t = L-1 .. 0 */
+    int reverse;        /* 0: t = 0 .. L-1; nonzero: t = L-1 .. 0 */
 } crnn_layer;
 
 /* The batch of sequences. */

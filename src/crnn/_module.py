@@ -18,33 +18,71 @@ from ._validate import as_array, check_dtype
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
 
+class StateDictKeyError(KeyError, RuntimeError):
+    """Missing or unexpected keys in load_state_dict (a RuntimeError too, as
+    torch raises)."""
+
+
+class ParameterShapeError(ValueError, RuntimeError):
+    """A misshaped value for a parameter, in load_state_dict or assigned
+    (a RuntimeError too, as torch raises)."""
+
+
 class Parameter:
     """A named parameter: ``data`` and ``grad`` are ndarray views into the
     owning module's flat parameter and gradient buffers. Writing into them
-    (``p.data[...] = v``) changes the module."""
+    (``p.data[...] = v``) or assigning them (``p.data = v``, copied in after
+    a shape check; ``p.grad = None`` zeroes the gradient) changes the
+    module; the views themselves stay."""
 
-    __slots__ = ("name", "data", "grad")
+    __slots__ = ("name", "_data", "_grad")
 
     def __init__(self, name: str, data: np.ndarray, grad: np.ndarray):
         self.name = name
-        self.data = data
-        self.grad = grad
+        self._data = data
+        self._grad = grad
+
+    @property
+    def data(self) -> np.ndarray:
+        return self._data
+
+    @data.setter
+    def data(self, value):
+        self._data[...] = self._checked(value, self.name)
+
+    @property
+    def grad(self) -> np.ndarray:
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        if value is None:
+            self._grad[...] = 0
+        else:
+            self._grad[...] = self._checked(value, f"{self.name}.grad")
+
+    def _checked(self, value, name):
+        arr = as_array(value, self._data.dtype, name)
+        if arr.shape != self._data.shape:
+            raise ParameterShapeError(f"{name}: expected shape {self._data.shape}, "
+                                      f"got {arr.shape}")
+        return arr
 
     @property
     def shape(self):
-        return self.data.shape
+        return self._data.shape
 
     @property
     def dtype(self):
-        return self.data.dtype
+        return self._data.dtype
 
     def __array__(self, dtype=None, copy=None):
         if copy:
-            return np.array(self.data, dtype=dtype)
-        return self.data if dtype is None else self.data.astype(dtype, copy=False)
+            return np.array(self._data, dtype=dtype)
+        return self._data if dtype is None else self._data.astype(dtype, copy=False)
 
     def __repr__(self):
-        return f"Parameter {self.name} {self.data!r}"
+        return f"Parameter {self.name} {self._data!r}"
 
 
 class Module:
@@ -110,11 +148,7 @@ class Module:
             object.__setattr__(self, name, value)
 
     def _checked_value(self, name, value):
-        p = self._params[name]
-        arr = as_array(value, self.dtype, name)
-        if arr.shape != p.shape:
-            raise ValueError(f"{name}: expected shape {p.shape}, got {arr.shape}")
-        return arr
+        return self._params[name]._checked(value, name)
 
     # -- modes --------------------------------------------------------------
     def train(self, mode: bool = True):
@@ -139,7 +173,7 @@ class Module:
         missing = [k for k in self._params if k not in state_dict]
         unexpected = [k for k in state_dict if k not in self._params]
         if strict and (missing or unexpected):
-            raise KeyError(f"state_dict: missing keys {missing}, unexpected keys "
+            raise StateDictKeyError(f"state_dict: missing keys {missing}, unexpected keys "
                            f"{unexpected} for {type(self).__name__}")
         values = {k: self._checked_value(k, state_dict[k])
                   for k in self._params if k in state_dict}

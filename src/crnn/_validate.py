@@ -42,12 +42,27 @@ def check_choice(value, name: str, choices) -> str:
     return value
 
 
+def is_tensor(value) -> bool:
+    """A torch tensor, recognised without importing torch."""
+    return hasattr(value, "detach") and hasattr(value, "numpy")
+
+
+def tensor_to_numpy(t) -> np.ndarray:
+    """A torch CPU tensor as an ndarray; dtypes NumPy lacks (bfloat16) go
+    through float32, which holds them exactly."""
+    t = t.detach().cpu()
+    try:
+        return t.numpy()
+    except TypeError:
+        return t.float().numpy()
+
+
 def as_array(value, dtype: np.dtype, name: str) -> np.ndarray:
     """value as an ndarray of dtype: arrays, nested lists and torch CPU
     tensors of real numbers convert; bool, complex, strings and objects
     are refused rather than guessed at."""
-    if hasattr(value, "detach") and hasattr(value, "numpy"):  # a torch tensor
-        value = value.detach().cpu().numpy()
+    if is_tensor(value):
+        value = tensor_to_numpy(value)
     try:
         arr = np.asarray(value)
     except (ValueError, TypeError) as e:

@@ -107,12 +107,10 @@ class _Kind:
         return tuple(parts) if self.lstm else parts[0]
 
 
-def _private_copy(x: np.ndarray, source) -> np.ndarray:
-    """x, copied if it may share memory with the caller's array (a training
-    forward keeps its input for backward; the caller may change theirs)."""
-    if isinstance(source, np.ndarray) and np.may_share_memory(x, source):
-        return x.copy()
-    return x
+def _kept_input(x: np.ndarray) -> np.ndarray:
+    """The copy of its input that a training forward keeps for backward: the
+    caller may change their array (or tensor, or packed data) meanwhile."""
+    return np.array(x, copy=True)
 
 
 def _state_name(kind: _Kind, i: int, suffix: str) -> str:
@@ -227,8 +225,8 @@ class RNNBase(Module):
         x = lay.x
         s0 = self._states_in(hx, lay)
         training = self.training
-        if training and not lay.packed:
-            x = _private_copy(x, input)
+        if training:
+            x = _kept_input(x)
         out_user, out = lay.new_user_array(D * P, self.dtype)
         sn = [np.empty((D * layers, lay.N, F), self.dtype) for F in kind.state_sizes]
 
@@ -368,8 +366,10 @@ class _Layout:
             if x.ndim != 2 or x.shape[1] != module.input_size:
                 raise ValueError(f"input.data: expected packed rows (sum of lengths, "
                                  f"{module.input_size}), got shape {x.shape}")
-            batch_sizes = np.ascontiguousarray(input.batch_sizes, dtype=np.int64)
-            return cls(x, True, False, input._replace(batch_sizes=batch_sizes))
+            # checked again: the parts must agree, however it was built
+            packed = PackedSequence(x, input.batch_sizes, input.sorted_indices,
+                                    input.unsorted_indices)
+            return cls(x, True, False, packed)
         x = check_input(input, module.dtype, module.input_size, (2, 3))
         if x.shape[x.ndim - 2 if module.batch_first and x.ndim == 3 else 0] == 0:
             raise ValueError(f"input: expected a sequence length greater than 0, "
@@ -572,7 +572,7 @@ class RNNCellBase(Module):
               for i, p in enumerate(parts)]
         training = self.training
         if training:
-            x3 = _private_copy(x3, input)
+            x3 = _kept_input(x3)
         sn = [np.empty((N, self.hidden_size), self.dtype) for _ in parts]
         reserve = kind.forward(False, self.input_size, self._weights, x3, s0, None,
                                sn, training)

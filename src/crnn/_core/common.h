@@ -76,12 +76,12 @@ static inline void crnn_walk_fill(crnn_walk *w) {
 static inline void crnn_walk_at(crnn_walk *w, const crnn_batch *b,
                                 int reverse, int first) {
     w->b = b;
-    w->reverse = reverse;
+    w->reverse = reverse != 0;
     w->done = b->steps == 0;
     if (w->done) return;
     w->s = first ? 0 : b->steps - 1;
     /* time 0 starts at row 0, time L-1 at rows - bs(L-1) */
-    w->off = (first != reverse) ? 0 : crnn_rows(b) - crnn_batch_at(b, b->steps - 1);
+    w->off = (first != w->reverse) ? 0 : crnn_rows(b) - crnn_batch_at(b, b->steps - 1);
     crnn_walk_fill(w);
 }
 

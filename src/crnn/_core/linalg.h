@@ -84,7 +84,7 @@ typedef struct TYPED(blocks) {
 } TYPED(blocks);
 
 static TYPED(blocks) FN(blocks_of)(TYPED(seq) v, const crnn_batch *b,
-                                   size_t rows) {
+                                   size_t rows, size_t F) {
     TYPED(blocks) k;
     size_t L = b->steps, N = b->size;
     k.count = 1; k.rows = rows; k.step_v = 0; k.step_w = 0; k.ld_w_rows = 1;
@@ -99,6 +99,9 @@ static TYPED(blocks) FN(blocks_of)(TYPED(seq) v, const crnn_batch *b,
         k.count = L; k.rows = N; k.step_v = v.stride_t; k.ld_v = (size_t)v.stride_n;
         k.step_w = N;
     }
+    /* a one-row matrix (L == N == 1) may come with any stride; BLAS wants
+       ld >= F (every other case had its strides checked against F) */
+    if (k.ld_v < F) k.ld_v = F;
     return k;
 }
 
@@ -106,7 +109,7 @@ static TYPED(blocks) FN(blocks_of)(TYPED(seq) v, const crnn_batch *b,
 static void FN(seq_mm_nt)(const crnn_blas *bl, const crnn_batch *b, size_t R,
                           TYPED(seq) X, size_t F_in, const REAL *W,
                           size_t F_out, REAL beta, REAL *Y) {
-    TYPED(blocks) k = FN(blocks_of)(X, b, R);
+    TYPED(blocks) k = FN(blocks_of)(X, b, R, F_in);
     for (size_t i = 0; i < k.count; i++)
         FN(mm_nt)(bl, k.rows, F_out, F_in, X.data + (ptrdiff_t)i * k.step_v,
                   k.ld_v, W, F_in, beta, Y + i * k.step_w * F_out,
@@ -117,7 +120,7 @@ static void FN(seq_mm_nt)(const crnn_blas *bl, const crnn_batch *b, size_t R,
 static void FN(seq_mm_nn_acc)(const crnn_blas *bl, const crnn_batch *b,
                               size_t R, TYPED(seq) dX, size_t F_in,
                               const REAL *W, size_t F_out, const REAL *dY) {
-    TYPED(blocks) k = FN(blocks_of)(dX, b, R);
+    TYPED(blocks) k = FN(blocks_of)(dX, b, R, F_in);
     for (size_t i = 0; i < k.count; i++)
         FN(mm_nn)(bl, k.rows, F_in, F_out, dY + i * k.step_w * F_out,
                   k.ld_w_rows * F_out, W, F_in, 1,
@@ -128,7 +131,7 @@ static void FN(seq_mm_nn_acc)(const crnn_blas *bl, const crnn_batch *b,
 static void FN(seq_mm_tn_acc)(const crnn_blas *bl, const crnn_batch *b,
                               size_t R, const REAL *dY, size_t F_out,
                               TYPED(seq) X, size_t F_in, REAL *dW) {
-    TYPED(blocks) k = FN(blocks_of)(X, b, R);
+    TYPED(blocks) k = FN(blocks_of)(X, b, R, F_in);
     for (size_t i = 0; i < k.count; i++)
         FN(mm_tn_acc)(bl, F_out, F_in, k.rows, dY + i * k.step_w * F_out,
                       k.ld_w_rows * F_out, X.data + (ptrdiff_t)i * k.step_v,

@@ -14,14 +14,16 @@ from collections import namedtuple
 
 import numpy as np
 
+from .._validate import is_tensor, tensor_to_numpy
+
 __all__ = ["PackedSequence", "pack_padded_sequence", "pad_packed_sequence",
            "pack_sequence", "pad_sequence", "unpack_sequence", "unpad_sequence",
            "invert_permutation"]
 
 
 def _to_numpy(value):
-    if hasattr(value, "detach") and hasattr(value, "numpy"):  # a torch tensor
-        return value.detach().cpu().numpy()
+    if is_tensor(value):
+        return tensor_to_numpy(value)
     return np.asarray(value)
 
 
@@ -93,6 +95,11 @@ class PackedSequence(namedtuple("PackedSequence",
         elif not np.array_equal(sorted_indices[unsorted_indices], np.arange(n)):
             raise ValueError("unsorted_indices: expected the inverse of sorted_indices")
         return super().__new__(cls, data, batch_sizes, sorted_indices, unsorted_indices)
+
+    @classmethod
+    def _make(cls, iterable):
+        """namedtuple's constructor behind ``_replace``: checked too."""
+        return cls(*iterable)
 
     @classmethod
     def _trusted(cls, data, batch_sizes, sorted_indices, unsorted_indices):
