@@ -9,9 +9,11 @@
 from ._kernels import version as _core_version
 from ._module import Module, Parameter
 from ._random import manual_seed
+from ._threads import get_num_threads, set_num_threads
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 
 __version__ = "0.1.0"
 
 __all__ = ["Module", "Parameter", "RNN", "LSTM", "GRU", "RNNBase", "RNNCell",
-           "LSTMCell", "GRUCell", "RNNCellBase", "manual_seed", "__version__"]
+           "LSTMCell", "GRUCell", "RNNCellBase", "manual_seed", "set_num_threads",
+           "get_num_threads", "__version__"]

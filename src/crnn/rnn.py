@@ -10,17 +10,22 @@ from __future__ import annotations
 import math
 import numbers
 import warnings
+from functools import partial
 
 import numpy as np
 
 from . import _kernels
 from ._module import Module
+from ._threads import run_all
 from ._validate import (as_kernel_array, check_choice, check_input,
                         check_positive_int, check_probability, check_shape)
 from .utils.rnn import PackedSequence
 
 _CELLS = {"RNN_TANH": _kernels.RNN_TANH, "RNN_RELU": _kernels.RNN_RELU,
           "LSTM": _kernels.LSTM, "GRU": _kernels.GRU}
+
+# work of one direction (flops) from which running both at once pays
+_PARALLEL_FLOPS = 4e6
 
 _NO_FORWARD = ("backward: expected a preceding forward in training mode "
                "(train(), then forward); none is pending — eval-mode forwards "
@@ -234,14 +239,17 @@ class RNNBase(Module):
         for k in range(layers):
             last = k == layers - 1
             layer_out = out if last else np.empty(x.shape[:-1] + (D * P,), self.dtype)
-            reserves = []
-            for d in range(D):
+            reserves = [None] * D
+
+            def direction(d, k=k, layer_in=layer_in, layer_out=layer_out):
                 i = k * D + d
-                reserves.append(kind.forward(
+                reserves[d] = kind.forward(
                     d == 1, self._layer_input_size(k), self._views[i][0], layer_in,
                     [None if s is None else s[i] for s in s0],
                     layer_out[..., d * P:(d + 1) * P], [s[i] for s in sn], training,
-                    lay.batch_sizes))
+                    lay.batch_sizes)
+            run_all([partial(direction, d) for d in range(D)],
+                    self._parallel(lay, k, training))
             mask = None
             if not last and training and self.dropout > 0:
                 mask = self._dropout_mask(layer_out.shape)
@@ -281,6 +289,16 @@ class RNNBase(Module):
                              f"be 2-D {(want[0], want[2])}, got {h.ndim}-D with shape {h.shape}")
         check_shape(h, name, (want[0], want[2]), what)
         return h[:, None, :]
+
+    def _parallel(self, lay, k, training) -> bool:
+        """Run layer k's two directions at once? Only when each has enough
+        work to pay for the hand-over to another thread (~0.05 ms)."""
+        if self.num_directions < 2:
+            return False
+        kind = self._kind
+        rows = lay.x.shape[0] * (1 if lay.packed is not None else lay.x.shape[1])
+        flops = 2 * rows * kind.gate_size * (self._layer_input_size(k) + kind.out_size)
+        return flops * (3 if training else 1) >= _PARALLEL_FLOPS
 
     def _dropout_mask(self, shape):
         p = self.dropout
@@ -325,13 +343,20 @@ class RNNBase(Module):
                 dx_user, dx = lay.new_user_array(in_k, self.dtype, zeros=True)
             else:
                 dx = np.zeros(layer_in.shape, self.dtype)
-            for d in range(D):
+            parallel = self._parallel(lay, k, True)
+            # directions running at once accumulate into separate dx
+            dxs = [dx] + [np.zeros_like(dx) if parallel else dx] * (D - 1)
+
+            def direction(d, k=k, in_k=in_k, layer_in=layer_in, reserves=reserves, dout=dout):
                 i = k * D + d
                 kind.backward(d == 1, in_k, *self._views[i], layer_in,
                               dout[..., d * P:(d + 1) * P],
-                              [None if t is None else t[i] for t in dsn], dx,
+                              [None if t is None else t[i] for t in dsn], dxs[d],
                               [None if t is None else t[i] for t in ds0], reserves[d],
                               lay.batch_sizes)
+            run_all([partial(direction, d) for d in range(D)], parallel)
+            if dxs[-1] is not dx:
+                dx += dxs[-1]
             if k > 0:
                 mask = s["layers"][k - 1][2]
                 dout = dx if mask is None else dx * mask
