@@ -260,6 +260,8 @@ def run(args):
         print(f"{'case':44} {'crnn':>8} {'torch':>8} {'ort':>8} {'vs best':>8} "
               f"{'floor':>8} {'vs floor':>8}")
         for case in grid(kinds, args.quick):
+            if args.modes and case.mode not in args.modes.split(","):
+                continue
             m = getattr(crnn, case.kind)(case.I, case.H, case.layers,
                                          bidirectional=case.bidirectional, seed=0)
             x = inputs(case, rng)
@@ -293,6 +295,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="tiny cases, to prove it runs")
     ap.add_argument("--kinds", default="RNN,LSTM,GRU")
+    ap.add_argument("--modes", help="only these (comma-separated): stream, batch, "
+                    "train, packed, packed-train")
     ap.add_argument("--threads", default="1,2", help="comma-separated thread counts")
     ap.add_argument("--budget", type=float, default=1.0, help="seconds per measurement")
     ap.add_argument("--json", help="also write the records to this file")

@@ -71,27 +71,20 @@ typedef enum crnn_status {
 CRNN_API const char *crnn_status_string(crnn_status status);
 
 /* Fortran BLAS prototypes, as scipy.linalg.cython_blas and OpenBLAS
- * (sgemm_, dgemm_, sgemv_, dgemv_) export them: column-major, 32-bit int. */
+ * (sgemm_, dgemm_) export them: column-major, 32-bit int. */
 typedef void crnn_sgemm_fn(char *transa, char *transb, int *m, int *n, int *k,
                            float *alpha, float *a, int *lda, float *b,
                            int *ldb, float *beta, float *c, int *ldc);
 typedef void crnn_dgemm_fn(char *transa, char *transb, int *m, int *n, int *k,
                            double *alpha, double *a, int *lda, double *b,
                            int *ldb, double *beta, double *c, int *ldc);
-typedef void crnn_sgemv_fn(char *trans, int *m, int *n, float *alpha,
-                           float *a, int *lda, float *x, int *incx,
-                           float *beta, float *y, int *incy);
-typedef void crnn_dgemv_fn(char *trans, int *m, int *n, double *alpha,
-                           double *a, int *lda, double *x, int *incx,
-                           double *beta, double *y, int *incy);
 
 /* The BLAS the core calls, injected by the caller. The float entry points
- * need sgemm and sgemv, the double ones dgemm and dgemv. */
+ * need sgemm, the double ones dgemm. (Products with one row, as at batch
+ * 1, run in the core's own loops.) */
 typedef struct crnn_blas {
     crnn_sgemm_fn *sgemm;
     crnn_dgemm_fn *dgemm;
-    crnn_sgemv_fn *sgemv;
-    crnn_dgemv_fn *dgemv;
 } crnn_blas;
 
 /* Cell kinds. */

@@ -222,3 +222,16 @@ def test_bad_packed_layer_input():
     m(np.zeros((5, 3, 3)))
     with pytest.raises(TypeError, match="grad_output: got a PackedSequence"):
         m.backward(out)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_packed_long_tails_match_torch(kind):
+    """One long sequence among short ones: the tail steps have one row and
+    take the core's own loops over repacked weights."""
+    rng = np.random.default_rng(31)
+    kw = dict(proj_size=3) if kind == "LSTM" else {}
+    m = getattr(crnn, kind)(4, 6, 2, bidirectional=True, dtype=np.float64, seed=2, **kw)
+    lengths = np.array([3, 50, 1, 7])
+    x = rng.standard_normal((50, 4, 4))
+    hx = None
+    run_packed(m, x, lengths, False, False, hx, rng)

@@ -162,3 +162,17 @@ def test_parameter_gradients_accumulate_until_zero_grad(kind):
     np.testing.assert_allclose(m.flat_gradients, 2 * once, rtol=1e-12)
     m.zero_grad()
     assert not m.flat_gradients.any()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("H", [5, 64, 70])
+def test_long_batch_one_sequences(kind, H, dtype):
+    """Batch 1 over many steps runs the recurrent products in the core's own
+    loops over repacked weights (also the tails of packed batches); widths
+    around the panel width of 64 included."""
+    rng = np.random.default_rng(H)
+    kw = dict(proj_size=H - 2) if kind == "LSTM" else {}
+    m = getattr(crnn, kind)(7, H, 2, bidirectional=True, dtype=dtype, seed=H, **kw)
+    x = rng.standard_normal((40, 1, 7)).astype(dtype)
+    check_against_torch(m, x, random_state(m, rng, 1), rng)

@@ -11,7 +11,7 @@ from cpython.buffer cimport (PyObject_GetBuffer, PyBuffer_Release,
                              PyBUF_STRIDES, PyBUF_FORMAT, PyBUF_WRITABLE)
 from libc.stdint cimport int64_t, SIZE_MAX
 from libc.string cimport memset
-from scipy.linalg.cython_blas cimport sgemm, dgemm, sgemv, dgemv
+from scipy.linalg.cython_blas cimport sgemm, dgemm
 
 cdef extern from "crnn.h" nogil:
     ctypedef int crnn_status
@@ -25,10 +25,6 @@ cdef extern from "crnn.h" nogil:
                       int *, float *, int *, float *, float *, int *) noexcept nogil
         void (*dgemm)(char *, char *, int *, int *, int *, double *, double *,
                       int *, double *, int *, double *, double *, int *) noexcept nogil
-        void (*sgemv)(char *, int *, int *, float *, float *, int *, float *,
-                      int *, float *, float *, int *) noexcept nogil
-        void (*dgemv)(char *, int *, int *, double *, double *, int *,
-                      double *, int *, double *, double *, int *) noexcept nogil
 
     ctypedef struct crnn_layer:
         int cell
@@ -67,8 +63,6 @@ version = "%d.%d.%d" % (CRNN_VERSION_MAJOR, CRNN_VERSION_MINOR, CRNN_VERSION_PAT
 cdef crnn_blas BLAS
 BLAS.sgemm = sgemm
 BLAS.dgemm = dgemm
-BLAS.sgemv = sgemv
-BLAS.dgemv = dgemv
 
 # cell kinds, as crnn.h numbers them
 RNN_TANH, RNN_RELU, LSTM, GRU = 0, 1, 2, 3

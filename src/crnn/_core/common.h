@@ -24,6 +24,17 @@ static inline size_t crnn_add(size_t a, size_t b) {
 
 static inline int crnn_fits_int(size_t v) { return v <= (size_t)INT_MAX; }
 
+/* The hot loops are compiled for AVX-512, AVX2 and baseline x86-64 and the
+ * best one the CPU has is picked at load time (GCC's target_clones: an ELF
+ * ifunc). Elsewhere (other compilers, macOS, Windows, other CPUs) they are
+ * built once, portably. CRNN_NO_CLONES turns the dispatch off. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && \
+    defined(__ELF__) && !defined(CRNN_NO_CLONES)
+#define CRNN_HOT __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define CRNN_HOT
+#endif
+
 /* Number of gates of a cell kind (rows of w_ih are gates * hidden_size). */
 static inline size_t crnn_gates(crnn_cell cell) {
     switch (cell) {
@@ -37,6 +48,20 @@ static inline size_t crnn_gates(crnn_cell cell) {
 
 /* Layer and batch valid (sizes, cell kind, batch_sizes)? Internal. */
 crnn_status crnn_check_layer_batch(const crnn_layer *ly, const crnn_batch *b);
+
+/* Panels: a (k x n) matrix B stored as ceil(n / NB) blocks of (k, NB),
+ * zero-padded, so that c (n) = a (k) . B streams each block once while NB
+ * sums stay in registers. */
+enum { CRNN_NB = 64 };
+
+static inline size_t crnn_panel_size(size_t n, size_t k) {
+    return crnn_mul(crnn_mul((n + CRNN_NB - 1) / CRNN_NB, CRNN_NB), k);
+}
+
+/* Workspace parts (core.c). */
+int crnn_panels_wanted(const crnn_batch *b);
+size_t crnn_panel_space(const crnn_layer *ly, const crnn_batch *b, crnn_pass pass);
+size_t crnn_workspace_base(const crnn_layer *ly, const crnn_batch *b, crnn_pass pass);
 
 static inline size_t crnn_batch_at(const crnn_batch *b, size_t t) {
     return b->batch_sizes ? (size_t)b->batch_sizes[t] : b->size;

@@ -73,20 +73,46 @@ static size_t rows_and_batch(size_t R, size_t per_r, size_t N, size_t per_n) {
     return crnn_add(crnn_mul(R, per_r), crnn_mul(N, per_n));
 }
 
-size_t crnn_workspace_size(const crnn_layer *ly, const crnn_batch *b,
-                           crnn_pass pass) {
-    sizes z;
-    size_t R;
-    if (!ly || !b || crnn_check_layer_batch(ly, b) != CRNN_OK) return SIZE_MAX;
-    if (b->steps == 0 || b->size == 0) return 0;
-    z = layout(ly);
-    R = crnn_rows(b);
+/* Steps with one active row (batch 1, or a packed batch's tail) run the
+ * recurrent products in the core's own loop over weights repacked into
+ * panels (linalg.h); the repacking pays for itself after this many. */
+#define CRNN_PANEL_MIN_STEPS 16
+
+int crnn_panels_wanted(const crnn_batch *b) {
+    size_t single = 0;
+    for (size_t t = 0; t < b->steps; t++) single += crnn_batch_at(b, t) == 1;
+    return single >= CRNN_PANEL_MIN_STEPS;
+}
+
+/* The panels of the recurrent weights, W_hh and W_hr: forward packs them for
+ * h W^T, backward for d W. */
+size_t crnn_panel_space(const crnn_layer *ly, const crnn_batch *b, crnn_pass pass) {
+    size_t H = ly->hidden_size, P = ly->proj_size ? ly->proj_size : H;
+    size_t GH = crnn_mul(crnn_gates(ly->cell), H), s;
+    int fwd = pass != CRNN_PASS_BACKWARD;
+    if (!crnn_panels_wanted(b)) return 0;
+    s = fwd ? crnn_panel_size(GH, P) : crnn_panel_size(P, GH);
+    if (ly->proj_size) s = crnn_add(s, fwd ? crnn_panel_size(P, H) : crnn_panel_size(H, P));
+    return s;
+}
+
+/* The workspace of a pass before the panels. */
+size_t crnn_workspace_base(const crnn_layer *ly, const crnn_batch *b, crnn_pass pass) {
+    sizes z = layout(ly);
+    size_t R = crnn_rows(b);
     switch (pass) {
     case CRNN_PASS_INFERENCE: return rows_and_batch(R, z.inf_r, b->size, z.inf_n);
     case CRNN_PASS_TRAINING: return rows_and_batch(R, 0, b->size, z.train_n);
     case CRNN_PASS_BACKWARD: return rows_and_batch(R, z.bwd_r, b->size, z.bwd_n);
     }
     return SIZE_MAX;
+}
+
+size_t crnn_workspace_size(const crnn_layer *ly, const crnn_batch *b,
+                           crnn_pass pass) {
+    if (!ly || !b || crnn_check_layer_batch(ly, b) != CRNN_OK) return SIZE_MAX;
+    if (b->steps == 0 || b->size == 0) return 0;
+    return crnn_add(crnn_workspace_base(ly, b, pass), crnn_panel_space(ly, b, pass));
 }
 
 size_t crnn_reserve_size(const crnn_layer *ly, const crnn_batch *b) {

@@ -17,7 +17,7 @@
 
 /* a = act(a) in place over n elements; relu keeps NaN (NaN < 0 is false),
  * as torch does */
-static void FN(elman_act_n)(int relu, REAL *restrict a, size_t n) {
+CRNN_HOT static void FN(elman_act_n)(int relu, REAL *restrict a, size_t n) {
     if (!relu) {
         FN(tanh_n)(a, n);
         return;
@@ -27,7 +27,7 @@ static void FN(elman_act_n)(int relu, REAL *restrict a, size_t n) {
 
 /* da = dh * act'(a), the derivative from the output y: tanh' = 1 - y^2,
  * relu' = [y > 0] */
-static void FN(elman_dact_n)(int relu, REAL *restrict da, const REAL *restrict dh,
+CRNN_HOT static void FN(elman_dact_n)(int relu, REAL *restrict da, const REAL *restrict dh,
                              const REAL *restrict y, size_t n) {
     if (relu)
         for (size_t j = 0; j < n; j++) {
@@ -40,6 +40,7 @@ static void FN(elman_dact_n)(int relu, REAL *restrict da, const REAL *restrict d
 
 static crnn_status FN(elman_forward)(const crnn_blas *bl, const crnn_layer *ly,
                                      const crnn_batch *b, const TYPED(params) *w,
+                                     const TYPED(rmat) *rw,
                                      TYPED(seq) x, TYPED(state) h0,
                                      TYPED(seq) out, TYPED(state) hn,
                                      REAL *reserve, REAL *work) {
@@ -57,7 +58,7 @@ static crnn_status FN(elman_forward)(const crnn_blas *bl, const crnn_layer *ly,
         /* rows entering at this step start from h0 */
         FN(copy_rows)(hp, H, h0.h, h0.ld_h, wk.prev_bs, wk.bs, H);
         /* a_t += h_{t-1} W_hh^T */
-        FN(mm_nt)(bl, wk.bs, H, H, hp, H, w->w_hh, H, 1, a, H);
+        FN(rmat_fwd)(bl, &rw[0], wk.bs, hp, 1, a);
         /* h_t = act(a_t), in place (training: this is Y) */
         FN(elman_act_n)(relu, a, wk.bs * H);
         FN(emit)(a, H, out, b, &wk, FN(state_next)(Hprev, hbuf, &wk, H), hn.h, hn.ld_h);
@@ -67,6 +68,7 @@ static crnn_status FN(elman_forward)(const crnn_blas *bl, const crnn_layer *ly,
 
 static crnn_status FN(elman_backward)(const crnn_blas *bl, const crnn_layer *ly,
                                       const crnn_batch *b, const TYPED(params) *w,
+                                     const TYPED(rmat) *rw,
                                       const TYPED(params) *dw, TYPED(seq) x,
                                       TYPED(seq) dout, TYPED(state) dhn,
                                       TYPED(seq) dx, TYPED(state) dh0,
@@ -87,7 +89,7 @@ static crnn_status FN(elman_backward)(const crnn_blas *bl, const crnn_layer *ly,
         /* h_t = act(a_t)  ->  da_t = dh_t * act'(a_t) */
         FN(elman_dact_n)(relu, da, dh, Y + wk.off * H, wk.bs * H);
         /* a_t += h_{t-1} W_hh^T  ->  dh_{t-1} = da_t W_hh */
-        FN(mm_nn)(bl, wk.bs, H, H, da, H, w->w_hh, H, 0, dh, H);
+        FN(rmat_bwd)(bl, &rw[0], wk.bs, da, 0, dh);
         /* rows that entered at this step took h0 */
         FN(add_rows)(dh0.h, dh0.ld_h, dh, H, wk.prev_bs, wk.bs, H);
     }

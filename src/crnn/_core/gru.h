@@ -19,7 +19,7 @@
 
 /* One row: the gates into a (3H, ax in, r z n out), ah_n + b_hn into hh,
  * h_t into h. */
-static void FN(gru_row)(REAL *restrict a, const REAL *restrict ah,
+CRNN_HOT static void FN(gru_row)(REAL *restrict a, const REAL *restrict ah,
                         const REAL *restrict bhn, const REAL *restrict hp,
                         REAL *restrict hh, REAL *restrict h, size_t H) {
     for (size_t j = 0; j < 2 * H; j++) a[j] = RSIGMOID(a[j] + ah[j]);
@@ -34,7 +34,7 @@ static void FN(gru_row)(REAL *restrict a, const REAL *restrict ah,
 
 /* One row backward: dh (dL/dh_t in, the direct part of dL/dh_{t-1} out),
  * dL/dax into dax, dL/dah into dah. */
-static void FN(gru_row_backward)(const REAL *restrict a, const REAL *restrict hh,
+CRNN_HOT static void FN(gru_row_backward)(const REAL *restrict a, const REAL *restrict hh,
                                  const REAL *restrict hp, REAL *restrict dh,
                                  REAL *restrict dax, REAL *restrict dah, size_t H) {
     for (size_t j = 0; j < H; j++) {
@@ -52,6 +52,7 @@ static void FN(gru_row_backward)(const REAL *restrict a, const REAL *restrict hh
 
 static crnn_status FN(gru_forward)(const crnn_blas *bl, const crnn_layer *ly,
                                    const crnn_batch *b, const TYPED(params) *w,
+                                     const TYPED(rmat) *rw,
                                    TYPED(seq) x, TYPED(state) h0,
                                    TYPED(seq) out, TYPED(state) hn,
                                    REAL *reserve, REAL *work) {
@@ -75,7 +76,7 @@ static crnn_status FN(gru_forward)(const crnn_blas *bl, const crnn_layer *ly,
         REAL *hh = train ? HN + wk.off * H : hns;
         FN(copy_rows)(hp, H, h0.h, h0.ld_h, wk.prev_bs, wk.bs, H);
         /* ah = h_{t-1} W_hh^T (b_hn added in the row) */
-        FN(mm_nt)(bl, wk.bs, G, H, hp, H, w->w_hh, H, 0, ah, G);
+        FN(rmat_fwd)(bl, &rw[0], wk.bs, hp, 0, ah);
         for (size_t n = 0; n < wk.bs; n++)
             FN(gru_row)(a + n * G, ah + n * G, bhn, hp + n * H, hh + n * H,
                         hs + n * H, H);
@@ -86,6 +87,7 @@ static crnn_status FN(gru_forward)(const crnn_blas *bl, const crnn_layer *ly,
 
 static crnn_status FN(gru_backward)(const crnn_blas *bl, const crnn_layer *ly,
                                     const crnn_batch *b, const TYPED(params) *w,
+                                     const TYPED(rmat) *rw,
                                     const TYPED(params) *dw, TYPED(seq) x,
                                     TYPED(seq) dout, TYPED(state) dhn,
                                     TYPED(seq) dx, TYPED(state) dh0,
@@ -108,7 +110,7 @@ static crnn_status FN(gru_backward)(const crnn_blas *bl, const crnn_layer *ly,
             FN(gru_row_backward)(a + n * G, hh + n * H, hp + n * H, dh + n * H,
                                  dax + n * G, dah + n * G, H);
         /* ah = h_{t-1} W_hh^T  ->  dh_{t-1} += dah W_hh */
-        FN(mm_nn)(bl, wk.bs, H, G, dah, G, w->w_hh, H, 1, dh, H);
+        FN(rmat_bwd)(bl, &rw[0], wk.bs, dah, 1, dh);
         FN(add_rows)(dh0.h, dh0.ld_h, dh, H, wk.prev_bs, wk.bs, H);
     }
     FN(colsum_acc)(dw->b_hh, dAh, R, G);

@@ -29,7 +29,7 @@ static crnn_status FN(check_common)(const crnn_blas *bl, const crnn_layer *ly,
     size_t G, H, I, R;
     crnn_status st;
     if (!bl || !ly || !b || !w) return CRNN_ERR_NULL;
-    if (!bl->GEMM || !bl->GEMV) return CRNN_ERR_NULL;
+    if (!bl->GEMM) return CRNN_ERR_NULL;
     if ((st = crnn_check_layer_batch(ly, b)) != CRNN_OK) return st;
     if (!w->w_ih || !w->w_hh || (ly->proj_size && !w->w_hr)) return CRNN_ERR_NULL;
     G = crnn_gates(ly->cell); H = ly->hidden_size; I = ly->input_size;
@@ -42,12 +42,35 @@ static crnn_status FN(check_common)(const crnn_blas *bl, const crnn_layer *ly,
     return CRNN_OK;
 }
 
+/* The recurrent weights of a call, W_hh and W_hr (rw[1], LSTM projection),
+ * packed into panels at the end of the workspace when the batch has enough
+ * one-row steps to pay for it (core.c). */
+static void FN(prepare_rmats)(const crnn_layer *ly, const crnn_batch *b,
+                              const TYPED(params) *w, crnn_pass pass,
+                              REAL *work, TYPED(rmat) *rw) {
+    size_t H = ly->hidden_size, P = ly->proj_size ? ly->proj_size : H;
+    int fwd = pass != CRNN_PASS_BACKWARD;
+    REAL *p;
+    rw[0] = (TYPED(rmat)){w->w_hh, crnn_gates(ly->cell) * H, P, NULL};
+    rw[1] = (TYPED(rmat)){w->w_hr, P, H, NULL};
+    if (!crnn_panels_wanted(b)) return;
+    p = work + crnn_workspace_base(ly, b, pass);
+    for (int i = 0; i < (ly->proj_size ? 2 : 1); i++) {
+        size_t n = fwd ? rw[i].rows : rw[i].cols, k = fwd ? rw[i].cols : rw[i].rows;
+        FN(pack_panels)(n, k, rw[i].w, rw[i].cols, fwd, p);
+        rw[i].panels = p;
+        p += crnn_panel_size(n, k);
+    }
+}
+
 crnn_status FN(forward)(const crnn_blas *blas, const crnn_layer *layer,
                         const crnn_batch *batch, const TYPED(params) *w,
                         TYPED(seq) x, TYPED(state) h0, TYPED(seq) out,
                         TYPED(state) hn, REAL *reserve, REAL *work) {
     crnn_status st = FN(check_common)(blas, layer, batch, w);
     size_t H, P;
+    crnn_pass pass;
+    TYPED(rmat) rw[2];
     if (st != CRNN_OK) return st;
     H = layer->hidden_size;
     P = layer->proj_size ? layer->proj_size : H;
@@ -62,20 +85,20 @@ crnn_status FN(forward)(const crnn_blas *blas, const crnn_layer *layer,
             FN(copy_rows)(hn.c, hn.ld_c, h0.c, h0.ld_c, 0, batch->size, H);
         return CRNN_OK;
     }
-    if (crnn_workspace_size(layer, batch, reserve ? CRNN_PASS_TRAINING
-                                                  : CRNN_PASS_INFERENCE) && !work)
-        return CRNN_ERR_NULL;
+    pass = reserve ? CRNN_PASS_TRAINING : CRNN_PASS_INFERENCE;
+    if (crnn_workspace_size(layer, batch, pass) && !work) return CRNN_ERR_NULL;
     if (layer->cell != CRNN_LSTM) h0.c = hn.c = NULL;
+    FN(prepare_rmats)(layer, batch, w, pass, work, rw);
     switch (layer->cell) {
     case CRNN_RNN_TANH:
     case CRNN_RNN_RELU:
-        return FN(elman_forward)(blas, layer, batch, w, x, h0, out, hn,
+        return FN(elman_forward)(blas, layer, batch, w, rw, x, h0, out, hn,
                                  reserve, work);
     case CRNN_LSTM:
-        return FN(lstm_forward)(blas, layer, batch, w, x, h0, out, hn,
+        return FN(lstm_forward)(blas, layer, batch, w, rw, x, h0, out, hn,
                                 reserve, work);
     case CRNN_GRU:
-        return FN(gru_forward)(blas, layer, batch, w, x, h0, out, hn,
+        return FN(gru_forward)(blas, layer, batch, w, rw, x, h0, out, hn,
                                reserve, work);
     }
     return CRNN_ERR_SIZE; /* unreachable: the cell kind was checked */
@@ -88,6 +111,7 @@ crnn_status FN(backward)(const crnn_blas *blas, const crnn_layer *layer,
                          TYPED(state) dh0, const REAL *reserve, REAL *work) {
     crnn_status st = FN(check_common)(blas, layer, batch, w);
     size_t H, P;
+    TYPED(rmat) rw[2];
     if (st != CRNN_OK) return st;
     if (!dw) return CRNN_ERR_NULL;
     H = layer->hidden_size;
@@ -107,16 +131,17 @@ crnn_status FN(backward)(const crnn_blas *blas, const crnn_layer *layer,
     }
     if (!reserve || !work) return CRNN_ERR_NULL;
     if (layer->cell != CRNN_LSTM) dhn.c = dh0.c = NULL;
+    FN(prepare_rmats)(layer, batch, w, CRNN_PASS_BACKWARD, work, rw);
     switch (layer->cell) {
     case CRNN_RNN_TANH:
     case CRNN_RNN_RELU:
-        return FN(elman_backward)(blas, layer, batch, w, dw, x, dout, dhn, dx,
+        return FN(elman_backward)(blas, layer, batch, w, rw, dw, x, dout, dhn, dx,
                                   dh0, reserve, work);
     case CRNN_LSTM:
-        return FN(lstm_backward)(blas, layer, batch, w, dw, x, dout, dhn, dx,
+        return FN(lstm_backward)(blas, layer, batch, w, rw, dw, x, dout, dhn, dx,
                                  dh0, reserve, work);
     case CRNN_GRU:
-        return FN(gru_backward)(blas, layer, batch, w, dw, x, dout, dhn, dx,
+        return FN(gru_backward)(blas, layer, batch, w, rw, dw, x, dout, dhn, dx,
                                 dh0, reserve, work);
     }
     return CRNN_ERR_SIZE; /* unreachable: the cell kind was checked */

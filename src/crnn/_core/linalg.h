@@ -12,14 +12,97 @@ static inline REAL *FN(seq_row)(TYPED(seq) v, const crnn_batch *b, size_t t,
     return v.data + (ptrdiff_t)t * v.stride_t + (ptrdiff_t)n * v.stride_n;
 }
 
+/* One row (batch 1): c (n) = beta c + B a for B (n x k) row-major, as n
+ * dot products. Each keeps 16 partial sums in fixed lanes, added up in a
+ * fixed tree: vectorised without reassociating, so the result does not
+ * depend on the instruction set. */
+CRNN_HOT static void FN(row_dots)(size_t n, size_t k, const REAL *restrict a,
+                                  const REAL *restrict B, size_t ldb, REAL beta,
+                                  REAL *restrict c) {
+    enum { V = 16 };
+    for (size_t i = 0; i < n; i++) {
+        const REAL *restrict w = B + i * ldb;
+        REAL acc[V] = {0}, s = 0;
+        size_t j = 0;
+        for (; j + V <= k; j += V)
+            for (int l = 0; l < V; l++) acc[l] += w[j + l] * a[j + l];
+        for (int l = 0; l < V / 2; l++) acc[l] += acc[l + V / 2];
+        for (int l = 0; l < V / 4; l++) acc[l] += acc[l + V / 4];
+        for (int l = 0; l < V / 8; l++) acc[l] += acc[l + V / 8];
+        s = acc[0] + acc[1];
+        for (; j < k; j++) s += w[j] * a[j];
+        c[i] = beta == 0 ? s : beta * c[i] + s;
+    }
+}
+
+/* One row: c (n) = beta c + a B for B (k x n) row-major: rows of B scaled
+ * by a and added, unit stride throughout (a fixed order per element). */
+CRNN_HOT static void FN(row_axpys)(size_t n, size_t k, const REAL *restrict a,
+                                   const REAL *restrict B, size_t ldb, REAL beta,
+                                   REAL *restrict c) {
+    if (beta == 0) memset(c, 0, n * sizeof(REAL));
+    else if (beta != 1) for (size_t j = 0; j < n; j++) c[j] *= beta;
+    for (size_t i = 0; i < k; i++) {
+        const REAL *restrict w = B + i * ldb;
+        REAL ai = a[i];
+        for (size_t j = 0; j < n; j++) c[j] += ai * w[j];
+    }
+}
+
+/* Pack into panels (common.h) the (k x n) matrix B = W^T (trans; W is
+ * (n x k) with row stride ldw) or B = W (W is (k x n)). In tiles of 16 so
+ * that reads and writes both stay within a few cache lines. */
+static void FN(pack_panels)(size_t n, size_t k, const REAL *restrict W,
+                            size_t ldw, int trans, REAL *restrict dst) {
+    enum { T = 16 };
+    for (size_t j0 = 0; j0 < n; j0 += CRNN_NB) {
+        REAL *restrict panel = dst + (j0 / CRNN_NB) * k * CRNN_NB;
+        size_t nb = n - j0 < CRNN_NB ? n - j0 : CRNN_NB;
+        if (trans) {
+            for (size_t i0 = 0; i0 < k; i0 += T) {
+                size_t ti = k - i0 < T ? k - i0 : T;
+                for (size_t l = 0; l < nb; l++) {
+                    const REAL *src = W + (j0 + l) * ldw + i0;
+                    for (size_t i = 0; i < ti; i++) panel[(i0 + i) * CRNN_NB + l] = src[i];
+                }
+            }
+        } else {
+            for (size_t i = 0; i < k; i++)
+                memcpy(panel + i * CRNN_NB, W + i * ldw + j0, nb * sizeof(REAL));
+        }
+        if (nb < CRNN_NB)
+            for (size_t i = 0; i < k; i++)
+                memset(panel + i * CRNN_NB + nb, 0, (CRNN_NB - nb) * sizeof(REAL));
+    }
+}
+
+/* One row over panels: c (n) = beta c + a (k) . B. Each block's NB sums
+ * stay in registers while its panel streams past once. */
+CRNN_HOT static void FN(panel_mv)(size_t n, size_t k, const REAL *restrict a,
+                                  const REAL *restrict panels, REAL beta,
+                                  REAL *restrict c) {
+    for (size_t j0 = 0; j0 < n; j0 += CRNN_NB) {
+        const REAL *restrict w = panels + (j0 / CRNN_NB) * k * CRNN_NB;
+        size_t nb = n - j0 < CRNN_NB ? n - j0 : CRNN_NB;
+        REAL acc[CRNN_NB] = {0};
+        for (size_t i = 0; i < k; i++) {
+            REAL ai = a[i];
+            for (int l = 0; l < CRNN_NB; l++) acc[l] += ai * w[i * CRNN_NB + l];
+        }
+        for (size_t l = 0; l < nb; l++)
+            c[j0 + l] = beta == 0 ? acc[l] : beta * c[j0 + l] + acc[l];
+    }
+}
+
 /* C (m x n) = A (m x k) . op(B) + beta C, where op(B) is B^T for B (n x k)
- * when b_trans, else B for B (k x n). One row (batch 1) goes to gemv:
- * OpenBLAS's gemm repacks B on every call, gemv streams it once. */
+ * when b_trans, else B for B (k x n). One row (batch 1) takes the loops
+ * above: OpenBLAS's gemm repacks B on every call, and its gemv's call
+ * overhead dominates at small sizes. */
 static void FN(mm)(const crnn_blas *bl, int b_trans, size_t m, size_t n,
                    size_t k, const REAL *A, size_t lda, const REAL *B,
                    size_t ldb, REAL beta, REAL *C, size_t ldc) {
     int im = (int)m, in = (int)n, ik = (int)k, ila = (int)lda,
-        ilb = (int)ldb, ilc = (int)ldc, one = 1;
+        ilb = (int)ldb, ilc = (int)ldc;
     char tb = b_trans ? 'T' : 'N', tn = 'N';
     REAL alpha = 1;
     if (m == 0 || n == 0) return;
@@ -29,9 +112,8 @@ static void FN(mm)(const crnn_blas *bl, int b_trans, size_t m, size_t n,
         return;
     }
     if (m == 1) { /* numpy c = B @ a (b_trans) or c = a @ B */
-        int rows = b_trans ? ik : in, cols = b_trans ? in : ik;
-        bl->GEMV(&tb, &rows, &cols, &alpha, (REAL *)B, &ilb, (REAL *)A, &one,
-                 &beta, C, &one);
+        if (b_trans) FN(row_dots)(n, k, A, B, ldb, beta, C);
+        else FN(row_axpys)(n, k, A, B, ldb, beta, C);
     } else {      /* numpy C = A @ B.T (b_trans) or C = A @ B */
         bl->GEMM(&tb, &tn, &in, &im, &ik, &alpha, (REAL *)B, &ilb, (REAL *)A,
                  &ila, &beta, C, &ilc);
@@ -103,6 +185,28 @@ static TYPED(blocks) FN(blocks_of)(TYPED(seq) v, const crnn_batch *b,
        ld >= F (every other case had its strides checked against F) */
     if (k.ld_v < F) k.ld_v = F;
     return k;
+}
+
+/* A recurrent weight W (rows x cols, row-major), with its panels when the
+ * call packed them: for out = h W^T in forward, for out = d W in backward. */
+typedef struct TYPED(rmat) {
+    const REAL *w;
+    size_t rows, cols;
+    const REAL *panels;
+} TYPED(rmat);
+
+/* out (bs x rows) = beta out + h (bs x cols) . W^T: the recurrent product. */
+static void FN(rmat_fwd)(const crnn_blas *bl, const TYPED(rmat) *r, size_t bs,
+                         const REAL *h, REAL beta, REAL *out) {
+    if (bs == 1 && r->panels) FN(panel_mv)(r->rows, r->cols, h, r->panels, beta, out);
+    else FN(mm_nt)(bl, bs, r->rows, r->cols, h, r->cols, r->w, r->cols, beta, out, r->rows);
+}
+
+/* out (bs x cols) = beta out + d (bs x rows) . W: its gradient w.r.t. h. */
+static void FN(rmat_bwd)(const crnn_blas *bl, const TYPED(rmat) *r, size_t bs,
+                         const REAL *d, REAL beta, REAL *out) {
+    if (bs == 1 && r->panels) FN(panel_mv)(r->cols, r->rows, d, r->panels, beta, out);
+    else FN(mm_nn)(bl, bs, r->cols, r->rows, d, r->rows, r->w, r->cols, beta, out, r->cols);
 }
 
 /* Y (R, F_out) = X . W^T + beta Y for every row of a sequence tensor X. */
@@ -206,11 +310,11 @@ static void FN(add_dout)(REAL *dh, size_t F, TYPED(seq) dout,
 }
 
 /* x = tanh(x), x = sigmoid(x) over n contiguous elements, in place. */
-static void FN(tanh_n)(REAL *restrict x, size_t n) {
+CRNN_HOT static void FN(tanh_n)(REAL *restrict x, size_t n) {
     for (size_t j = 0; j < n; j++) x[j] = RTANH(x[j]);
 }
 
-static void FN(sigmoid_n)(REAL *restrict x, size_t n) {
+CRNN_HOT static void FN(sigmoid_n)(REAL *restrict x, size_t n) {
     for (size_t j = 0; j < n; j++) x[j] = RSIGMOID(x[j]);
 }
 

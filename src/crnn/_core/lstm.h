@@ -20,7 +20,7 @@
  */
 
 /* One row: activate the gates a (4H) in place; c = f cp + i g; m = o tanh(c). */
-static void FN(lstm_row)(REAL *restrict a, const REAL *restrict cp,
+CRNN_HOT static void FN(lstm_row)(REAL *restrict a, const REAL *restrict cp,
                          REAL *restrict c, REAL *restrict m, size_t H) {
     FN(sigmoid_n)(a, 2 * H);
     FN(tanh_n)(a + 2 * H, H);
@@ -33,7 +33,7 @@ static void FN(lstm_row)(REAL *restrict a, const REAL *restrict cp,
 
 /* One row backward, from the gates a (4H), c_{t-1} cp and dL/dm_t dm:
  * dL/da_t into da, and dc (dL/dc_t in) becomes dL/dc_{t-1}. */
-static void FN(lstm_row_backward)(const REAL *restrict a, const REAL *restrict cp,
+CRNN_HOT static void FN(lstm_row_backward)(const REAL *restrict a, const REAL *restrict cp,
                                   const REAL *restrict dm, REAL *restrict dc,
                                   REAL *restrict da, size_t H) {
     for (size_t j = 0; j < H; j++) {
@@ -51,6 +51,7 @@ static void FN(lstm_row_backward)(const REAL *restrict a, const REAL *restrict c
 
 static crnn_status FN(lstm_forward)(const crnn_blas *bl, const crnn_layer *ly,
                                     const crnn_batch *b, const TYPED(params) *w,
+                                     const TYPED(rmat) *rw,
                                     TYPED(seq) x, TYPED(state) s0,
                                     TYPED(seq) out, TYPED(state) sn,
                                     REAL *reserve, REAL *work) {
@@ -78,13 +79,13 @@ static crnn_status FN(lstm_forward)(const crnn_blas *bl, const crnn_layer *ly,
         FN(copy_rows)(hp, P, s0.h, s0.ld_h, wk.prev_bs, wk.bs, P);
         FN(copy_rows)(cp, H, s0.c, s0.ld_c, wk.prev_bs, wk.bs, H);
         /* a_t += h_{t-1} W_hh^T: one product for all four gates */
-        FN(mm_nt)(bl, wk.bs, G, P, hp, P, w->w_hh, P, 1, a, G);
+        FN(rmat_fwd)(bl, &rw[0], wk.bs, hp, 1, a);
         for (size_t n = 0; n < wk.bs; n++)
             FN(lstm_row)(a + n * G, cp + n * H, cs + n * H, m + n * H, H);
         FN(emit)(cs, H, (TYPED(seq)){NULL, 0, 0}, b, &wk,
                  FN(state_next)(Cprev, cbuf, &wk, H), sn.c, sn.ld_c);
         if (proj) /* h_t = m_t W_hr^T */
-            FN(mm_nt)(bl, wk.bs, P, H, m, H, w->w_hr, H, 0, hs, P);
+            FN(rmat_fwd)(bl, &rw[1], wk.bs, m, 0, hs);
         FN(emit)(proj ? hs : m, P, out, b, &wk,
                  FN(state_next)(Hprev, hbuf, &wk, P), sn.h, sn.ld_h);
     }
@@ -93,6 +94,7 @@ static crnn_status FN(lstm_forward)(const crnn_blas *bl, const crnn_layer *ly,
 
 static crnn_status FN(lstm_backward)(const crnn_blas *bl, const crnn_layer *ly,
                                      const crnn_batch *b, const TYPED(params) *w,
+                                     const TYPED(rmat) *rw,
                                      const TYPED(params) *dw, TYPED(seq) x,
                                      TYPED(seq) dout, TYPED(state) dsn,
                                      TYPED(seq) dx, TYPED(state) ds0,
@@ -119,13 +121,13 @@ static crnn_status FN(lstm_backward)(const crnn_blas *bl, const crnn_layer *ly,
         FN(add_dout)(dh, P, dout, b, &wk);
         if (proj) { /* h_t = m_t W_hr^T  ->  dm_t = dh_t W_hr, dW_hr later */
             memcpy(dHt + wk.off * P, dh, wk.bs * P * sizeof(REAL));
-            FN(mm_nn)(bl, wk.bs, H, P, dh, P, w->w_hr, H, 0, dm, H);
+            FN(rmat_bwd)(bl, &rw[1], wk.bs, dh, 0, dm);
         }
         for (size_t n = 0; n < wk.bs; n++)
             FN(lstm_row_backward)(a + n * G, cp + n * H, dm + n * H, dc + n * H,
                                   da + n * G, H);
         /* a_t += h_{t-1} W_hh^T  ->  dh_{t-1} = da_t W_hh */
-        FN(mm_nn)(bl, wk.bs, P, G, da, G, w->w_hh, P, 0, dh, P);
+        FN(rmat_bwd)(bl, &rw[0], wk.bs, da, 0, dh);
         /* rows that entered at this step took (h0, c0) */
         FN(add_rows)(ds0.h, ds0.ld_h, dh, P, wk.prev_bs, wk.bs, P);
         FN(add_rows)(ds0.c, ds0.ld_c, dc, H, wk.prev_bs, wk.bs, H);

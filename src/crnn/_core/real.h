@@ -6,7 +6,6 @@
 #undef FN
 #undef TYPED
 #undef GEMM
-#undef GEMV
 #undef RTANH
 #undef RSIGMOID
 
@@ -15,7 +14,6 @@
 #define FN(name) crnn_d_##name
 #define TYPED(name) crnn_d_##name
 #define GEMM dgemm
-#define GEMV dgemv
 #define RTANH tanh
 #define RSIGMOID crnn_sigmoid
 #else
@@ -23,7 +21,6 @@
 #define FN(name) crnn_s_##name
 #define TYPED(name) crnn_s_##name
 #define GEMM sgemm
-#define GEMV sgemv
 #define RTANH crnn_tanhf
 #define RSIGMOID crnn_sigmoidf
 #endif
