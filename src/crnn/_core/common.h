@@ -59,7 +59,7 @@ static inline size_t crnn_panel_size(size_t n, size_t k) {
 }
 
 /* Workspace parts (core.c). */
-int crnn_panels_wanted(const crnn_batch *b);
+int crnn_panels_wanted(const crnn_batch *b, size_t k);
 size_t crnn_panel_space(const crnn_layer *ly, const crnn_batch *b, crnn_pass pass);
 size_t crnn_workspace_base(const crnn_layer *ly, const crnn_batch *b, crnn_pass pass);
 

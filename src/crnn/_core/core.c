@@ -73,26 +73,25 @@ static size_t rows_and_batch(size_t R, size_t per_r, size_t N, size_t per_n) {
     return crnn_add(crnn_mul(R, per_r), crnn_mul(N, per_n));
 }
 
-/* Steps with one active row (batch 1, or a packed batch's tail) run the
- * recurrent products in the core's own loop over weights repacked into
- * panels (linalg.h); the repacking pays for itself after this many. */
-#define CRNN_PANEL_MIN_STEPS 16
+/* The recurrent products of a call with several steps run over weights
+ * repacked into panels (linalg.h), if a panel of k (the summed dimension)
+ * x 64 elements stays in L2. */
+#define CRNN_PANEL_MAX_K 1024
 
-int crnn_panels_wanted(const crnn_batch *b) {
-    size_t single = 0;
-    for (size_t t = 0; t < b->steps; t++) single += crnn_batch_at(b, t) == 1;
-    return single >= CRNN_PANEL_MIN_STEPS;
+int crnn_panels_wanted(const crnn_batch *b, size_t k) {
+    return b->steps >= 2 && k <= CRNN_PANEL_MAX_K;
 }
 
-/* The panels of the recurrent weights, W_hh and W_hr: forward packs them for
- * h W^T, backward for d W. */
+/* Space for the panels of W_hh (G*H x P) and W_hr (P x H) as the pass
+ * packs them (layer.h): for h W^T (forward) or d W (backward). */
 size_t crnn_panel_space(const crnn_layer *ly, const crnn_batch *b, crnn_pass pass) {
     size_t H = ly->hidden_size, P = ly->proj_size ? ly->proj_size : H;
-    size_t GH = crnn_mul(crnn_gates(ly->cell), H), s;
+    size_t dims[2][2] = {{crnn_mul(crnn_gates(ly->cell), H), P}, {P, H}}, s = 0;
     int fwd = pass != CRNN_PASS_BACKWARD;
-    if (!crnn_panels_wanted(b)) return 0;
-    s = fwd ? crnn_panel_size(GH, P) : crnn_panel_size(P, GH);
-    if (ly->proj_size) s = crnn_add(s, fwd ? crnn_panel_size(P, H) : crnn_panel_size(H, P));
+    for (int i = 0; i < (ly->proj_size ? 2 : 1); i++) {
+        size_t n = fwd ? dims[i][0] : dims[i][1], k = fwd ? dims[i][1] : dims[i][0];
+        if (crnn_panels_wanted(b, k)) s = crnn_add(s, crnn_panel_size(n, k));
+    }
     return s;
 }
 

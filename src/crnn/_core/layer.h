@@ -43,22 +43,23 @@ static crnn_status FN(check_common)(const crnn_blas *bl, const crnn_layer *ly,
 }
 
 /* The recurrent weights of a call, W_hh and W_hr (rw[1], LSTM projection),
- * packed into panels at the end of the workspace when the batch has enough
- * one-row steps to pay for it (core.c). */
+ * packed into panels at the end of the workspace when the call has several
+ * steps and a panel fits in L2 (core.c sizes the space): forward packs
+ * them for h W^T, backward for d W. */
 static void FN(prepare_rmats)(const crnn_layer *ly, const crnn_batch *b,
                               const TYPED(params) *w, crnn_pass pass,
                               REAL *work, TYPED(rmat) *rw) {
     size_t H = ly->hidden_size, P = ly->proj_size ? ly->proj_size : H;
     int fwd = pass != CRNN_PASS_BACKWARD;
-    REAL *p;
+    REAL *p = work + crnn_workspace_base(ly, b, pass);
     rw[0] = (TYPED(rmat)){w->w_hh, crnn_gates(ly->cell) * H, P, NULL};
     rw[1] = (TYPED(rmat)){w->w_hr, P, H, NULL};
-    if (!crnn_panels_wanted(b)) return;
-    p = work + crnn_workspace_base(ly, b, pass);
     for (int i = 0; i < (ly->proj_size ? 2 : 1); i++) {
-        size_t n = fwd ? rw[i].rows : rw[i].cols, k = fwd ? rw[i].cols : rw[i].rows;
-        FN(pack_panels)(n, k, rw[i].w, rw[i].cols, fwd, p);
-        rw[i].panels = p;
+        TYPED(rmat) *r = &rw[i];
+        size_t n = fwd ? r->rows : r->cols, k = fwd ? r->cols : r->rows;
+        if (!crnn_panels_wanted(b, k)) continue;
+        FN(pack_panels)(n, k, r->w, r->cols, fwd, p);
+        r->panels = p;
         p += crnn_panel_size(n, k);
     }
 }

@@ -76,21 +76,40 @@ static void FN(pack_panels)(size_t n, size_t k, const REAL *restrict W,
     }
 }
 
-/* One row over panels: c (n) = beta c + a (k) . B. Each block's NB sums
- * stay in registers while its panel streams past once. */
-CRNN_HOT static void FN(panel_mv)(size_t n, size_t k, const REAL *restrict a,
+/* Over panels: C (m x n, ldc) = beta C + A (m x k, lda) . B. Blocks of
+ * PANEL_MR rows x NB columns of sums stay in registers while a panel
+ * streams past (from L2); every row's sums run over k in the same order,
+ * so a row's result does not depend on the batch it came in. */
+CRNN_HOT static void FN(panel_mm)(size_t m, size_t n, size_t k,
+                                  const REAL *restrict A, size_t lda,
                                   const REAL *restrict panels, REAL beta,
-                                  REAL *restrict c) {
+                                  REAL *restrict C, size_t ldc) {
     for (size_t j0 = 0; j0 < n; j0 += CRNN_NB) {
         const REAL *restrict w = panels + (j0 / CRNN_NB) * k * CRNN_NB;
         size_t nb = n - j0 < CRNN_NB ? n - j0 : CRNN_NB;
-        REAL acc[CRNN_NB] = {0};
-        for (size_t i = 0; i < k; i++) {
-            REAL ai = a[i];
-            for (int l = 0; l < CRNN_NB; l++) acc[l] += ai * w[i * CRNN_NB + l];
+        size_t r0 = 0;
+        for (; r0 + PANEL_MR <= m; r0 += PANEL_MR) {
+            REAL acc[PANEL_MR][CRNN_NB] = {{0}};
+            for (size_t i = 0; i < k; i++) {
+                const REAL *restrict wi = w + i * CRNN_NB;
+                for (int r = 0; r < PANEL_MR; r++) {
+                    REAL ar = A[(r0 + r) * lda + i];
+                    for (int l = 0; l < CRNN_NB; l++) acc[r][l] += ar * wi[l];
+                }
+            }
+            for (int r = 0; r < PANEL_MR; r++) {
+                REAL *c = C + (r0 + r) * ldc + j0;
+                for (size_t l = 0; l < nb; l++) c[l] = beta == 0 ? acc[r][l] : beta * c[l] + acc[r][l];
+            }
         }
-        for (size_t l = 0; l < nb; l++)
-            c[j0 + l] = beta == 0 ? acc[l] : beta * c[j0 + l] + acc[l];
+        for (; r0 < m; r0++) {
+            REAL acc[CRNN_NB] = {0}, *c = C + r0 * ldc + j0;
+            for (size_t i = 0; i < k; i++) {
+                REAL ar = A[r0 * lda + i];
+                for (int l = 0; l < CRNN_NB; l++) acc[l] += ar * w[i * CRNN_NB + l];
+            }
+            for (size_t l = 0; l < nb; l++) c[l] = beta == 0 ? acc[l] : beta * c[l] + acc[l];
+        }
     }
 }
 
@@ -195,17 +214,19 @@ typedef struct TYPED(rmat) {
     const REAL *panels;
 } TYPED(rmat);
 
-/* out (bs x rows) = beta out + h (bs x cols) . W^T: the recurrent product. */
+/* out (bs x rows) = beta out + h (bs x cols) . W^T: the recurrent product.
+ * Over panels when the call packed them; else OpenBLAS (or, for one row,
+ * the dot-product loop: nothing to pack for). */
 static void FN(rmat_fwd)(const crnn_blas *bl, const TYPED(rmat) *r, size_t bs,
                          const REAL *h, REAL beta, REAL *out) {
-    if (bs == 1 && r->panels) FN(panel_mv)(r->rows, r->cols, h, r->panels, beta, out);
+    if (r->panels) FN(panel_mm)(bs, r->rows, r->cols, h, r->cols, r->panels, beta, out, r->rows);
     else FN(mm_nt)(bl, bs, r->rows, r->cols, h, r->cols, r->w, r->cols, beta, out, r->rows);
 }
 
 /* out (bs x cols) = beta out + d (bs x rows) . W: its gradient w.r.t. h. */
 static void FN(rmat_bwd)(const crnn_blas *bl, const TYPED(rmat) *r, size_t bs,
                          const REAL *d, REAL beta, REAL *out) {
-    if (bs == 1 && r->panels) FN(panel_mv)(r->cols, r->rows, d, r->panels, beta, out);
+    if (r->panels) FN(panel_mm)(bs, r->cols, r->rows, d, r->rows, r->panels, beta, out, r->cols);
     else FN(mm_nn)(bl, bs, r->cols, r->rows, d, r->rows, r->w, r->cols, beta, out, r->cols);
 }
 

@@ -8,6 +8,7 @@
 #undef GEMM
 #undef RTANH
 #undef RSIGMOID
+#undef PANEL_MR
 
 #if CRNN_DOUBLE
 #define REAL double
@@ -16,6 +17,7 @@
 #define GEMM dgemm
 #define RTANH tanh
 #define RSIGMOID crnn_sigmoid
+#define PANEL_MR 3 /* rows of 64 sums held in registers (linalg.h) */
 #else
 #define REAL float
 #define FN(name) crnn_s_##name
@@ -23,4 +25,5 @@
 #define GEMM sgemm
 #define RTANH crnn_tanhf
 #define RSIGMOID crnn_sigmoidf
+#define PANEL_MR 6
 #endif
