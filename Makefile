@@ -1,0 +1,50 @@
+# libcrnn: the crnn core as a C library (static and shared), no Python.
+#
+#   make                 build/c/libcrnn.a and build/c/libcrnn.so
+#   make check           build and run the C test of the core (needs only libm)
+#   make example BLAS_LIBS="-lopenblas"        the C example (examples/c)
+#
+# The core calls BLAS through the function pointers the caller passes in
+# (crnn_blas in include/crnn.h); only the example links one. Flags stay
+# portable: -O3, no -march=native, no -ffast-math; -fno-trapping-math lets
+# the gate math vectorise and changes no result.
+CC ?= cc
+CFLAGS ?= -O3 -fno-trapping-math
+WARN = -std=c99 -Wall -Wextra -Wpedantic
+BUILD = build/c
+CORE = src/crnn/_core/core.c
+CORE_DEPS = $(CORE) $(wildcard src/crnn/_core/*.h) include/crnn.h
+# the example's BLAS: any Fortran-ABI sgemm; BLAS_PREFIX for prefixed
+# builds such as SciPy's OpenBLAS (scipy_sgemm_)
+BLAS_LIBS ?= -lopenblas
+BLAS_PREFIX ?=
+
+all: $(BUILD)/libcrnn.a $(BUILD)/libcrnn.so
+
+$(BUILD):
+	mkdir -p $(BUILD)
+
+$(BUILD)/core.o: $(CORE_DEPS) | $(BUILD)
+	$(CC) $(WARN) $(CFLAGS) -fPIC -fvisibility=hidden -DCRNN_BUILD_SHARED -Iinclude -c $(CORE) -o $@
+
+$(BUILD)/libcrnn.a: $(BUILD)/core.o
+	$(AR) rcs $@ $^
+
+$(BUILD)/libcrnn.so: $(BUILD)/core.o
+	$(CC) -shared -o $@ $^ -lm
+
+$(BUILD)/test_core: tests/c/test_core.c $(BUILD)/libcrnn.a
+	$(CC) $(WARN) $(CFLAGS) -Iinclude $< $(BUILD)/libcrnn.a -lm -o $@
+
+check: $(BUILD)/test_core
+	$(BUILD)/test_core
+
+$(BUILD)/rnn_infer: examples/c/rnn_infer.c $(BUILD)/libcrnn.a
+	$(CC) $(WARN) $(CFLAGS) -Iinclude -DBLAS_PREFIX=$(BLAS_PREFIX) $< $(BUILD)/libcrnn.a $(BLAS_LIBS) -lm -o $@
+
+example: $(BUILD)/rnn_infer
+
+clean:
+	rm -rf $(BUILD)
+
+.PHONY: all check example clean

@@ -1,0 +1,155 @@
+/* rnn_infer.c — a 2-layer bidirectional Elman RNN (tanh) forward at batch 1
+ * in plain C over libcrnn, with weights exported from Python as .npy files.
+ *
+ *   python examples/c/export.py DIR     writes DIR/<state_dict key>.npy,
+ *                                       DIR/x.npy (L, I) and
+ *                                       DIR/expected.npy (crnn's output)
+ *   rnn_infer DIR                       writes DIR/out.npy (L, 2H) and, if
+ *                                       expected.npy is there, compares
+ *
+ * Build: make example BLAS_LIBS="-lopenblas" (see the Makefile). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crnn.h"
+
+/* The BLAS routine, possibly prefixed (SciPy's OpenBLAS: scipy_sgemm_). */
+#ifndef BLAS_PREFIX
+#define BLAS_PREFIX
+#endif
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+extern void CAT(BLAS_PREFIX, sgemm_)(char *, char *, int *, int *, int *, float *,
+                                     float *, int *, float *, int *, float *,
+                                     float *, int *);
+
+/* A float32, C-ordered, 1-D or 2-D .npy file. */
+typedef struct npy { float *data; size_t rows, cols; } npy;
+
+static int npy_read(const char *path, npy *a) {
+    FILE *f = fopen(path, "rb");
+    unsigned char magic[8], len2[2], len4[4];
+    size_t hlen, count;
+    char *header, *shape;
+    if (!f) return -1;
+    if (fread(magic, 1, 8, f) != 8 || memcmp(magic, "\x93NUMPY", 6)) goto bad;
+    if (magic[6] == 1) {
+        if (fread(len2, 1, 2, f) != 2) goto bad;
+        hlen = len2[0] | (size_t)len2[1] << 8;
+    } else {
+        if (fread(len4, 1, 4, f) != 4) goto bad;
+        hlen = len4[0] | (size_t)len4[1] << 8 | (size_t)len4[2] << 16 | (size_t)len4[3] << 24;
+    }
+    header = calloc(hlen + 1, 1);
+    if (fread(header, 1, hlen, f) != hlen || !strstr(header, "'<f4'") ||
+        !strstr(header, "'fortran_order': False") || !(shape = strstr(header, "'shape': ("))) {
+        free(header);
+        goto bad;
+    }
+    shape += strlen("'shape': (");
+    a->rows = strtoul(shape, &shape, 10);
+    a->cols = 1;
+    if (*shape == ',' && shape[1] != ')') a->cols = strtoul(shape + 1, NULL, 10);
+    free(header);
+    count = a->rows * a->cols;
+    a->data = malloc(count * sizeof(float));
+    if (fread(a->data, sizeof(float), count, f) != count) goto bad;
+    fclose(f);
+    return 0;
+bad:
+    fclose(f);
+    return -1;
+}
+
+static int npy_write(const char *path, const float *data, size_t rows, size_t cols) {
+    char header[128];
+    FILE *f = fopen(path, "wb");
+    int n;
+    if (!f) return -1;
+    n = snprintf(header, sizeof header,
+                 "{'descr': '<f4', 'fortran_order': False, 'shape': (%zu, %zu), }", rows, cols);
+    while ((10 + n + 1) % 64) header[n++] = ' ';
+    header[n++] = '\n';
+    fwrite("\x93NUMPY\x01\x00", 1, 8, f);
+    fputc(n & 0xff, f);
+    fputc(n >> 8, f);
+    fwrite(header, 1, (size_t)n, f);
+    fwrite(data, sizeof(float), rows * cols, f);
+    return fclose(f);
+}
+
+static npy load(const char *dir, const char *name) {
+    char path[1024];
+    npy a;
+    snprintf(path, sizeof path, "%s/%s.npy", dir, name);
+    if (npy_read(path, &a)) {
+        fprintf(stderr, "cannot read %s (float32, C order, 1-D or 2-D)\n", path);
+        exit(2);
+    }
+    return a;
+}
+
+int main(int argc, char **argv) {
+    const char *dir = argc > 1 ? argv[1] : ".";
+    crnn_blas blas = {CAT(BLAS_PREFIX, sgemm_), NULL};
+    npy x = load(dir, "x");                       /* (L, I) */
+    size_t L = x.rows, H = load(dir, "weight_hh_l0").rows, layers = 2, D = 2;
+    float *in = x.data, *out = NULL;
+    size_t in_size = x.cols;
+    char path[1024];
+
+    for (size_t k = 0; k < layers; k++) {
+        out = malloc(L * D * H * sizeof(float));
+        for (size_t d = 0; d < D; d++) {
+            char name[64];
+            const char *sfx = d ? "_reverse" : "";
+            npy p[4];
+            const char *kinds[4] = {"weight_ih", "weight_hh", "bias_ih", "bias_hh"};
+            crnn_layer layer = {CRNN_RNN_TANH, in_size, H, 0, (int)d};
+            crnn_batch batch = {L, 1, NULL};             /* batch 1, padded */
+            crnn_s_seq xs = {in, (ptrdiff_t)in_size, (ptrdiff_t)in_size};
+            /* this direction's half of the (L, 2H) output, written in place */
+            crnn_s_seq os = {out + d * H, (ptrdiff_t)(D * H), (ptrdiff_t)(D * H)};
+            crnn_s_state none = {NULL, 0, NULL, 0};
+            size_t nwork = crnn_workspace_size(&layer, &batch, CRNN_PASS_INFERENCE);
+            float *work = malloc((nwork ? nwork : 1) * sizeof(float));
+            crnn_s_params w;
+            crnn_status st;
+            for (int i = 0; i < 4; i++) {
+                snprintf(name, sizeof name, "%s_l%zu%s", kinds[i], k, sfx);
+                p[i] = load(dir, name);
+            }
+            w = (crnn_s_params){p[0].data, p[1].data, p[2].data, p[3].data, NULL};
+            st = crnn_s_forward(&blas, &layer, &batch, &w, xs, none, os, none, NULL, work);
+            if (st != CRNN_OK) {
+                fprintf(stderr, "crnn_s_forward: %s\n", crnn_status_string(st));
+                return 1;
+            }
+            for (int i = 0; i < 4; i++) free(p[i].data);
+            free(work);
+        }
+        if (in != x.data) free(in);
+        in = out;
+        in_size = D * H;
+    }
+    snprintf(path, sizeof path, "%s/out.npy", dir);
+    if (npy_write(path, out, L, D * H)) return 2;
+    printf("wrote %s: (%zu, %zu)\n", path, L, D * H);
+
+    snprintf(path, sizeof path, "%s/expected.npy", dir);
+    {
+        npy e;
+        double worst = 0;
+        if (npy_read(path, &e)) return 0;
+        if (e.rows != L || e.cols != D * H) {
+            fprintf(stderr, "expected.npy has shape (%zu, %zu)\n", e.rows, e.cols);
+            return 1;
+        }
+        for (size_t i = 0; i < L * D * H; i++)
+            if (fabs(e.data[i] - out[i]) > worst) worst = fabs(e.data[i] - out[i]);
+        printf("max |C - Python| = %.3g\n", worst);
+        return worst <= 1e-5 ? 0 : 1;
+    }
+}

@@ -1,0 +1,338 @@
+/* test_core.c — the crnn core from C alone: every cell kind, padded and
+ * packed, both directions, float and double, against a plain reference
+ * written here from the equations; backward against central differences;
+ * and the status codes of bad arguments. BLAS is a naive column-major gemm
+ * defined below, so the test needs no library but libm.
+ *
+ *   make check      (prints "N passed, N failed"; exit status 1 on failure)
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crnn.h"
+
+static int passed, failed;
+
+#define CHECK(cond, ...)                                                      \
+    do {                                                                      \
+        if (cond) passed++;                                                   \
+        else { failed++; printf("FAIL %s:%d: ", __FILE__, __LINE__);          \
+               printf(__VA_ARGS__); printf("\n"); }                           \
+    } while (0)
+
+/* Reference Fortran gemm: C = alpha op(A) op(B) + beta C, column-major. */
+#define NAIVE_GEMM(name, T)                                                   \
+    static void name(char *ta, char *tb, int *m, int *n, int *k, T *alpha,    \
+                     T *a, int *lda, T *b, int *ldb, T *beta, T *c, int *ldc) {\
+        for (int j = 0; j < *n; j++)                                          \
+            for (int i = 0; i < *m; i++) {                                    \
+                T s = 0;                                                      \
+                for (int l = 0; l < *k; l++) {                                \
+                    T av = *ta == 'N' ? a[i + l * *lda] : a[l + i * *lda];    \
+                    T bv = *tb == 'N' ? b[l + j * *ldb] : b[j + l * *ldb];    \
+                    s += av * bv;                                             \
+                }                                                             \
+                c[i + j * *ldc] = *alpha * s +                                \
+                                  (*beta == 0 ? 0 : *beta * c[i + j * *ldc]); \
+            }                                                                 \
+    }
+NAIVE_GEMM(naive_sgemm, float)
+NAIVE_GEMM(naive_dgemm, double)
+
+static const crnn_blas BLAS = {naive_sgemm, naive_dgemm};
+
+static double urand(void) { return 2.0 * rand() / RAND_MAX - 1.0; }
+static double sig(double a) { return 1 / (1 + exp(-a)); }
+
+/* One configuration: cell, sizes, direction, optional packing. */
+typedef struct cfg {
+    crnn_cell cell;
+    size_t I, H, P, L, N;
+    int reverse;
+    const int64_t *bs; /* NULL: padded */
+} cfg;
+
+static size_t gates(crnn_cell c) { return c == CRNN_LSTM ? 4 : c == CRNN_GRU ? 3 : 1; }
+
+static size_t rows_of(const cfg *c) {
+    size_t R = 0;
+    if (!c->bs) return c->L * c->N;
+    for (size_t t = 0; t < c->L; t++) R += (size_t)c->bs[t];
+    return R;
+}
+
+static size_t active(const cfg *c, size_t t) { return c->bs ? (size_t)c->bs[t] : c->N; }
+
+/* Row of step t, sequence n in the (R, F) layout; -1 when inactive. */
+static long row_of(const cfg *c, size_t t, size_t n) {
+    size_t off = 0;
+    if (n >= active(c, t)) return -1;
+    for (size_t s = 0; s < t; s++) off += active(c, s);
+    return (long)(off + n);
+}
+
+/* Parameters in one double array: w_ih, w_hh, b_ih, b_hh, w_hr. */
+typedef struct par { double *w_ih, *w_hh, *b_ih, *b_hh, *w_hr; } par;
+
+static size_t par_size(const cfg *c) {
+    size_t G = gates(c->cell) * c->H, P = c->P ? c->P : c->H;
+    return G * c->I + G * P + 2 * G + (c->P ? c->P * c->H : 0);
+}
+
+static par par_views(const cfg *c, double *all) {
+    size_t G = gates(c->cell) * c->H, P = c->P ? c->P : c->H;
+    par p;
+    p.w_ih = all; p.w_hh = p.w_ih + G * c->I; p.b_ih = p.w_hh + G * P;
+    p.b_hh = p.b_ih + G; p.w_hr = c->P ? p.b_hh + G : NULL;
+    return p;
+}
+
+/* Reference forward in double from the equations: x (R, I), h0 (N, P),
+ * c0 (N, H) -> out (R, P), hn (N, P), cn (N, H). */
+static void reference(const cfg *c, par p, const double *x, const double *h0,
+                      const double *c0, double *out, double *hn, double *cn) {
+    size_t H = c->H, P = c->P ? c->P : H, G = gates(c->cell) * H;
+    double *a = malloc(G * sizeof *a), *m = malloc(H * sizeof *m);
+    for (size_t n = 0; n < c->N; n++) {
+        double h[64], cc[64];
+        int started = 0;
+        for (size_t j = 0; j < P; j++) h[j] = h0[n * P + j];
+        for (size_t j = 0; j < H; j++) cc[j] = c0 ? c0[n * H + j] : 0;
+        for (size_t s = 0; s < c->L; s++) {
+            size_t t = c->reverse ? c->L - 1 - s : s;
+            long r = row_of(c, t, n);
+            if (r < 0) continue;
+            started = 1;
+            for (size_t g = 0; g < G; g++) {
+                double v = p.b_ih[g] + p.b_hh[g];
+                for (size_t i = 0; i < c->I; i++) v += p.w_ih[g * c->I + i] * x[r * c->I + i];
+                if (c->cell != CRNN_GRU)
+                    for (size_t i = 0; i < P; i++) v += p.w_hh[g * P + i] * h[i];
+                a[g] = v;
+            }
+            if (c->cell == CRNN_RNN_TANH || c->cell == CRNN_RNN_RELU) {
+                for (size_t j = 0; j < H; j++)
+                    h[j] = c->cell == CRNN_RNN_TANH ? tanh(a[j]) : (a[j] > 0 ? a[j] : 0);
+            } else if (c->cell == CRNN_LSTM) {
+                for (size_t j = 0; j < H; j++) {
+                    cc[j] = sig(a[H + j]) * cc[j] + sig(a[j]) * tanh(a[2 * H + j]);
+                    m[j] = sig(a[3 * H + j]) * tanh(cc[j]);
+                }
+                for (size_t q = 0; q < P; q++) {
+                    double v = 0;
+                    if (!c->P) v = m[q];
+                    else for (size_t j = 0; j < H; j++) v += p.w_hr[q * H + j] * m[j];
+                    h[q] = v;
+                }
+            } else { /* GRU: a holds W_ih x + b_ih + b_hh; redo with ah */
+                double ah[3 * 64], hn_[64];
+                for (size_t g = 0; g < G; g++) {
+                    double v = p.b_hh[g];
+                    for (size_t i = 0; i < H; i++) v += p.w_hh[g * H + i] * h[i];
+                    ah[g] = v;
+                    a[g] -= p.b_hh[g];
+                }
+                for (size_t j = 0; j < H; j++) {
+                    double rg = sig(a[j] + ah[j]), z = sig(a[H + j] + ah[H + j]);
+                    double nn = tanh(a[2 * H + j] + rg * ah[2 * H + j]);
+                    hn_[j] = (1 - z) * nn + z * h[j];
+                }
+                memcpy(h, hn_, H * sizeof *h);
+            }
+            for (size_t j = 0; j < P; j++) out[r * P + j] = h[j];
+        }
+        (void)started;
+        for (size_t j = 0; j < P; j++) hn[n * P + j] = h[j];
+        if (cn) for (size_t j = 0; j < H; j++) cn[n * H + j] = cc[j];
+    }
+    free(a);
+    free(m);
+}
+
+/* crnn's forward (and optionally backward) in double through the public
+ * API, packed or padded by the cfg, x and out in the (R, F) layout. */
+static crnn_status run_d(const cfg *c, double *pall, const double *x, const double *h0,
+                         const double *c0, double *out, double *hn, double *cn,
+                         const double *gout, double *gall, double *gx) {
+    crnn_layer ly = {c->cell, c->I, c->H, c->P, c->reverse};
+    crnn_batch b = {c->L, c->N, c->bs};
+    size_t P = c->P ? c->P : c->H, R = rows_of(c);
+    int train = gout != NULL;
+    size_t nres = crnn_reserve_size(&ly, &b);
+    size_t nwork = crnn_workspace_size(&ly, &b, train ? CRNN_PASS_TRAINING : CRNN_PASS_INFERENCE);
+    size_t nbw = crnn_workspace_size(&ly, &b, CRNN_PASS_BACKWARD);
+    double *res = train ? malloc((nres + 1) * sizeof *res) : NULL;
+    double *work = malloc((nwork + 1) * sizeof *work), *bwork = malloc((nbw + 1) * sizeof *bwork);
+    par p = par_views(c, pall);
+    crnn_d_params w = {p.w_ih, p.w_hh, p.b_ih, p.b_hh, p.w_hr};
+    /* padded cfg: (R, F) rows are t*N + n, i.e. strides (N*F, F) */
+    crnn_d_seq xs = {(double *)x, (ptrdiff_t)(c->N * c->I), (ptrdiff_t)c->I};
+    crnn_d_seq os = {out, (ptrdiff_t)(c->N * P), (ptrdiff_t)P};
+    crnn_d_state s0 = {(double *)h0, P, (double *)c0, c->H};
+    crnn_d_state sn = {hn, P, cn, c->H};
+    crnn_status st = crnn_d_forward(&BLAS, &ly, &b, &w, xs, s0, os, sn, res, work);
+    if (st == CRNN_OK && train) {
+        par g = par_views(c, gall);
+        crnn_d_params dw = {g.w_ih, g.w_hh, g.b_ih, g.b_hh, g.w_hr};
+        crnn_d_seq dout = {(double *)gout, (ptrdiff_t)(c->N * P), (ptrdiff_t)P};
+        crnn_d_seq dx = {gx, (ptrdiff_t)(c->N * c->I), (ptrdiff_t)c->I};
+        crnn_d_state none = {NULL, 0, NULL, 0};
+        st = crnn_d_backward(&BLAS, &ly, &b, &w, &dw, xs, dout, none, dx, none, res, bwork);
+    }
+    (void)R;
+    free(res); free(work); free(bwork);
+    return st;
+}
+
+static double max_diff(const double *a, const double *b, size_t n) {
+    double m = 0;
+    for (size_t i = 0; i < n; i++) if (fabs(a[i] - b[i]) > m) m = fabs(a[i] - b[i]);
+    return m;
+}
+
+static void test_forward_and_backward(const cfg *c, const char *what) {
+    size_t H = c->H, P = c->P ? c->P : H, R = rows_of(c), np = par_size(c);
+    double *pall = malloc(np * sizeof *pall), *gall = calloc(np, sizeof *gall);
+    double *x = malloc(R * c->I * sizeof *x), *gx = calloc(R * c->I, sizeof *gx);
+    double *h0 = malloc(c->N * P * sizeof *h0), *c0 = malloc(c->N * H * sizeof *c0);
+    double *out = malloc(R * P * sizeof *out), *ref = malloc(R * P * sizeof *ref);
+    double *hn = malloc(c->N * P * sizeof *hn), *hnr = malloc(c->N * P * sizeof *hnr);
+    double *cn = malloc(c->N * H * sizeof *cn), *cnr = malloc(c->N * H * sizeof *cnr);
+    double *gout = malloc(R * P * sizeof *gout);
+    int lstm = c->cell == CRNN_LSTM;
+    for (size_t i = 0; i < np; i++) pall[i] = 0.5 * urand();
+    for (size_t i = 0; i < R * c->I; i++) x[i] = urand();
+    for (size_t i = 0; i < c->N * P; i++) h0[i] = 0.5 * urand();
+    for (size_t i = 0; i < c->N * H; i++) c0[i] = 0.5 * urand();
+    for (size_t i = 0; i < R * P; i++) gout[i] = urand();
+
+    reference(c, par_views(c, pall), x, h0, lstm ? c0 : NULL, ref, hnr, lstm ? cnr : NULL);
+    CHECK(run_d(c, pall, x, h0, lstm ? c0 : NULL, out, hn, lstm ? cn : NULL,
+                NULL, NULL, NULL) == CRNN_OK, "%s: forward status", what);
+    CHECK(max_diff(out, ref, R * P) < 1e-12, "%s: output differs by %g", what,
+          max_diff(out, ref, R * P));
+    CHECK(max_diff(hn, hnr, c->N * P) < 1e-12, "%s: h_n differs", what);
+    if (lstm) CHECK(max_diff(cn, cnr, c->N * H) < 1e-12, "%s: c_n differs", what);
+
+    /* backward: d/dtheta sum(out * gout) against central differences */
+    CHECK(run_d(c, pall, x, h0, lstm ? c0 : NULL, out, hn, lstm ? cn : NULL,
+                gout, gall, gx) == CRNN_OK, "%s: backward status", what);
+    {
+        double worst = 0;
+        for (int probe = 0; probe < 12; probe++) {
+            size_t i = (size_t)rand() % np;
+            double keep = pall[i], up = 0, down = 0, eps = 1e-6;
+            pall[i] = keep + eps;
+            reference(c, par_views(c, pall), x, h0, lstm ? c0 : NULL, ref, hnr, lstm ? cnr : NULL);
+            for (size_t j = 0; j < R * P; j++) up += ref[j] * gout[j];
+            pall[i] = keep - eps;
+            reference(c, par_views(c, pall), x, h0, lstm ? c0 : NULL, ref, hnr, lstm ? cnr : NULL);
+            for (size_t j = 0; j < R * P; j++) down += ref[j] * gout[j];
+            pall[i] = keep;
+            if (fabs((up - down) / (2 * eps) - gall[i]) > worst)
+                worst = fabs((up - down) / (2 * eps) - gall[i]);
+        }
+        CHECK(worst < 1e-6, "%s: parameter gradient off by %g", what, worst);
+    }
+    free(pall); free(gall); free(x); free(gx); free(h0); free(c0); free(out);
+    free(ref); free(hn); free(hnr); free(cn); free(cnr); free(gout);
+}
+
+/* float through the same API agrees with double to float precision. */
+static void test_float_matches_double(const cfg *c, const char *what) {
+    crnn_layer ly = {c->cell, c->I, c->H, c->P, c->reverse};
+    crnn_batch b = {c->L, c->N, c->bs};
+    size_t P = c->P ? c->P : c->H, R = rows_of(c), np = par_size(c);
+    double *pd = malloc(np * sizeof *pd), *xd = malloc(R * c->I * sizeof *xd);
+    double *od = malloc(R * P * sizeof *od), *hd = malloc(c->N * P * sizeof *hd);
+    float *pf = malloc(np * sizeof *pf), *xf = malloc(R * c->I * sizeof *xf);
+    float *of = malloc(R * P * sizeof *of);
+    size_t nw = crnn_workspace_size(&ly, &b, CRNN_PASS_INFERENCE);
+    float *work = malloc((nw + 1) * sizeof *work);
+    double worst = 0;
+    for (size_t i = 0; i < np; i++) pf[i] = (float)(pd[i] = 0.5 * urand());
+    for (size_t i = 0; i < R * c->I; i++) xf[i] = (float)(xd[i] = urand());
+    run_d(c, pd, xd, NULL, NULL, od, hd, NULL, NULL, NULL, NULL);
+    {
+        par p = par_views(c, pd);
+        size_t o_ih = (size_t)(p.w_ih - pd), o_hh = (size_t)(p.w_hh - pd),
+               o_bi = (size_t)(p.b_ih - pd), o_bh = (size_t)(p.b_hh - pd);
+        crnn_s_params w = {pf + o_ih, pf + o_hh, pf + o_bi, pf + o_bh,
+                           p.w_hr ? pf + (p.w_hr - pd) : NULL};
+        crnn_s_seq xs = {xf, (ptrdiff_t)(c->N * c->I), (ptrdiff_t)c->I};
+        crnn_s_seq os = {of, (ptrdiff_t)(c->N * P), (ptrdiff_t)P};
+        crnn_s_state none = {NULL, 0, NULL, 0};
+        CHECK(crnn_s_forward(&BLAS, &ly, &b, &w, xs, none, os, none, NULL, work) == CRNN_OK,
+              "%s: float forward status", what);
+    }
+    for (size_t i = 0; i < R * P; i++) if (fabs(of[i] - od[i]) > worst) worst = fabs(of[i] - od[i]);
+    CHECK(worst < 2e-5, "%s: float differs from double by %g", what, worst);
+    free(pd); free(xd); free(od); free(hd); free(pf); free(xf); free(of); free(work);
+}
+
+static void test_status_codes(void) {
+    float w_ih[8] = {0}, w_hh[16] = {0}, x[8] = {0}, out[16] = {0}, *work;
+    crnn_s_params w = {w_ih, w_hh, NULL, NULL, NULL};
+    crnn_layer ly = {CRNN_RNN_TANH, 2, 4, 0, 0};
+    crnn_batch b = {2, 2, NULL};
+    crnn_s_seq xs = {x, 4, 2}, os = {out, 8, 4}, bad = {out, 8, 2};
+    crnn_s_state none = {NULL, 0, NULL, 0};
+    crnn_blas noblas = {NULL, NULL};
+    int64_t up[2] = {1, 2}, wrong0[2] = {3, 1};
+    crnn_layer gru_proj = {CRNN_GRU, 2, 4, 2, 0}, big_proj = {CRNN_LSTM, 2, 4, 4, 0};
+    crnn_layer zero_h = {CRNN_RNN_TANH, 2, 0, 0, 0};
+    work = malloc(crnn_workspace_size(&ly, &b, CRNN_PASS_INFERENCE) * sizeof *work);
+    CHECK(crnn_s_forward(&BLAS, &ly, &b, &w, xs, none, os, none, NULL, work) == CRNN_OK, "ok call");
+    CHECK(crnn_s_forward(&noblas, &ly, &b, &w, xs, none, os, none, NULL, work) == CRNN_ERR_NULL, "no BLAS");
+    CHECK(crnn_s_forward(&BLAS, &ly, &b, &w, xs, none, bad, none, NULL, work) == CRNN_ERR_STRIDE, "stride");
+    b.batch_sizes = up;
+    CHECK(crnn_s_forward(&BLAS, &ly, &b, &w, xs, none, os, none, NULL, work) == CRNN_ERR_BATCH_SIZES,
+          "increasing batch_sizes");
+    b.batch_sizes = wrong0;
+    CHECK(crnn_s_forward(&BLAS, &ly, &b, &w, xs, none, os, none, NULL, work) == CRNN_ERR_BATCH_SIZES,
+          "batch_sizes[0] != N");
+    b.batch_sizes = NULL;
+    CHECK(crnn_s_forward(&BLAS, &gru_proj, &b, &w, xs, none, os, none, NULL, work) == CRNN_ERR_SIZE,
+          "GRU with projection");
+    CHECK(crnn_s_forward(&BLAS, &big_proj, &b, &w, xs, none, os, none, NULL, work) == CRNN_ERR_SIZE,
+          "proj_size >= hidden_size");
+    CHECK(crnn_s_forward(&BLAS, &zero_h, &b, &w, xs, none, os, none, NULL, work) == CRNN_ERR_SIZE,
+          "hidden_size 0");
+    CHECK(crnn_workspace_size(&zero_h, &b, CRNN_PASS_INFERENCE) == (size_t)-1, "size of a bad layer");
+    CHECK(strlen(crnn_status_string(CRNN_ERR_STRIDE)) > 0, "status string");
+    free(work);
+}
+
+int main(void) {
+    static const int64_t bs_skew[20] = {4, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+    static const int64_t bs_small[3] = {3, 2, 1};
+    crnn_cell cells[4] = {CRNN_RNN_TANH, CRNN_RNN_RELU, CRNN_LSTM, CRNN_GRU};
+    const char *names[4] = {"rnn_tanh", "rnn_relu", "lstm", "gru"};
+    srand(1);
+    for (int k = 0; k < 4; k++)
+        for (int rev = 0; rev < 2; rev++) {
+            char what[96];
+            cfg shapes[4] = {
+                {cells[k], 3, 5, 0, 4, 3, rev, NULL},        /* padded */
+                {cells[k], 2, 6, 0, 3, 3, rev, bs_small},    /* packed */
+                {cells[k], 3, 5, 0, 20, 4, rev, bs_skew},    /* long one-row tail */
+                {cells[k], 2, 4, 0, 25, 1, rev, NULL},       /* batch 1, many steps */
+            };
+            for (int s = 0; s < 4; s++) {
+                snprintf(what, sizeof what, "%s rev=%d shape=%d", names[k], rev, s);
+                test_forward_and_backward(&shapes[s], what);
+                test_float_matches_double(&shapes[s], what);
+            }
+            if (cells[k] == CRNN_LSTM) {
+                cfg proj = {CRNN_LSTM, 3, 6, 4, 18, 2, rev, NULL};
+                snprintf(what, sizeof what, "lstm proj rev=%d", rev);
+                test_forward_and_backward(&proj, what);
+                test_float_matches_double(&proj, what);
+            }
+        }
+    test_status_codes();
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed != 0;
+}
