@@ -14,7 +14,7 @@ from Cython.Build import cythonize
 from setuptools import Extension, setup
 
 if sys.platform == "win32":
-    cflags = ["/O2"]
+    cflags = ["/O2", "/std:c11"]  # C99 features of the core (restrict)
 else:
     cflags = ["-O3", "-fno-trapping-math", "-fvisibility=hidden"]
 
