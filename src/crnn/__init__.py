@@ -7,13 +7,17 @@
     ((5, 3, 20), (2, 3, 20))
 """
 from ._kernels import version as _core_version
+from . import optim, utils
 from ._module import Module, Parameter
+from .linear import Linear
+from .loss import CrossEntropyLoss, MSELoss
 from ._random import manual_seed
 from ._threads import get_num_threads, set_num_threads
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 
 __version__ = "0.1.0"
 
-__all__ = ["Module", "Parameter", "RNN", "LSTM", "GRU", "RNNBase", "RNNCell",
+__all__ = ["Module", "Parameter", "Linear", "MSELoss", "CrossEntropyLoss", "optim",
+           "utils", "RNN", "LSTM", "GRU", "RNNBase", "RNNCell",
            "LSTMCell", "GRUCell", "RNNCellBase", "manual_seed", "set_num_threads",
            "get_num_threads", "__version__"]

@@ -1,0 +1,68 @@
+"""crnn.Linear: y = x W^T + b over the last axis of any-rank input (every
+time step of a sequence at once), with torch's parameters, initialisation
+and the layers' forward / backward contract."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ._module import Module
+from ._validate import as_array, check_positive_int, check_shape
+
+
+class Linear(Module):
+    """``Linear(in_features, out_features, bias=True, dtype=np.float32, *,
+    seed=None, generator=None)``: ``y = x @ weight.T + bias`` for x of shape
+    (..., in_features); ``weight`` (out_features, in_features) and ``bias``
+    (out_features,) from U(-1/sqrt(in_features), 1/sqrt(in_features)) as
+    torch. ``grad_x = lin.backward(grad_y)`` after a training-mode forward
+    adds to the parameter gradients."""
+
+    def __init__(self, in_features, out_features, bias=True, dtype=np.float32, *,
+                 seed=None, generator=None):
+        super().__init__(dtype, seed, generator)
+        self.in_features = check_positive_int(in_features, "in_features")
+        self.out_features = check_positive_int(out_features, "out_features")
+        self.bias = bool(bias)
+        specs = [("weight", (self.out_features, self.in_features))]
+        if self.bias:
+            specs.append(("bias", (self.out_features,)))
+        self._allocate(specs)
+        self._saved = None
+        self._init_uniform(1.0 / math.sqrt(self.in_features))
+
+    def extra_repr(self) -> str:
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"bias={self.bias}")
+
+    def __call__(self, input):
+        return self.forward(input)
+
+    def forward(self, input):
+        x = as_array(input, self.dtype, "input")
+        if x.ndim < 1 or x.shape[-1] != self.in_features:
+            raise ValueError(f"input: expected (..., {self.in_features}) (in_features in "
+                             f"the last dimension), got shape {x.shape}")
+        w = self._params["weight"].data
+        y = x @ w.T
+        if self.bias:
+            y += self._params["bias"].data
+        self._saved = np.array(x, copy=True) if self.training else None
+        return y
+
+    def backward(self, grad_output):
+        if self._saved is None:
+            raise RuntimeError("backward: expected a preceding forward in training mode; "
+                               "none is pending")
+        x = self._saved
+        g = as_array(grad_output, self.dtype, "grad_output")
+        check_shape(g, "grad_output", x.shape[:-1] + (self.out_features,),
+                    " (the output's shape)")
+        self._saved = None
+        g2 = g.reshape(-1, self.out_features)
+        p = self._params
+        p["weight"].grad[...] += g2.T @ x.reshape(-1, self.in_features)
+        if self.bias:
+            p["bias"].grad[...] += g2.sum(0)
+        return g @ p["weight"].data

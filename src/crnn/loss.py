@@ -1,0 +1,96 @@
+"""Losses with torch's definitions: ``loss = crit(input, target)`` returns a
+float; ``crit.backward()`` returns d loss / d input."""
+from __future__ import annotations
+
+import numpy as np
+
+from ._validate import as_array, check_choice
+
+_REDUCTIONS = ("mean", "sum")
+
+
+class MSELoss:
+    """mean (or sum) of (input - target)^2 over every element, as
+    torch.nn.MSELoss."""
+
+    def __init__(self, reduction: str = "mean"):
+        self.reduction = check_choice(reduction, "reduction", _REDUCTIONS)
+        self._saved = None
+
+    def __call__(self, input, target):
+        return self.forward(input, target)
+
+    def forward(self, input, target) -> float:
+        x = np.asarray(input)
+        x = as_array(x, x.dtype if x.dtype.kind == "f" else np.float64, "input")
+        t = as_array(target, x.dtype, "target")
+        if t.shape != x.shape:
+            raise ValueError(f"target: expected the input's shape {x.shape}, got {t.shape}")
+        d = x - t
+        self._saved = d
+        s = float((d * d).sum())
+        return s / max(d.size, 1) if self.reduction == "mean" else s
+
+    def backward(self):
+        if self._saved is None:
+            raise RuntimeError("backward: expected a preceding forward")
+        d, self._saved = self._saved, None
+        scale = 2.0 / max(d.size, 1) if self.reduction == "mean" else 2.0
+        return (d * scale).astype(d.dtype, copy=False)
+
+
+class CrossEntropyLoss:
+    """Softmax cross-entropy of logits (N, C) (or (C,)) against integer class
+    targets (N,) (or a scalar), as torch.nn.CrossEntropyLoss: ``reduction``
+    'mean' (over the targets not equal to ignore_index) or 'sum'."""
+
+    def __init__(self, reduction: str = "mean", ignore_index: int = -100):
+        self.reduction = check_choice(reduction, "reduction", _REDUCTIONS)
+        self.ignore_index = int(ignore_index)
+        self._saved = None
+
+    def __call__(self, input, target):
+        return self.forward(input, target)
+
+    def forward(self, input, target) -> float:
+        x = np.asarray(input)
+        x = as_array(x, x.dtype if x.dtype.kind == "f" else np.float64, "input")
+        if x.ndim not in (1, 2):
+            raise ValueError(f"input: expected logits (N, C) or (C,), got shape {x.shape}")
+        t = np.asarray(target)
+        if t.dtype.kind not in "iu":
+            raise TypeError(f"target: expected integer class indices, got dtype {t.dtype}")
+        unbatched = x.ndim == 1
+        if unbatched:
+            x, t = x[None], t.reshape(1) if t.ndim == 0 else t
+        N, C = x.shape
+        if t.shape != (N,):
+            raise ValueError(f"target: expected shape {(N,) if not unbatched else ()}, "
+                             f"got {np.shape(target)}")
+        keep = t != self.ignore_index
+        bad = keep & ((t < 0) | (t >= C))
+        if bad.any():
+            raise ValueError(f"target: class indices must be in [0, {C}) or ignore_index="
+                             f"{self.ignore_index}, got {t[bad][0]}")
+        z = x - x.max(1, keepdims=True)
+        logp = z - np.log(np.exp(z).sum(1, keepdims=True))
+        tk = np.where(keep, t, 0)
+        nll = -logp[np.arange(N), tk] * keep
+        count = int(keep.sum())
+        self._saved = (logp, tk, keep, count, unbatched)
+        s = float(nll.sum())
+        if self.reduction == "mean":
+            return s / count if count else float("nan")
+        return s
+
+    def backward(self):
+        if self._saved is None:
+            raise RuntimeError("backward: expected a preceding forward")
+        logp, tk, keep, count, unbatched = self._saved
+        self._saved = None
+        g = np.exp(logp)
+        g[np.arange(len(tk)), tk] -= 1
+        g *= keep[:, None]
+        if self.reduction == "mean":
+            g /= max(count, 1)
+        return g[0] if unbatched else g

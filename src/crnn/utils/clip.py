@@ -1,0 +1,28 @@
+"""Gradient clipping, as torch.nn.utils.clip_grad_norm_."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False) -> float:
+    """Scale the gradients of ``parameters`` in place so that their joint
+    norm is at most ``max_norm``; returns the norm before clipping."""
+    params = list(parameters)
+    max_norm, norm_type = float(max_norm), float(norm_type)
+    if not params:
+        return 0.0
+    grads = [p.grad for p in params]
+    if norm_type == math.inf:
+        total = max(float(np.abs(g).max()) if g.size else 0.0 for g in grads)
+    else:
+        total = sum(float((np.abs(g.astype(np.float64)) ** norm_type).sum())
+                    for g in grads) ** (1.0 / norm_type)
+    if error_if_nonfinite and not math.isfinite(total):
+        raise RuntimeError(f"clip_grad_norm_: the total norm of order {norm_type} is "
+                           f"non-finite ({total})")
+    coef = min(max_norm / (total + 1e-6), 1.0)
+    for g in grads:
+        g *= g.dtype.type(coef)
+    return total
