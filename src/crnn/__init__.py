@@ -7,7 +7,8 @@
     ((5, 3, 20), (2, 3, 20))
 """
 from ._kernels import version as _core_version
-from . import optim, utils
+from . import io, optim, utils
+from .io import load, save
 from ._module import Module, Parameter
 from .linear import Linear
 from .loss import CrossEntropyLoss, MSELoss
@@ -18,6 +19,6 @@ from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBas
 __version__ = "0.1.0"
 
 __all__ = ["Module", "Parameter", "Linear", "MSELoss", "CrossEntropyLoss", "optim",
-           "utils", "RNN", "LSTM", "GRU", "RNNBase", "RNNCell",
+           "utils", "io", "save", "load", "RNN", "LSTM", "GRU", "RNNBase", "RNNCell",
            "LSTMCell", "GRUCell", "RNNCellBase", "manual_seed", "set_num_threads",
            "get_num_threads", "__version__"]

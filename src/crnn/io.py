@@ -1,0 +1,186 @@
+"""Weights in and out: state dicts to and from files, without torch.
+
+    crnn.save(module.state_dict(), "model.npz")      # or .safetensors
+    module.load_state_dict(crnn.load("model.npz"))   # .npz, .safetensors,
+                                                     # or torch's .pt / .pth
+
+A PyTorch checkpoint (``torch.save(model.state_dict(), path)``, the zip
+format of torch >= 1.6) is read by a restricted unpickler: it admits only
+the plain containers and tensor storages that a state dict is made of, and
+refuses anything else — a pickle that would run code raises
+``UnsafeCheckpointError`` and runs nothing.
+"""
+from __future__ import annotations
+
+import io
+import os
+import pickle
+import zipfile
+from collections import OrderedDict
+
+import numpy as np
+
+__all__ = ["save", "load", "load_torch_checkpoint", "UnsafeCheckpointError"]
+
+
+class UnsafeCheckpointError(pickle.UnpicklingError):
+    """The checkpoint asks for something a state dict never contains."""
+
+
+def _format(path, fmt):
+    if fmt is not None:
+        return fmt
+    ext = os.path.splitext(str(path))[1].lower()
+    return {".npz": "npz", ".safetensors": "safetensors", ".pt": "torch",
+            ".pth": "torch", ".bin": "torch"}.get(ext)
+
+
+def _as_state_dict(state_dict):
+    if hasattr(state_dict, "state_dict") and callable(state_dict.state_dict):
+        state_dict = state_dict.state_dict()
+    if not hasattr(state_dict, "items"):
+        raise TypeError(f"state_dict: expected a mapping of names to arrays (or a "
+                        f"module), got {type(state_dict).__name__}")
+    return {str(k): np.ascontiguousarray(v) for k, v in state_dict.items()}
+
+
+def save(state_dict, path, format=None) -> None:
+    """Write a state dict (or a module's) to ``path``: ``.npz`` (NumPy) or
+    ``.safetensors`` (needs ``pip install .[safetensors]``)."""
+    sd = _as_state_dict(state_dict)
+    fmt = _format(path, format)
+    if fmt == "npz":
+        with open(path, "wb") as f:
+            np.savez(f, **sd)
+    elif fmt == "safetensors":
+        from safetensors.numpy import save_file
+        save_file(sd, str(path))
+    else:
+        raise ValueError(f"path: expected a .npz or .safetensors file (or format='npz' / "
+                         f"'safetensors'), got {str(path)!r}")
+
+
+def load(path, format=None) -> dict:
+    """A state dict {name: ndarray} from ``.npz``, ``.safetensors`` or a
+    PyTorch checkpoint (``.pt`` / ``.pth``, read without torch)."""
+    fmt = _format(path, format)
+    if fmt == "npz":
+        with np.load(path, allow_pickle=False) as f:
+            return {k: f[k] for k in f.files}
+    if fmt == "safetensors":
+        from safetensors.numpy import load_file
+        return dict(load_file(str(path)))
+    if fmt == "torch":
+        return load_torch_checkpoint(path)
+    raise ValueError(f"path: expected a .npz, .safetensors, .pt or .pth file (or "
+                     f"format=...), got {str(path)!r}")
+
+
+# -- PyTorch checkpoints --------------------------------------------------------
+_STORAGE_DTYPES = {
+    "FloatStorage": np.float32, "DoubleStorage": np.float64, "HalfStorage": np.float16,
+    "LongStorage": np.int64, "IntStorage": np.int32, "ShortStorage": np.int16,
+    "CharStorage": np.int8, "ByteStorage": np.uint8, "BoolStorage": np.bool_,
+    "BFloat16Storage": "bfloat16",
+}
+
+
+class _StorageType:
+    def __init__(self, name):
+        self.name = name
+
+
+def _bfloat16_to_float32(raw: bytes) -> np.ndarray:
+    u16 = np.frombuffer(raw, dtype="<u2").astype(np.uint32)
+    return (u16 << 16).view(np.float32)
+
+
+def _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad=False,
+                       backward_hooks=None, metadata=None):
+    if not isinstance(storage, np.ndarray) or not all(
+            isinstance(v, int) and v >= 0 for v in (storage_offset, *size, *stride)):
+        raise UnsafeCheckpointError("a tensor with a malformed storage, offset, shape or "
+                                    "strides")
+    size, stride = tuple(size), tuple(stride)
+    item = storage.itemsize
+    if not size:
+        return np.array(storage[storage_offset])
+    need = storage_offset + sum((n - 1) * s for n, s in zip(size, stride)) + 1 \
+        if all(size) else storage_offset
+    if need > storage.size:
+        raise UnsafeCheckpointError(f"a tensor of shape {size} reaches past its storage "
+                                    f"of {storage.size} elements")
+    view = np.lib.stride_tricks.as_strided(storage[storage_offset:], size,
+                                           tuple(s * item for s in stride))
+    return np.array(view, copy=True)
+
+
+def _rebuild_parameter(data, requires_grad=False, backward_hooks=None):
+    return data
+
+
+class _RestrictedUnpickler(pickle.Unpickler):
+    """Admits the few globals a torch state dict pickles; refuses the rest."""
+
+    ALLOWED = {
+        ("collections", "OrderedDict"): OrderedDict,
+        ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor_v2,
+        ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
+    }
+
+    def __init__(self, file, zf, prefix):
+        super().__init__(file)
+        self.zf, self.prefix = zf, prefix
+
+    def find_class(self, module, name):
+        if (module, name) in self.ALLOWED:
+            return self.ALLOWED[(module, name)]
+        if module == "torch" and name in _STORAGE_DTYPES:
+            return _StorageType(name)
+        raise UnsafeCheckpointError(
+            f"refusing to load {module}.{name}: a state dict checkpoint holds only "
+            f"tensors and plain containers (was this saved with torch.save(model) "
+            f"instead of torch.save(model.state_dict())?)")
+
+    def persistent_load(self, pid):
+        if not (isinstance(pid, tuple) and len(pid) >= 5 and pid[0] == "storage"
+                and isinstance(pid[1], _StorageType)):
+            raise UnsafeCheckpointError(f"unexpected persistent id {pid!r}")
+        kind, key, numel = pid[1].name, str(pid[2]), int(pid[4])
+        raw = self.zf.read(f"{self.prefix}/data/{key}")
+        dtype = _STORAGE_DTYPES[kind]
+        if dtype == "bfloat16":
+            arr = _bfloat16_to_float32(raw)
+        else:
+            arr = np.frombuffer(raw, dtype=np.dtype(dtype).newbyteorder("<"))
+        if arr.size < numel:
+            raise UnsafeCheckpointError(f"storage {key} holds {arr.size} elements, "
+                                        f"{numel} expected")
+        return arr[:numel]
+
+
+def load_torch_checkpoint(path) -> dict:
+    """The state dict in a PyTorch checkpoint (zip format), as ndarrays,
+    read without torch and without running any code from the file."""
+    try:
+        zf = zipfile.ZipFile(path)
+    except zipfile.BadZipFile:
+        raise ValueError(f"path: {str(path)!r} is not a PyTorch zip checkpoint (saved "
+                         f"by torch >= 1.6 with torch.save)") from None
+    with zf:
+        pkl = [n for n in zf.namelist() if n.endswith("/data.pkl")]
+        if len(pkl) != 1:
+            raise ValueError(f"path: {str(path)!r} has no single data.pkl; not a "
+                             f"PyTorch checkpoint")
+        prefix = pkl[0][:-len("/data.pkl")]
+        obj = _RestrictedUnpickler(io.BytesIO(zf.read(pkl[0])), zf, prefix).load()
+    if not isinstance(obj, dict):
+        raise ValueError(f"path: the checkpoint holds a {type(obj).__name__}, not a state "
+                         f"dict")
+    out = {}
+    for k, v in obj.items():
+        if not isinstance(v, np.ndarray):
+            raise ValueError(f"path: entry {k!r} of the checkpoint is a "
+                             f"{type(v).__name__}, not a tensor")
+        out[str(k)] = v
+    return out
