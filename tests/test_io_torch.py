@@ -88,5 +88,8 @@ def test_whole_model_checkpoints_and_non_checkpoints_are_refused(tmp_path):
         crnn.load(tmp_path / "weights.txt")
     m = crnn.GRU(2, 3)
     torch.save(torch.nn.LSTM(2, 3).state_dict(), tmp_path / "lstm.pt")
-    with pytest.raises(RuntimeError, match="missing keys"):
+    with pytest.raises(RuntimeError, match="weight_ih_l0: expected shape \\(9, 2\\), got \\(12, 2\\)"):
         m.load_state_dict(crnn.load(tmp_path / "lstm.pt"))
+    torch.save(torch.nn.LSTM(2, 3, proj_size=1).state_dict(), tmp_path / "proj.pt")
+    with pytest.raises(RuntimeError, match="unexpected keys \\['weight_hr_l0'\\]"):
+        crnn.LSTM(2, 3).load_state_dict(crnn.load(tmp_path / "proj.pt"))
