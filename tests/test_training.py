@@ -70,3 +70,18 @@ def test_streaming_in_chunks_equals_one_call():
             h = cell(x[t, 0], h)
             step = h[0] if isinstance(h, tuple) else h
             np.testing.assert_allclose(step, ref[t], rtol=1e-12, atol=1e-12)
+
+
+def test_backward_from_the_final_state_only():
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((6, 3, 2))
+    for kind in ("GRU", "LSTM"):
+        a = getattr(crnn, kind)(2, 4, 2, dtype=np.float64, seed=0)
+        b = getattr(crnn, kind)(2, 4, 2, dtype=np.float64, seed=0)
+        out, st = a(x)
+        g = [rng.standard_normal(s.shape) for s in (st if kind == "LSTM" else (st,))]
+        ga, _ = a.backward(None, tuple(g) if kind == "LSTM" else g[0])
+        out, _ = b(x)
+        gb, _ = b.backward(np.zeros_like(out), tuple(g) if kind == "LSTM" else g[0])
+        np.testing.assert_array_equal(ga, gb)
+        np.testing.assert_array_equal(a.flat_gradients, b.flat_gradients)

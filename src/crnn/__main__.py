@@ -1,5 +1,7 @@
-"""python -m crnn — run the reference example, say which BLAS is in use,
-and time a forward and a backward pass."""
+"""python -m crnn [info] — run the reference example, say which BLAS is in
+use, and time a forward and a backward pass.
+python -m crnn demo — train a GRU forecaster on a real series and plot it
+(crnn.demo)."""
 import argparse
 import sys
 import time
@@ -35,9 +37,21 @@ def best_of(f, repeat):
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m crnn", description=__doc__)
-    ap.add_argument("--repeat", type=int, default=5, help="timing repetitions (best of)")
+    ap = argparse.ArgumentParser(prog="python -m crnn", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("command", nargs="?", default="info", choices=["info", "demo"])
+    ap.add_argument("--repeat", type=int, default=5, help="info: timing repetitions")
+    ap.add_argument("--epochs", type=int, default=400, help="demo: training epochs")
+    ap.add_argument("--out", default="crnn-demo.png", help="demo: the plot to write")
+    ap.add_argument("--quick", action="store_true", help="demo: a few epochs only (CI)")
     args = ap.parse_args(argv)
+    if args.command == "demo":
+        from . import demo
+        figures = demo.run(epochs=20 if args.quick else args.epochs, out=args.out)
+        if not args.quick and figures["one_step_rmse"] >= figures["naive_one_step_rmse"]:
+            print("the GRU did not beat the naive forecast")
+            return 1
+        return 0
 
     print(f"crnn {crnn.__version__} on Python {sys.version.split()[0]}, NumPy {np.__version__}")
     print(f"BLAS: {blas_in_use()}")

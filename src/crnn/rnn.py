@@ -310,7 +310,8 @@ class RNNBase(Module):
         """Backpropagation through time after a training-mode forward.
 
         ``grad_output`` has the forward output's shape (a PackedSequence
-        after a packed forward, or its data array); ``grad_h_n`` has h_n's
+        after a packed forward, or its data array; None: zeros, as when the
+        loss uses only the final state); ``grad_h_n`` has h_n's
         (for LSTM a pair (grad_h_n, grad_c_n)); None means zeros. Adds the
         parameter gradients to each ``p.grad`` (until ``zero_grad()``) and
         returns ``(grad_input, grad_h_0)`` — for LSTM ``(grad_input,
@@ -324,8 +325,10 @@ class RNNBase(Module):
         kind = self._kind
         D, layers, P = self.num_directions, self.num_layers, kind.out_size
         lay = s["layout"]
-        g = as_kernel_array(lay.grad_data(grad_output), self.dtype, "grad_output")
-        check_shape(g, "grad_output", s["out_shape"], " (the output's shape)")
+        g = None
+        if grad_output is not None:   # None: the loss does not use the output
+            g = as_kernel_array(lay.grad_data(grad_output), self.dtype, "grad_output")
+            check_shape(g, "grad_output", s["out_shape"], " (the output's shape)")
         dsn = [None if p is None else
                self._state_array(p, "grad_" + _state_name(kind, i, "_n"), lay, F,
                                  " (the final state's shape)")
@@ -333,7 +336,7 @@ class RNNBase(Module):
                                               kind.state_sizes))]
         self._saved = None
 
-        dout = lay.to_kernel(g)
+        dout = None if g is None else lay.to_kernel(g)
         ds0 = [np.zeros((D * layers, lay.N, F), self.dtype) if s["h0_given"] else None
                for F in kind.state_sizes]
         for k in reversed(range(layers)):
@@ -350,7 +353,7 @@ class RNNBase(Module):
             def direction(d, k=k, in_k=in_k, layer_in=layer_in, reserves=reserves, dout=dout):
                 i = k * D + d
                 kind.backward(d == 1, in_k, *self._views[i], layer_in,
-                              dout[..., d * P:(d + 1) * P],
+                              None if dout is None else dout[..., d * P:(d + 1) * P],
                               [None if t is None else t[i] for t in dsn], dxs[d],
                               [None if t is None else t[i] for t in ds0], reserves[d],
                               lay.batch_sizes)

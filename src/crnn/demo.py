@@ -1,0 +1,174 @@
+"""python -m crnn demo — fit a GRU forecaster to a real time series.
+
+The series is the monthly mean of atmospheric CO2 at Mauna Loa, 1958-2001
+(public domain; source in crnn/data/co2_monthly.csv). A GRU reads the last
+24 monthly changes and predicts the next one; it is trained with Adam on all
+but the last five years, then judged on those held-out years against the
+naive forecast "next month equals this month": one month ahead (each
+forecast sees the true history) and over the whole held-out span at once
+(each forecast feeds on the previous ones). It prints the figures and
+writes a plot of the series, the forecasts and the training loss.
+"""
+from __future__ import annotations
+
+import os
+import time
+from importlib import resources
+
+import numpy as np
+
+import crnn
+
+WINDOW, HOLDOUT = 24, 60
+
+
+def load_co2():
+    """(t in years, CO2 in ppmv), monthly, March 1958 - December 2001."""
+    text = resources.files("crnn").joinpath("data/co2_monthly.csv").read_text()
+    rows = [line.split(",") for line in text.splitlines()
+            if line and not line.startswith("#")][1:]
+    year, month, co2 = (np.array([float(r[i]) for r in rows]) for i in range(3))
+    return year + (month - 0.5) / 12, co2
+
+
+def windows(d, W):
+    """All (W, 1) windows of the series d and the value after each."""
+    idx = np.arange(len(d) - W)[:, None] + np.arange(W)
+    return d[idx][..., None], d[W:]
+
+
+class Forecaster:
+    """GRU -> Linear on the last step: next change from the last W."""
+
+    def __init__(self, hidden, seed):
+        self.gru = crnn.GRU(1, hidden, batch_first=True, seed=seed)
+        self.head = crnn.Linear(hidden, 1, seed=seed + 1)
+
+    def parameters(self):
+        return list(self.gru.parameters()) + list(self.head.parameters())
+
+    def forward(self, x, state=None):
+        out, state = self.gru(x, state)
+        return self.head(out[:, -1])[:, 0], out, state
+
+    def train_step(self, x, y, loss_fn, opt):
+        opt.zero_grad()
+        pred, out, _ = self.forward(x)
+        loss = loss_fn(pred, y)
+        g_last = self.head.backward(loss_fn.backward()[:, None])
+        g_out = np.zeros_like(out)
+        g_out[:, -1] = g_last
+        self.gru.backward(g_out)
+        opt.step()
+        return loss
+
+    def eval(self):
+        self.gru.eval()
+        self.head.eval()
+
+
+def progress(iterable, total, desc):
+    try:
+        from tqdm import tqdm
+        return tqdm(iterable, total=total, desc=desc, ncols=80, mininterval=0.5)
+    except ImportError:  # the [demo] extra brings tqdm; plain lines otherwise
+        def plain():
+            for i, v in enumerate(iterable):
+                if i % max(1, total // 10) == 0:
+                    print(f"{desc}: {i}/{total}", flush=True)
+                yield v
+        return plain()
+
+
+def run(epochs=400, hidden=32, out="crnn-demo.png", seed=0, quiet=False):
+    crnn.manual_seed(seed)
+    t, co2 = load_co2()
+    d = np.diff(co2)                                 # monthly changes
+    n_train = len(d) - HOLDOUT
+    mu, sd = d[:n_train].mean(), d[:n_train].std()
+    z = ((d - mu) / sd).astype(np.float32)
+    x, y = windows(z[:n_train], WINDOW)
+
+    model = Forecaster(hidden, seed)
+    opt = crnn.optim.Adam(model.parameters(), lr=0.01)
+    loss_fn = crnn.MSELoss()
+    losses = []
+    start = time.perf_counter()
+    bar = progress(range(epochs), epochs, "training GRU")
+    for _ in bar:
+        losses.append(model.train_step(x, y, loss_fn, opt))
+        if hasattr(bar, "set_postfix"):
+            bar.set_postfix(loss=f"{losses[-1]:.4f}")
+    train_s = time.perf_counter() - start
+    model.eval()
+
+    # one month ahead over the held-out span: each forecast sees the truth
+    xs, _ = windows(z, WINDOW)
+    first = n_train - WINDOW                          # window ending at d[n_train-1]
+    pred_z, _, _ = model.forward(xs[first:first + HOLDOUT])
+    truth = co2[n_train + 1:]                         # the held-out months
+    prev = co2[n_train:-1]
+    one_step = prev + pred_z * sd + mu
+    rmse = lambda a: float(np.sqrt(np.mean((a - truth) ** 2)))  # noqa: E731
+    # the whole span at once: feed each forecast back, the state carried along
+    pred0, _, state = model.forward(z[None, n_train - WINDOW:n_train, None])
+    level, free, zt = co2[n_train], [], pred0[0]
+    for _ in range(HOLDOUT):
+        level = level + zt * sd + mu
+        free.append(level)
+        o, state = model.gru(np.array([[[zt]]], np.float32), state)
+        zt = model.head(o[:, -1])[0, 0]
+    free = np.array(free)
+
+    figures = dict(
+        train_seconds=train_s, final_loss=losses[-1],
+        one_step_rmse=rmse(one_step), naive_one_step_rmse=rmse(prev),
+        span_rmse=rmse(free), naive_span_rmse=rmse(np.full(HOLDOUT, co2[n_train])))
+    if not quiet:
+        print(f"\nMauna Loa CO2, monthly 1958-2001; GRU({hidden}) trained {epochs} epochs "
+              f"in {train_s:.1f} s (final loss {losses[-1]:.4f})")
+        print(f"held-out last {HOLDOUT} months, RMSE in ppmv:")
+        print(f"  one month ahead   GRU {figures['one_step_rmse']:.3f}   naive (last month) "
+              f"{figures['naive_one_step_rmse']:.3f}")
+        print(f"  whole span        GRU {figures['span_rmse']:.3f}   naive (last month) "
+              f"{figures['naive_span_rmse']:.3f}")
+    if out:
+        figures["plot"] = plot(out, t, co2, n_train, one_step, free, losses)
+        if not quiet and figures["plot"]:
+            print(f"plot: {figures['plot']}")
+    return figures
+
+
+def plot(path, t, co2, n_train, one_step, free, losses):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("plot: skipped (pip install 'crnn[demo]' brings matplotlib)")
+        return None
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(12, 4.2),
+                                  gridspec_kw=dict(width_ratios=[2.2, 1]))
+    ax.plot(t, co2, color="0.6", lw=1, label="CO2, Mauna Loa (monthly)")
+    tt = t[n_train + 1:]
+    ax.plot(tt, one_step, color="C0", lw=1.6, label="GRU, one month ahead")
+    ax.plot(tt, free, color="C1", lw=1.6, ls="--", label="GRU, whole held-out span")
+    ax.axvline(t[n_train], color="k", lw=0.8, ls=":")
+    ax.set_xlabel("year")
+    ax.set_ylabel("CO2 (ppmv)")
+    ax.set_title("crnn: GRU forecast of the held-out years")
+    ax.legend(loc="upper left", fontsize=8)
+    inset = ax.inset_axes([0.58, 0.08, 0.4, 0.4])
+    inset.plot(t[n_train - 24:], co2[n_train - 24:], color="0.6", lw=1)
+    inset.plot(tt, one_step, color="C0", lw=1.2)
+    inset.plot(tt, free, color="C1", lw=1.2, ls="--")
+    inset.tick_params(labelsize=7)
+    ax2.plot(np.arange(1, len(losses) + 1), losses, color="C2")
+    ax2.set_yscale("log")
+    ax2.set_xlabel("epoch")
+    ax2.set_ylabel("training loss (MSE, standardised)")
+    ax2.set_title("training loss")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return os.path.abspath(path)

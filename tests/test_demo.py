@@ -1,0 +1,18 @@
+"""The main job's data and its quick run."""
+import numpy as np
+
+from crnn import demo
+
+
+def test_bundled_series():
+    t, co2 = demo.load_co2()
+    assert len(t) == len(co2) == 526
+    assert t[0] == 1958 + 2.5 / 12 and 310 < co2[0] < 320 and 365 < co2[-1] < 375
+    assert np.all(np.diff(t) > 0)
+
+
+def test_quick_run_reports_figures(tmp_path):
+    figs = demo.run(epochs=5, out=None, quiet=True)
+    for key in ("one_step_rmse", "naive_one_step_rmse", "span_rmse", "naive_span_rmse"):
+        assert np.isfinite(figs[key]) and figs[key] > 0
+    assert abs(figs["naive_one_step_rmse"] - 1.251) < 0.01   # persistence on the data

@@ -1,0 +1,18 @@
+"""The examples and benchmarks still run (quick mode), so they cannot rot."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.mark.parametrize("script", ["examples/forecast.py", "examples/classify_packed.py",
+                                    "examples/streaming.py", "examples/torch_checkpoint.py"])
+def test_example_runs(script):
+    path = os.path.join(ROOT, script)
+    done = subprocess.run([sys.executable, path, "--quick"], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip()
