@@ -60,8 +60,21 @@ def make(i, case):
     np.savez_compressed(os.path.join(HERE, f"case{i}_{case['kind'].lower()}.npz"), **arrays)
 
 
+def make_checkpoint():
+    """A torch checkpoint of a GRU and torch's output on an input, to load
+    without torch."""
+    torch.manual_seed(7)
+    t = torch.nn.GRU(3, 4, 2, bidirectional=True).eval()
+    torch.save(t.state_dict(), os.path.join(HERE, "gru_state_dict.pt"))
+    x = np.random.default_rng(7).standard_normal((5, 2, 3)).astype(np.float32)
+    with torch.no_grad():
+        out = t(torch.from_numpy(x))[0].numpy()
+    np.savez_compressed(os.path.join(HERE, "gru_state_dict_io.npz"), x=x, out=out)
+
+
 if __name__ == "__main__":
     os.makedirs(HERE, exist_ok=True)
     for i, case in enumerate(CASES):
         make(i, case)
+    make_checkpoint()
     print(f"wrote {len(CASES)} cases to {HERE} with torch {torch.__version__}")

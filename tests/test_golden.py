@@ -11,7 +11,8 @@ import pytest
 import crnn
 from crnn.utils.rnn import pack_padded_sequence
 
-FILES = sorted(glob.glob(os.path.join(os.path.dirname(__file__), "golden", "*.npz")))
+GOLDEN = os.path.join(os.path.dirname(__file__), "golden")
+FILES = sorted(glob.glob(os.path.join(GOLDEN, "case*.npz")))
 
 
 def test_golden_cases_are_there():
@@ -49,3 +50,12 @@ def test_golden(path):
     for name, p in m.named_parameters():
         np.testing.assert_allclose(p.grad, g[f"grad:{name}"], rtol=1e-10, atol=1e-10,
                                    err_msg=name)
+
+
+def test_torch_checkpoint_without_torch():
+    """A checkpoint written by torch.save(model.state_dict()) serves the same
+    outputs, read by crnn's own unpickler (no torch needed)."""
+    m = crnn.GRU(3, 4, 2, bidirectional=True).eval()
+    m.load_state_dict(crnn.load(os.path.join(GOLDEN, "gru_state_dict.pt")))
+    io = np.load(os.path.join(GOLDEN, "gru_state_dict_io.npz"))
+    np.testing.assert_allclose(m(io["x"])[0], io["out"], rtol=1e-5, atol=1e-6)
