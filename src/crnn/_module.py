@@ -7,6 +7,7 @@ array (``module.flat_parameters`` / ``module.flat_gradients``).
 """
 from __future__ import annotations
 
+import threading
 from collections import namedtuple
 from typing import Iterator
 
@@ -90,6 +91,7 @@ class Module:
 
     def __init__(self, dtype, seed=None, generator=None):
         object.__setattr__(self, "_params", {})
+        object.__setattr__(self, "_training_call", threading.Lock())
         self.dtype = check_dtype(dtype)
         self.training = True
         if generator is not None and seed is not None:
@@ -149,6 +151,22 @@ class Module:
 
     def _checked_value(self, name, value):
         return self._params[name]._checked(value, name)
+
+    def _run(self, method, what, *args):
+        """Run a forward or backward body. Training calls (which keep state
+        for backward and add to the gradients) on one module must not
+        overlap: a second one while another thread runs one is refused.
+        Eval-mode forwards keep nothing and run concurrently."""
+        if what == "forward" and not self.training:
+            return method(*args)
+        if not self._training_call.acquire(blocking=False):
+            raise RuntimeError(f"{what}: another thread is running a training forward or "
+                               f"backward of this {type(self).__name__}; training calls on "
+                               f"one module must not overlap (eval-mode forwards may)")
+        try:
+            return method(*args)
+        finally:
+            self._training_call.release()
 
     # -- modes --------------------------------------------------------------
     def train(self, mode: bool = True):

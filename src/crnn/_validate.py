@@ -68,12 +68,12 @@ def as_array(value, dtype: np.dtype, name: str) -> np.ndarray:
     except (ValueError, TypeError) as e:
         raise TypeError(f"{name}: expected an array of real numbers, got "
                         f"{type(value).__name__} ({e})") from None
-    if arr.dtype.kind == "O":
-        try:
-            arr = arr.astype(np.float64)
-        except (ValueError, TypeError):
+    if arr.dtype.kind == "O":   # only if every element is a real number
+        if not all(isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_))
+                   for v in arr.flat):
             raise TypeError(f"{name}: expected an array of real numbers, got an "
-                            f"object array") from None
+                            f"object array holding other things")
+        arr = arr.astype(np.float64)
     if arr.dtype.kind not in "fiu":
         raise TypeError(f"{name}: expected an array of real numbers, got dtype "
                         f"{arr.dtype}")
@@ -93,14 +93,31 @@ def check_shape(arr: np.ndarray, name: str, expected: tuple, what: str = "") -> 
         raise ValueError(f"{name}: expected shape {tuple(expected)}{what}, got {arr.shape}")
 
 
-def check_input(value, dtype: np.dtype, input_size: int, ranks: tuple) -> np.ndarray:
+INT_MAX = 2**31 - 1  # BLAS (SciPy's OpenBLAS, LP64) indexes with 32-bit ints
+
+
+def check_rows(rows: int, batch: int, gate_size: int, name: str, shape) -> None:
+    """The core hands BLAS the number of rows (sequence steps times batch)
+    and batch x gate_size as ints: refuse what does not fit, before any
+    memory is touched."""
+    if rows > INT_MAX or batch * gate_size > INT_MAX:
+        raise ValueError(f"{name}: shape {tuple(shape)} needs {rows} rows (and batch x "
+                         f"gates {batch * gate_size}), beyond the {INT_MAX} a 32-bit BLAS "
+                         f"index holds; split the batch or the sequence")
+
+
+def check_input(value, dtype: np.dtype, input_size: int, ranks: tuple,
+                gate_size: int) -> np.ndarray:
     """The ``input`` of a layer (ranks (2, 3)) or cell (ranks (1, 2)):
-    unbatched or batched, with input_size features in the last axis."""
-    x = as_kernel_array(value, dtype, "input")
+    unbatched or batched, with input_size features in the last axis, within
+    BLAS's 32-bit sizes; C-contiguous (copied only if it was not)."""
+    x = as_array(value, dtype, "input")
     if x.ndim not in ranks:
         raise ValueError(f"input: expected {ranks[0]}-D (unbatched) or {ranks[1]}-D "
                          f"(batched) input, got {x.ndim}-D with shape {x.shape}")
     if x.shape[-1] != input_size:
         raise ValueError(f"input: expected {input_size} features (input_size) in the "
                          f"last dimension, got shape {x.shape}")
-    return x
+    batch = x.shape[-2] if x.ndim == ranks[1] else 1
+    check_rows(int(np.prod(x.shape[:-1], dtype=np.int64)), batch, gate_size, "input", x.shape)
+    return x if x.flags.c_contiguous else np.ascontiguousarray(x)

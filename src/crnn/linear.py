@@ -40,6 +40,9 @@ class Linear(Module):
         return self.forward(input)
 
     def forward(self, input):
+        return self._run(self._forward, "forward", input)
+
+    def _forward(self, input):
         x = as_array(input, self.dtype, "input")
         if x.ndim < 1 or x.shape[-1] != self.in_features:
             raise ValueError(f"input: expected (..., {self.in_features}) (in_features in "
@@ -52,6 +55,9 @@ class Linear(Module):
         return y
 
     def backward(self, grad_output):
+        return self._run(self._backward, "backward", grad_output)
+
+    def _backward(self, grad_output):
         if self._saved is None:
             raise RuntimeError("backward: expected a preceding forward in training mode; "
                                "none is pending")

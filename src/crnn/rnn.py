@@ -17,8 +17,8 @@ import numpy as np
 from . import _kernels
 from ._module import Module
 from ._threads import run_all
-from ._validate import (as_kernel_array, check_choice, check_input,
-                        check_positive_int, check_probability, check_shape)
+from ._validate import (INT_MAX, as_kernel_array, check_choice, check_input,
+                        check_positive_int, check_probability, check_rows, check_shape)
 from .utils.rnn import PackedSequence
 
 _CELLS = {"RNN_TANH": _kernels.RNN_TANH, "RNN_RELU": _kernels.RNN_RELU,
@@ -112,6 +112,15 @@ class _Kind:
         return tuple(parts) if self.lstm else parts[0]
 
 
+def _check_sizes(kind: _Kind, widest_input: int) -> None:
+    """Weight matrices whose dimensions BLAS's 32-bit ints cannot index are
+    refused before anything is allocated."""
+    if kind.gate_size > INT_MAX or widest_input > INT_MAX:
+        raise ValueError(f"hidden_size: {kind.hidden_size} gives {kind.gate_size} gate rows "
+                         f"(inputs up to {widest_input}), beyond the {INT_MAX} a 32-bit "
+                         f"BLAS index holds")
+
+
 def _kept_input(x: np.ndarray) -> np.ndarray:
     """The copy of its input that a training forward keeps for backward: the
     caller may change their array (or tensor, or packed data) meanwhile."""
@@ -172,6 +181,7 @@ class RNNBase(Module):
                           f"num_layers greater than 1, but got dropout={dropout} "
                           f"and num_layers={num_layers}", stacklevel=3)
         self._kind = _Kind(_CELLS[self.mode], self.hidden_size, self.proj_size)
+        _check_sizes(self._kind, max(self.input_size, self.num_directions * self._kind.out_size))
         specs = []
         for k in range(self.num_layers):
             for sfx in self._suffixes(k):
@@ -224,6 +234,9 @@ class RNNBase(Module):
         PackedSequence (``crnn.utils.rnn``); the output then is one too, and
         the states are in the caller's batch order. In training mode keeps
         what ``backward`` needs."""
+        return self._run(self._forward, "forward", input, hx)
+
+    def _forward(self, input, hx=None):
         kind = self._kind
         D, layers, P = self.num_directions, self.num_layers, kind.out_size
         lay = _Layout.of_input(self, input)
@@ -319,6 +332,9 @@ class RNNBase(Module):
         given an initial state, and grad_input a PackedSequence after a
         packed forward. The forward's saved state is consumed: a second
         backward needs a new forward."""
+        return self._run(self._backward, "backward", grad_output, grad_h_n)
+
+    def _backward(self, grad_output, grad_h_n=None):
         s = self._saved
         if s is None:
             raise RuntimeError(_NO_FORWARD)
@@ -394,11 +410,13 @@ class _Layout:
             if x.ndim != 2 or x.shape[1] != module.input_size:
                 raise ValueError(f"input.data: expected packed rows (sum of lengths, "
                                  f"{module.input_size}), got shape {x.shape}")
+            check_rows(x.shape[0], int(input.batch_sizes[0]), module._kind.gate_size,
+                       "input.data", x.shape)
             # checked again: the parts must agree, however it was built
             packed = PackedSequence(x, input.batch_sizes, input.sorted_indices,
                                     input.unsorted_indices)
             return cls(x, True, False, packed)
-        x = check_input(input, module.dtype, module.input_size, (2, 3))
+        x = check_input(input, module.dtype, module.input_size, (2, 3), module._kind.gate_size)
         if x.shape[x.ndim - 2 if module.batch_first and x.ndim == 3 else 0] == 0:
             raise ValueError(f"input: expected a sequence length greater than 0, "
                              f"got shape {x.shape}")
@@ -562,6 +580,7 @@ class RNNCellBase(Module):
         self.hidden_size = check_positive_int(hidden_size, "hidden_size")
         self.bias = bool(bias)
         self._kind = _Kind(cell, self.hidden_size)
+        _check_sizes(self._kind, self.input_size)
         self._allocate(self._kind.param_specs(self.input_size, self.bias))
         self._weights, self._grads = _Kind.views(self._params)
         self._saved = None
@@ -588,8 +607,11 @@ class RNNCellBase(Module):
     def forward(self, input, hx=None):
         """``h' = cell(input, hx=None)``; for LSTMCell ``(h', c') =
         cell(input, (h, c))``."""
+        return self._run(self._forward, "forward", input, hx)
+
+    def _forward(self, input, hx=None):
         kind = self._kind
-        x = check_input(input, self.dtype, self.input_size, (1, 2))
+        x = check_input(input, self.dtype, self.input_size, (1, 2), kind.gate_size)
         batched = x.ndim == 2
         x3 = x[None] if batched else x[None, None]        # (1, N, I)
         N = x3.shape[1]
@@ -612,6 +634,9 @@ class RNNCellBase(Module):
         (for LSTMCell a pair (grad_h, grad_c), either may be None). Adds the
         parameter gradients and returns ``(grad_input, grad_hx)``; grad_hx
         is None when hx was not given, a pair for LSTMCell."""
+        return self._run(self._backward, "backward", grad)
+
+    def _backward(self, grad):
         if self._saved is None:
             raise RuntimeError(_NO_FORWARD)
         kind = self._kind
