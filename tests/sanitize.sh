@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The C core and the extension under AddressSanitizer and
+# UndefinedBehaviorSanitizer: the C test of the core, then the extension
+# built with both sanitizers (ASan's runtime preloaded into Python) running
+# the torch-free test suite. Any report fails the run.
+#
+#   bash tests/sanitize.sh
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+san="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g -O1"
+
+echo "== the C test of the core, sanitized"
+make -C "$root" BUILD="$tmp/c" CFLAGS="$san" check
+
+echo "== the extension, sanitized, under the torch-free suite"
+python3 -m venv "$tmp/venv"
+"$tmp/venv/bin/pip" install --quiet --upgrade pip
+"$tmp/venv/bin/pip" install --quiet "setuptools>=77" Cython scipy numpy threadpoolctl pytest hypothesis safetensors
+cp -r "$root"/{setup.py,pyproject.toml,MANIFEST.in,README.md,LICENSE,include,src} "$tmp/"
+cd "$tmp"
+CFLAGS="$san" LDFLAGS="-fsanitize=address,undefined" LDSHARED="${CC:-cc} -shared" \
+    "$tmp/venv/bin/pip" install --quiet --no-build-isolation .
+asan=$(${CC:-cc} -print-file-name=libasan.so)
+# Python's own allocations are not ours to judge (detect_leaks=0); a report
+# of ours aborts the process and fails the run
+LD_PRELOAD="$asan" ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
+    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    "$tmp/venv/bin/python" -m pytest "$root/tests" --ignore-glob="$root/tests/*torch*" \
+    -q -p no:cacheprovider -x
