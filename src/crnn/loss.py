@@ -9,9 +9,8 @@ from ._validate import as_array, check_choice
 _REDUCTIONS = ("mean", "sum")
 
 
-class MSELoss:
-    """mean (or sum) of (input - target)^2 over every element, as
-    torch.nn.MSELoss."""
+class _Loss:
+    """``loss = crit(input, target)``; ``crit.backward()`` once after it."""
 
     def __init__(self, reduction: str = "mean"):
         self.reduction = check_choice(reduction, "reduction", _REDUCTIONS)
@@ -20,9 +19,25 @@ class MSELoss:
     def __call__(self, input, target):
         return self.forward(input, target)
 
-    def forward(self, input, target) -> float:
+    @staticmethod
+    def _input(input):
+        """The input as a float array (its own float dtype kept)."""
         x = np.asarray(input)
-        x = as_array(x, x.dtype if x.dtype.kind == "f" else np.float64, "input")
+        return as_array(x, x.dtype if x.dtype.kind == "f" else np.float64, "input")
+
+    def _take_saved(self):
+        if self._saved is None:
+            raise RuntimeError("backward: expected a preceding forward")
+        saved, self._saved = self._saved, None
+        return saved
+
+
+class MSELoss(_Loss):
+    """mean (or sum) of (input - target)^2 over every element, as
+    torch.nn.MSELoss."""
+
+    def forward(self, input, target) -> float:
+        x = self._input(input)
         t = as_array(target, x.dtype, "target")
         if t.shape != x.shape:
             raise ValueError(f"target: expected the input's shape {x.shape}, got {t.shape}")
@@ -32,29 +47,22 @@ class MSELoss:
         return s / max(d.size, 1) if self.reduction == "mean" else s
 
     def backward(self):
-        if self._saved is None:
-            raise RuntimeError("backward: expected a preceding forward")
-        d, self._saved = self._saved, None
+        d = self._take_saved()
         scale = 2.0 / max(d.size, 1) if self.reduction == "mean" else 2.0
         return (d * scale).astype(d.dtype, copy=False)
 
 
-class CrossEntropyLoss:
+class CrossEntropyLoss(_Loss):
     """Softmax cross-entropy of logits (N, C) (or (C,)) against integer class
     targets (N,) (or a scalar), as torch.nn.CrossEntropyLoss: ``reduction``
     'mean' (over the targets not equal to ignore_index) or 'sum'."""
 
     def __init__(self, reduction: str = "mean", ignore_index: int = -100):
-        self.reduction = check_choice(reduction, "reduction", _REDUCTIONS)
+        super().__init__(reduction)
         self.ignore_index = int(ignore_index)
-        self._saved = None
-
-    def __call__(self, input, target):
-        return self.forward(input, target)
 
     def forward(self, input, target) -> float:
-        x = np.asarray(input)
-        x = as_array(x, x.dtype if x.dtype.kind == "f" else np.float64, "input")
+        x = self._input(input)
         if x.ndim not in (1, 2):
             raise ValueError(f"input: expected logits (N, C) or (C,), got shape {x.shape}")
         t = np.asarray(target)
@@ -84,10 +92,7 @@ class CrossEntropyLoss:
         return s
 
     def backward(self):
-        if self._saved is None:
-            raise RuntimeError("backward: expected a preceding forward")
-        logp, tk, keep, count, unbatched = self._saved
-        self._saved = None
+        logp, tk, keep, count, unbatched = self._take_saved()
         g = np.exp(logp)
         g[np.arange(len(tk)), tk] -= 1
         g *= keep[:, None]
