@@ -226,8 +226,12 @@ def sgemm_rate(threads):
     from scipy.linalg import blas
     n = 1024
     a = np.random.default_rng(0).standard_normal((n, n)).astype(np.float32, order="F")
-    t = median_time(lambda: blas.sgemm(1.0, a, a), 0.5, max_repeat=9)
-    return 2 * n ** 3 / t / 1e9
+    best = float("inf")
+    for _ in range(12):                       # the best of a dozen: the rate it can reach
+        t0 = time.perf_counter()
+        blas.sgemm(1.0, a, a)
+        best = min(best, time.perf_counter() - t0)
+    return 2 * n ** 3 / best / 1e9
 
 
 def peers_available():
