@@ -23,10 +23,39 @@ def test_parallel_directions_match_serial(kind, restore_threads):
         crnn.set_num_threads(n)
         m = getattr(crnn, kind)(32, 48, 2, bidirectional=True, dtype=np.float64, seed=1)
         # enough work per direction that n = 2 runs them side by side
-        assert m._parallel(crnn.rnn._Layout.of_input(m, x), 0, False)
+        assert m._pieces(crnn.rnn._Layout.of_input(m, x), 0, False)[1]
         out, _ = m(x)
         gx, _ = m.backward(np.ones_like(out))
         runs.append((out, gx, m.flat_gradients.copy()))
+    for a, b in zip(*runs):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_batch_slices_match_serial(kind, batch_first, restore_threads):
+    """A unidirectional layer on 2 threads cuts the batch in two and runs the
+    halves side by side: the same numbers, gradients included."""
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((17, 40, 32) if batch_first else (40, 17, 32))
+    kw = dict(proj_size=20) if kind == "LSTM" else {}
+    runs = []
+    for n in (1, 2):
+        crnn.set_num_threads(n)
+        m = getattr(crnn, kind)(32, 48, 2, batch_first=batch_first, dtype=np.float64,
+                                seed=2, **kw)
+        pieces, parallel = m._pieces(crnn.rnn._Layout.of_input(m, x), 0, True)
+        assert (len(pieces), parallel) == ((1, False) if n == 1 else (2, True))
+        h0 = rng.standard_normal((2, 17, 20 if kind == "LSTM" else 48))
+        hx = (h0, rng.standard_normal((2, 17, 48))) if kind == "LSTM" else h0
+        if n == 2:
+            hx = saved_hx
+        saved_hx = hx
+        out, st = m(x, hx)
+        g = np.random.default_rng(3).standard_normal(out.shape)
+        gx, gh = m.backward(g)
+        runs.append((out, gx, m.flat_gradients.copy(),
+                     *(st if kind == "LSTM" else (st,)), *(gh if kind == "LSTM" else (gh,))))
     for a, b in zip(*runs):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from . import _kernels
 from ._module import Module
-from ._threads import run_all
+from ._threads import get_num_threads, run_all
 from ._validate import (INT_MAX, as_kernel_array, check_choice, check_input,
                         check_positive_int, check_probability, check_rows, check_shape)
 from .utils.rnn import PackedSequence
@@ -119,6 +119,22 @@ def _check_sizes(kind: _Kind, widest_input: int) -> None:
         raise ValueError(f"hidden_size: {kind.hidden_size} gives {kind.gate_size} gate rows "
                          f"(inputs up to {widest_input}), beyond the {INT_MAX} a 32-bit "
                          f"BLAS index holds")
+
+
+def _rows(sl):
+    """Index of a state (N, F) for a batch slice (None: all of it)."""
+    return slice(None) if sl is None else sl
+
+
+def _rows3(sl):
+    """Index of an (L, N, F) sequence array for a batch slice."""
+    return Ellipsis if sl is None else (slice(None), sl)
+
+
+def _cols(sl, d, P):
+    """Index of direction d's P output columns of a batch slice."""
+    cols = slice(d * P, (d + 1) * P)
+    return (Ellipsis, cols) if sl is None else (slice(None), sl, cols)
 
 
 def _kept_input(x: np.ndarray) -> np.ndarray:
@@ -252,22 +268,26 @@ class RNNBase(Module):
         for k in range(layers):
             last = k == layers - 1
             layer_out = out if last else np.empty(x.shape[:-1] + (D * P,), self.dtype)
-            reserves = [None] * D
+            pieces, parallel = self._pieces(lay, k, training)
+            reserves = [None] * len(pieces)
 
-            def direction(d, k=k, layer_in=layer_in, layer_out=layer_out):
+            def piece(j, k=k, layer_in=layer_in, layer_out=layer_out):
+                d, sl = pieces[j]
                 i = k * D + d
-                reserves[d] = kind.forward(
-                    d == 1, self._layer_input_size(k), self._views[i][0], layer_in,
-                    [None if s is None else s[i] for s in s0],
-                    layer_out[..., d * P:(d + 1) * P], [s[i] for s in sn], training,
-                    lay.batch_sizes)
-            run_all([partial(direction, d) for d in range(D)],
-                    self._parallel(lay, k, training))
+                # a batch slice gets its own contiguous input (one input GEMM)
+                xin = layer_in if sl is None else np.ascontiguousarray(layer_in[:, sl])
+                rows = _rows(sl)
+                reserves[j] = (xin, kind.forward(
+                    d == 1, self._layer_input_size(k), self._views[i][0], xin,
+                    [None if s is None else s[i][rows] for s in s0],
+                    layer_out[_cols(sl, d, P)], [s[i][rows] for s in sn], training,
+                    lay.batch_sizes))
+            run_all([partial(piece, j) for j in range(len(pieces))], parallel)
             mask = None
             if not last and training and self.dropout > 0:
                 mask = self._dropout_mask(layer_out.shape)
             if training:
-                saved.append((layer_in, reserves, mask))
+                saved.append((pieces, reserves, mask))
             layer_in = layer_out if mask is None else layer_out * mask
         self._saved = None
         if training:
@@ -303,15 +323,27 @@ class RNNBase(Module):
         check_shape(h, name, (want[0], want[2]), what)
         return h[:, None, :]
 
-    def _parallel(self, lay, k, training) -> bool:
-        """Run layer k's two directions at once? Only when each has enough
-        work to pay for the hand-over to another thread (~0.05 ms)."""
-        if self.num_directions < 2:
-            return False
-        kind = self._kind
+    def _pieces(self, lay, k, training):
+        """Layer k's independent pieces of work, (direction, batch slice or
+        None), and whether to run them side by side: directions always are
+        pieces; with threads to spare (a unidirectional layer on 2 threads),
+        a padded batch is cut into slices too. Side by side only when each
+        piece has enough work to pay for the hand-over to another thread
+        (~0.05 ms)."""
+        D, kind = self.num_directions, self._kind
         rows = lay.x.shape[0] * (1 if lay.packed is not None else lay.x.shape[1])
         flops = 2 * rows * kind.gate_size * (self._layer_input_size(k) + kind.out_size)
-        return flops * (3 if training else 1) >= _PARALLEL_FLOPS
+        flops *= 3 if training else 1
+        n_slices = get_num_threads() // D
+        if lay.packed is not None or n_slices < 2 or lay.N < 2 * n_slices or \
+                flops / n_slices < _PARALLEL_FLOPS:
+            slices = [None]
+        else:
+            cuts = [lay.N * s // n_slices for s in range(n_slices + 1)]
+            slices = [slice(a, b) for a, b in zip(cuts[:-1], cuts[1:])]
+        pieces = [(d, sl) for d in range(D) for sl in slices]
+        # flops above are one direction's, over the whole batch
+        return pieces, len(pieces) > 1 and flops / len(slices) >= _PARALLEL_FLOPS
 
     def _dropout_mask(self, shape):
         p = self.dropout
@@ -356,24 +388,38 @@ class RNNBase(Module):
         ds0 = [np.zeros((D * layers, lay.N, F), self.dtype) if s["h0_given"] else None
                for F in kind.state_sizes]
         for k in reversed(range(layers)):
-            layer_in, reserves, _ = s["layers"][k]
+            pieces, reserves, _ = s["layers"][k]
             in_k = self._layer_input_size(k)
             if k == 0:
                 dx_user, dx = lay.new_user_array(in_k, self.dtype, zeros=True)
             else:
-                dx = np.zeros(layer_in.shape, self.dtype)
-            parallel = self._parallel(lay, k, True)
-            # directions running at once accumulate into separate dx
+                dx = np.zeros(lay.x.shape[:-1] + (in_k,), self.dtype)
+            parallel = len(pieces) > 1 and self._pieces(lay, k, True)[1]
+            # pieces running at once accumulate into separate dx (directions)
+            # and separate parameter gradients (batch slices after the first)
             dxs = [dx] + [np.zeros_like(dx) if parallel else dx] * (D - 1)
+            grads = [self._views[k * D + d][1] if sl is None or sl.start == 0 else
+                     tuple(None if g is None else np.zeros_like(g)
+                           for g in self._views[k * D + d][1])
+                     for d, sl in pieces]
 
-            def direction(d, k=k, in_k=in_k, layer_in=layer_in, reserves=reserves, dout=dout):
+            def piece(j, k=k, in_k=in_k, pieces=pieces, reserves=reserves, dout=dout):
+                d, sl = pieces[j]
                 i = k * D + d
-                kind.backward(d == 1, in_k, *self._views[i], layer_in,
-                              None if dout is None else dout[..., d * P:(d + 1) * P],
-                              [None if t is None else t[i] for t in dsn], dxs[d],
-                              [None if t is None else t[i] for t in ds0], reserves[d],
+                xin, reserve = reserves[j]
+                rows = _rows(sl)
+                kind.backward(d == 1, in_k, self._views[i][0], grads[j], xin,
+                              None if dout is None else dout[_cols(sl, d, P)],
+                              [None if t is None else t[i][rows] for t in dsn],
+                              dxs[d][_rows3(sl)],
+                              [None if t is None else t[i][rows] for t in ds0], reserve,
                               lay.batch_sizes)
-            run_all([partial(direction, d) for d in range(D)], parallel)
+            run_all([partial(piece, j) for j in range(len(pieces))], parallel)
+            for j, (d, sl) in enumerate(pieces):
+                if grads[j] is not self._views[k * D + d][1]:
+                    for total, part in zip(self._views[k * D + d][1], grads[j]):
+                        if total is not None:
+                            total += part
             if dxs[-1] is not dx:
                 dx += dxs[-1]
             if k > 0:
