@@ -93,3 +93,40 @@ def test_whole_model_checkpoints_and_non_checkpoints_are_refused(tmp_path):
     torch.save(torch.nn.LSTM(2, 3, proj_size=1).state_dict(), tmp_path / "proj.pt")
     with pytest.raises(RuntimeError, match="unexpected keys \\['weight_hr_l0'\\]"):
         crnn.LSTM(2, 3).load_state_dict(crnn.load(tmp_path / "proj.pt"))
+
+
+def test_crafted_storages_are_refused_and_legit_sharing_loads(tmp_path):
+    """A tensor handed to _rebuild_tensor_v2 in place of a storage (which
+    would read past the buffer) is refused; views of one storage, stride-0
+    expansions and big-endian records load as torch loads them."""
+    from collections import OrderedDict
+    inner = torch.zeros(100, 100, dtype=torch.float64)
+
+    class Nested:
+        def __reduce__(self):
+            return (torch._utils._rebuild_tensor_v2, (inner, 99, (9901,), (1,), False,
+                                                      OrderedDict()))
+    torch.save({"w": Nested()}, tmp_path / "oob.pt")   # torch's own storage records
+    with pytest.raises(UnsafeCheckpointError, match="malformed storage"):
+        crnn.load(tmp_path / "oob.pt")
+
+    base = torch.arange(40, dtype=torch.float32)
+    sd = {f"v{i}": t for i, t in enumerate(base.split(10))}
+    sd["wide"] = torch.ones(1).expand(10**9)          # 4 GB if copied
+    torch.save(sd, tmp_path / "shared.pt")
+    got = crnn.load(tmp_path / "shared.pt")
+    for i in range(4):
+        np.testing.assert_array_equal(got[f"v{i}"], np.arange(10 * i, 10 * i + 10))
+    assert got["wide"].shape == (10**9,) and got["wide"].strides == (0,)
+
+    torch.save({"w": torch.arange(4, dtype=torch.float32)}, tmp_path / "le.pt")
+    with zipfile.ZipFile(tmp_path / "le.pt") as zin, \
+            zipfile.ZipFile(tmp_path / "be.pt", "w") as zout:
+        for info in zin.infolist():
+            data = zin.read(info)
+            if info.filename.endswith("/byteorder"):
+                data = b"big"
+            elif "/data/" in info.filename and not info.filename.endswith("serialization_id"):
+                data = np.frombuffer(data, "<f4").astype(">f4").tobytes()
+            zout.writestr(info, data)
+    np.testing.assert_array_equal(crnn.load(tmp_path / "be.pt")["w"], [0, 1, 2, 3])

@@ -1,5 +1,9 @@
 """crnn.set_num_threads: the two directions of a bidirectional layer run
 side by side and give the numbers they give one after the other."""
+import multiprocessing
+import threading
+import time
+
 import numpy as np
 import pytest
 
@@ -87,3 +91,48 @@ def test_errors_in_a_parallel_task_propagate(restore_threads):
         raise ValueError("boom")
     with pytest.raises(ValueError, match="boom"):
         _threads.run_all([lambda: None, boom])
+
+
+def test_set_num_threads_while_a_parallel_section_runs(restore_threads):
+    crnn.set_num_threads(2)
+    libs = _threads._scipy_blas()
+    m = crnn.GRU(64, 64, bidirectional=True).eval()
+    x = np.zeros((50, 32, 64), np.float32)
+    stop = threading.Event()
+
+    def work():
+        while not stop.is_set():
+            m(x)
+    t = threading.Thread(target=work)
+    t.start()
+    try:
+        time.sleep(0.2)
+        crnn.set_num_threads(1)
+        time.sleep(0.2)
+    finally:
+        stop.set()
+        t.join()
+    assert crnn.get_num_threads() == 1 and [lib.get_num_threads() for lib in libs] == [1]
+
+
+def test_a_forked_child_runs_parallel_layers(restore_threads):
+    crnn.set_num_threads(2)
+    m = crnn.LSTM(32, 48, bidirectional=True).eval()
+    x = np.zeros((40, 16, 32))
+    m(x)                                     # the parent's pool exists now
+    ctx = multiprocessing.get_context("fork")
+    child = ctx.Process(target=m, args=(x,))
+    child.start()
+    child.join(60)
+    assert child.exitcode == 0
+
+
+def test_an_eval_forward_leaves_a_pending_training_forward():
+    m = crnn.GRU(3, 4, dtype=np.float64)
+    x = np.ones((5, 2, 3))
+    out, _ = m(x)
+    m.eval()
+    m(x * 2)
+    m.train()
+    gx, _ = m.backward(np.ones_like(out))
+    assert gx.shape == x.shape

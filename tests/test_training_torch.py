@@ -120,3 +120,44 @@ def test_training_follows_torchs_trajectory():
         assert loss == pytest.approx(t_loss.item(), rel=1e-10)
     for n, p in lstm.named_parameters():
         assert_close(p.data, dict(t_lstm.named_parameters())[n].detach().numpy())
+
+
+@pytest.mark.parametrize("norm_type", [2.0, 1.0, float("inf"), float("-inf"), 0.0])
+def test_clip_grad_norm_types_against_torch(norm_type):
+    rng = np.random.default_rng(7)
+    m = crnn.GRU(2, 3, dtype=np.float64)
+    m.flat_gradients[:] = rng.standard_normal(m.flat_gradients.shape)
+    m.flat_gradients[::5] = 0
+    tp = []
+    for p in m.parameters():
+        q = torch.nn.Parameter(torch.zeros(p.shape, dtype=torch.float64))
+        q.grad = torch.from_numpy(p.grad.copy())
+        tp.append(q)
+    total = crnn.utils.clip_grad_norm_(m.parameters(), 0.5, norm_type)
+    ref = torch.nn.utils.clip_grad_norm_(tp, 0.5, norm_type)
+    assert total == pytest.approx(ref.item(), rel=1e-12)
+    for p, q in zip(m.parameters(), tp):
+        assert_close(p.grad, q.grad.numpy())
+    m.flat_gradients[3] = np.nan
+    with pytest.raises(RuntimeError, match="non-finite"):
+        crnn.utils.clip_grad_norm_(m.parameters(), 0.5, float("inf"), error_if_nonfinite=True)
+
+
+def test_duplicate_parameters_are_updated_once_like_torch():
+    m = crnn.Linear(3, 2, dtype=np.float64)
+    w = torch.nn.Parameter(torch.from_numpy(m.weight.data.copy()))
+    with pytest.warns(UserWarning, match="more than once"):
+        opt = crnn.optim.Adam([m.weight, m.weight], lr=0.1)
+    topt = torch.optim.Adam([w], lr=0.1)
+    for _ in range(3):
+        m.weight.grad[...] = 1.0
+        w.grad = torch.ones_like(w)
+        opt.step()
+        topt.step()
+    assert_close(m.weight.data, w.detach().numpy())
+
+
+def test_linear_bias_is_the_parameter_or_none():
+    assert crnn.Linear(2, 3).bias.shape == (3,)
+    assert crnn.Linear(2, 3, bias=False).bias is None
+    assert torch.nn.Linear(2, 3, bias=False).bias is None

@@ -51,25 +51,45 @@ def _scipy_blas():
     return _blas
 
 
+def _set_blas_threads(lib, n: int) -> None:
+    """Set SciPy's OpenBLAS thread count from any thread. threadpoolctl's
+    set_num_threads only obeys the first Python thread that used it and
+    silently ignores the others; OpenBLAS's own setter has no such rule."""
+    setter = getattr(lib, "_real_set_num_threads", None) or lib.set_num_threads
+    setter(n)
+
+
 def set_num_threads(n: int) -> None:
     """Use up to n threads: for the two directions of a bidirectional layer
-    (run at once when n >= 2) and for SciPy's BLAS inside crnn's calls."""
-    global _num_threads, _pool
+    or the batch slices of a unidirectional one (run at once when n >= 2),
+    and for SciPy's BLAS inside crnn's calls."""
+    global _num_threads, _pool, _saved_blas
     n = check_positive_int(n, "n")
     with _lock:
         _num_threads = n
-        if _pool is not None:
-            _pool.shutdown(wait=False)
-            _pool = None
+        _pool = None   # a new size; calls under way keep the pool they hold
         if _pinned == 0:
             for lib in _scipy_blas():
-                lib.set_num_threads(n)
+                _set_blas_threads(lib, n)
+        else:          # restored to n when the parallel sections end
+            _saved_blas = [n] * len(_scipy_blas())
 
 
 def get_num_threads() -> int:
     """The number of threads crnn uses (by default, the cores this process
     may run on)."""
     return _num_threads
+
+
+def _after_fork_in_child():
+    """A forked child has none of the parent's threads: start afresh."""
+    global _pool, _pinned, _saved_blas, _lock
+    _lock = threading.Lock()
+    _pool, _pinned, _saved_blas = None, 0, None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _enter_parallel():
@@ -79,7 +99,7 @@ def _enter_parallel():
             libs = _scipy_blas()
             _saved_blas = [lib.get_num_threads() for lib in libs]
             for lib in libs:
-                lib.set_num_threads(1)
+                _set_blas_threads(lib, 1)
         _pinned += 1
 
 
@@ -89,7 +109,7 @@ def _leave_parallel():
         _pinned -= 1
         if _pinned == 0:
             for lib, n in zip(_scipy_blas(), _saved_blas or []):
-                lib.set_num_threads(n)
+                _set_blas_threads(lib, n)
 
 
 def run_all(tasks, parallel: bool = True) -> None:
@@ -97,15 +117,18 @@ def run_all(tasks, parallel: bool = True) -> None:
     when parallel and there is more than one, else one after the other.
     Exceptions propagate (the first task's first)."""
     global _pool
-    if not parallel or len(tasks) < 2 or _num_threads < 2:
+    with _lock:
+        n = _num_threads
+        if parallel and len(tasks) >= 2 and n >= 2:
+            if _pool is None:
+                _pool = ThreadPoolExecutor(max_workers=n - 1, thread_name_prefix="crnn")
+            pool = _pool
+        else:
+            pool = None
+    if pool is None:
         for t in tasks:
             t()
         return
-    with _lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=_num_threads - 1,
-                                       thread_name_prefix="crnn")
-        pool = _pool
     _enter_parallel()
     try:
         futures = [pool.submit(t) for t in tasks[1:]]

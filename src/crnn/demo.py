@@ -67,7 +67,9 @@ class Forecaster:
         self.head.eval()
 
 
-def progress(iterable, total, desc):
+def progress(iterable, total, desc, quiet=False):
+    if quiet:
+        return iterable
     try:
         from tqdm import tqdm
         return tqdm(iterable, total=total, desc=desc, ncols=80, mininterval=0.5)
@@ -94,7 +96,9 @@ def run(epochs=400, hidden=32, out="crnn-demo.png", seed=0, quiet=False):
     loss_fn = crnn.MSELoss()
     losses = []
     start = time.perf_counter()
-    bar = progress(range(epochs), epochs, "training GRU")
+    if epochs < 1:
+        raise ValueError(f"epochs: expected at least 1, got {epochs}")
+    bar = progress(range(epochs), epochs, "training GRU", quiet)
     for _ in bar:
         losses.append(model.train_step(x, y, loss_fn, opt))
         if hasattr(bar, "set_postfix"):

@@ -90,28 +90,40 @@ class _StorageType:
         self.name = name
 
 
-def _bfloat16_to_float32(raw: bytes) -> np.ndarray:
-    u16 = np.frombuffer(raw, dtype="<u2").astype(np.uint32)
-    return (u16 << 16).view(np.float32)
+class _Storage:
+    """A storage read from the checkpoint's data/ records: a 1-D array. Only
+    these reach _rebuild_tensor_v2 as storages."""
+
+    __slots__ = ("array",)
+
+    def __init__(self, array):
+        self.array = array
 
 
 def _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad=False,
                        backward_hooks=None, metadata=None):
-    if not isinstance(storage, np.ndarray) or not all(
+    if not isinstance(storage, _Storage) or not isinstance(size, tuple) or \
+            not isinstance(stride, tuple) or len(size) != len(stride) or not all(
             isinstance(v, int) and v >= 0 for v in (storage_offset, *size, *stride)):
         raise UnsafeCheckpointError("a tensor with a malformed storage, offset, shape or "
                                     "strides")
-    size, stride = tuple(size), tuple(stride)
-    item = storage.itemsize
+    data = storage.array
+    item = data.itemsize
     if not size:
-        return np.array(storage[storage_offset])
-    need = storage_offset + sum((n - 1) * s for n, s in zip(size, stride)) + 1 \
-        if all(size) else storage_offset
-    if need > storage.size:
-        raise UnsafeCheckpointError(f"a tensor of shape {size} reaches past its storage "
-                                    f"of {storage.size} elements")
-    view = np.lib.stride_tricks.as_strided(storage[storage_offset:], size,
-                                           tuple(s * item for s in stride))
+        if storage_offset >= data.size:
+            raise UnsafeCheckpointError("a scalar tensor past the end of its storage")
+        return np.array(data[storage_offset])
+    if all(size):
+        last = storage_offset + sum((n - 1) * s for n, s in zip(size, stride))
+        if last >= data.size:
+            raise UnsafeCheckpointError(f"a tensor of shape {size} reaches past its "
+                                        f"storage of {data.size} elements")
+    elif storage_offset > data.size:
+        raise UnsafeCheckpointError("an empty tensor past the end of its storage")
+    view = np.lib.stride_tricks.as_strided(data[storage_offset:], size,
+                                           tuple(s * item for s in stride), writeable=False)
+    if view.size > data.size:   # an expanded view (stride 0): kept a view, as torch does
+        return view
     return np.array(view, copy=True)
 
 
@@ -128,15 +140,21 @@ class _RestrictedUnpickler(pickle.Unpickler):
         ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
     }
 
-    def __init__(self, file, zf, prefix):
+    def __init__(self, file, zf, prefix, byteorder):
         super().__init__(file)
-        self.zf, self.prefix = zf, prefix
+        self.zf, self.prefix, self.byteorder = zf, prefix, byteorder
+        self.storages = {}   # a storage shared by several tensors is read once
 
     def find_class(self, module, name):
         if (module, name) in self.ALLOWED:
             return self.ALLOWED[(module, name)]
         if module == "torch" and name in _STORAGE_DTYPES:
             return _StorageType(name)
+        if module == "torch" and name.endswith("Storage") or \
+                (module, name) == ("torch._utils", "_rebuild_tensor_v3"):
+            raise UnsafeCheckpointError(
+                f"unsupported tensor type ({module}.{name}): crnn reads state dicts of "
+                f"float64/32/16, bfloat16, int64/32/16/8, uint8 and bool tensors")
         raise UnsafeCheckpointError(
             f"refusing to load {module}.{name}: a state dict checkpoint holds only "
             f"tensors and plain containers (was this saved with torch.save(model) "
@@ -146,17 +164,30 @@ class _RestrictedUnpickler(pickle.Unpickler):
         if not (isinstance(pid, tuple) and len(pid) >= 5 and pid[0] == "storage"
                 and isinstance(pid[1], _StorageType)):
             raise UnsafeCheckpointError(f"unexpected persistent id {pid!r}")
-        kind, key, numel = pid[1].name, str(pid[2]), int(pid[4])
-        raw = self.zf.read(f"{self.prefix}/data/{key}")
+        kind, key, numel = pid[1].name, str(pid[2]), pid[4]
+        if not isinstance(numel, int) or numel < 0:
+            raise UnsafeCheckpointError(f"storage {key} with a malformed size {numel!r}")
+        if key in self.storages:
+            return self.storages[key]
         dtype = _STORAGE_DTYPES[kind]
+        item = 2 if dtype == "bfloat16" else np.dtype(dtype).itemsize
+        try:
+            info = self.zf.getinfo(f"{self.prefix}/data/{key}")
+        except KeyError:
+            raise UnsafeCheckpointError(f"storage {key} is missing from the archive") from None
+        if info.file_size < numel * item:
+            raise UnsafeCheckpointError(f"storage {key} holds {info.file_size} bytes, "
+                                        f"{numel * item} expected")
+        with self.zf.open(info) as f:          # never more than the storage's size
+            raw = f.read(numel * item)
         if dtype == "bfloat16":
-            arr = _bfloat16_to_float32(raw)
+            u16 = np.frombuffer(raw, dtype=np.dtype("u2").newbyteorder(self.byteorder))
+            arr = (u16.astype(np.uint32) << 16).view(np.float32)
         else:
-            arr = np.frombuffer(raw, dtype=np.dtype(dtype).newbyteorder("<"))
-        if arr.size < numel:
-            raise UnsafeCheckpointError(f"storage {key} holds {arr.size} elements, "
-                                        f"{numel} expected")
-        return arr[:numel]
+            arr = np.frombuffer(raw, dtype=np.dtype(dtype).newbyteorder(self.byteorder))
+            arr = arr.astype(arr.dtype.newbyteorder("="), copy=False)
+        self.storages[key] = _Storage(arr)
+        return self.storages[key]
 
 
 def load_torch_checkpoint(path) -> dict:
@@ -173,7 +204,13 @@ def load_torch_checkpoint(path) -> dict:
             raise ValueError(f"path: {str(path)!r} has no single data.pkl; not a "
                              f"PyTorch checkpoint")
         prefix = pkl[0][:-len("/data.pkl")]
-        obj = _RestrictedUnpickler(io.BytesIO(zf.read(pkl[0])), zf, prefix).load()
+        byteorder = "<"
+        if f"{prefix}/byteorder" in zf.namelist():
+            order = zf.read(f"{prefix}/byteorder")[:16].strip()
+            if order not in (b"little", b"big"):
+                raise ValueError(f"path: unknown byteorder record {order!r}")
+            byteorder = "<" if order == b"little" else ">"
+        obj = _RestrictedUnpickler(io.BytesIO(zf.read(pkl[0])), zf, prefix, byteorder).load()
     if not isinstance(obj, dict):
         raise ValueError(f"path: the checkpoint holds a {type(obj).__name__}, not a state "
                          f"dict")

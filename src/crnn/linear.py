@@ -24,17 +24,18 @@ class Linear(Module):
         super().__init__(dtype, seed, generator)
         self.in_features = check_positive_int(in_features, "in_features")
         self.out_features = check_positive_int(out_features, "out_features")
-        self.bias = bool(bias)
         specs = [("weight", (self.out_features, self.in_features))]
-        if self.bias:
+        if bias:
             specs.append(("bias", (self.out_features,)))
         self._allocate(specs)
+        if not bias:   # as torch: lin.bias is the Parameter, or None
+            object.__setattr__(self, "bias", None)
         self._saved = None
         self._init_uniform(1.0 / math.sqrt(self.in_features))
 
     def extra_repr(self) -> str:
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
-                f"bias={self.bias}")
+                f"bias={'bias' in self._params}")
 
     def __call__(self, input):
         return self.forward(input)
@@ -49,9 +50,10 @@ class Linear(Module):
                              f"the last dimension), got shape {x.shape}")
         w = self._params["weight"].data
         y = x @ w.T
-        if self.bias:
+        if "bias" in self._params:
             y += self._params["bias"].data
-        self._saved = np.array(x, copy=True) if self.training else None
+        if self.training:   # kept for backward (an eval forward leaves it alone)
+            self._saved = np.array(x, copy=True)
         return y
 
     def backward(self, grad_output):
@@ -69,6 +71,6 @@ class Linear(Module):
         g2 = g.reshape(-1, self.out_features)
         p = self._params
         p["weight"].grad[...] += g2.T @ x.reshape(-1, self.in_features)
-        if self.bias:
+        if "bias" in p:
             p["bias"].grad[...] += g2.sum(0)
         return g @ p["weight"].data

@@ -44,7 +44,9 @@ class MSELoss(_Loss):
         d = x - t
         self._saved = d
         s = float((d * d).sum())
-        return s / max(d.size, 1) if self.reduction == "mean" else s
+        if self.reduction == "mean":
+            return s / d.size if d.size else float("nan")   # torch: mean of nothing
+        return s
 
     def backward(self):
         d = self._take_saved()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 
 import numpy as np
 
@@ -39,6 +40,11 @@ class Optimizer:
         for p in params:
             if not isinstance(p, Parameter):
                 raise TypeError(f"params: expected crnn Parameters, got {type(p).__name__}")
+        unique = list({id(p): p for p in params}.values())
+        if len(unique) < len(params):
+            warnings.warn("params: a parameter is listed more than once; it is updated "
+                          "once", UserWarning, stacklevel=3)
+            params = unique
         # (data, grad) pairs: whole flat buffers where every parameter of a
         # module is present, single parameters otherwise
         by_base, pairs = {}, []

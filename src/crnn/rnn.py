@@ -289,8 +289,7 @@ class RNNBase(Module):
             if training:
                 saved.append((pieces, reserves, mask))
             layer_in = layer_out if mask is None else layer_out * mask
-        self._saved = None
-        if training:
+        if training:   # an eval forward leaves a pending training forward alone
             self._saved = dict(layers=saved, layout=lay, h0_given=hx is not None,
                                out_shape=np.shape(lay.data_of(out_user)))
         return out_user, kind.join_state([lay.state_out(s) for s in sn])
@@ -672,7 +671,8 @@ class RNNCellBase(Module):
         sn = [np.empty((N, self.hidden_size), self.dtype) for _ in parts]
         reserve = kind.forward(False, self.input_size, self._weights, x3, s0, None,
                                sn, training)
-        self._saved = (x3, reserve, hx is not None, batched) if training else None
+        if training:   # an eval forward leaves a pending training forward alone
+            self._saved = (x3, reserve, hx is not None, batched)
         return kind.join_state(sn if batched else [s[0] for s in sn])
 
     def backward(self, grad):

@@ -14,11 +14,18 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     if not params:
         return 0.0
     grads = [p.grad for p in params]
-    if norm_type == math.inf:
-        total = max(float(np.abs(g).max()) if g.size else 0.0 for g in grads)
+    # torch: the norm of the per-tensor norms, NaN propagating
+    flat = np.concatenate([np.abs(g.astype(np.float64)).ravel() for g in grads])
+    if flat.size == 0:
+        total = 0.0
+    elif norm_type == math.inf:
+        total = float(np.max(flat))
+    elif norm_type == -math.inf:
+        total = float(np.min(flat))
+    elif norm_type == 0:   # the 0-"norm" of the per-tensor 0-"norms", as torch
+        total = float(sum(np.count_nonzero(g) > 0 for g in grads))
     else:
-        total = sum(float((np.abs(g.astype(np.float64)) ** norm_type).sum())
-                    for g in grads) ** (1.0 / norm_type)
+        total = float((flat ** norm_type).sum() ** (1.0 / norm_type))
     if error_if_nonfinite and not math.isfinite(total):
         raise RuntimeError(f"clip_grad_norm_: the total norm of order {norm_type} is "
                            f"non-finite ({total})")
