@@ -24,8 +24,10 @@ CFLAGS="$san" LDFLAGS="-fsanitize=address,undefined" LDSHARED="${CC:-cc} -shared
     "$tmp/venv/bin/pip" install --quiet --no-build-isolation .
 asan=$(${CC:-cc} -print-file-name=libasan.so)
 # Python's own allocations are not ours to judge (detect_leaks=0); a report
-# of ours aborts the process and fails the run
+# of ours aborts the process and fails the run. The resident-memory test is
+# left to the plain run: ASan's quarantine holds freed memory on purpose.
 LD_PRELOAD="$asan" ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     "$tmp/venv/bin/python" -m pytest "$root/tests" --ignore-glob="$root/tests/*torch*" \
+    --deselect "$root/tests/test_reliability.py::test_resident_memory_stays_flat_over_10000_calls" \
     -q -p no:cacheprovider -x
