@@ -29,5 +29,5 @@ asan=$(${CC:-cc} -print-file-name=libasan.so)
 LD_PRELOAD="$asan" ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     "$tmp/venv/bin/python" -m pytest "$root/tests" --ignore-glob="$root/tests/*torch*" \
-    --deselect "$root/tests/test_reliability.py::test_resident_memory_stays_flat_over_10000_calls" \
+    --deselect tests/test_reliability.py::test_resident_memory_stays_flat_over_10000_calls \
     -q -p no:cacheprovider -x
