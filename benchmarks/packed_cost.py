@@ -11,23 +11,13 @@ sum of lengths means the two ratio columns follow the fraction.
 --torch adds torch's packed forward for comparison (if torch is installed).
 """
 import argparse
-import statistics
-import time
 
 import numpy as np
 
 import crnn
 from crnn.utils.rnn import pack_padded_sequence
 
-
-def median_time(f, repeat):
-    f()
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        f()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+from bench import median_time  # benchmarks/ is the script's own folder
 
 
 def lengths_for(fraction, N, L, rng):
@@ -64,14 +54,14 @@ def main():
             lengths = lengths_for(fr, N, L, rng)
             p = pack_padded_sequence(x, lengths, enforce_sorted=False)
             m.eval()
-            t_inf = median_time(lambda: m(p), repeat)
+            t_inf = median_time(lambda: m(p), 0.0, repeat, repeat)
             m.train()
             g = np.ones((p.data.shape[0], H), np.float32)
 
             def fwd_bwd():
                 m(p)
                 m.backward(g)
-            t_trn = median_time(fwd_bwd, repeat)
+            t_trn = median_time(fwd_bwd, 0.0, repeat, repeat)
             base = base or (t_inf, t_trn)
             row = (f"{kind:5} {lengths.sum() / (N * L):8.2f} {t_inf * 1e3:11.2f} "
                    f"{t_inf / base[0]:6.2f} {t_trn * 1e3:11.2f} {t_trn / base[1]:6.2f}")
@@ -81,7 +71,7 @@ def main():
                 pt = torch.nn.utils.rnn.pack_padded_sequence(
                     torch.from_numpy(x), torch.from_numpy(lengths), enforce_sorted=False)
                 with torch.no_grad():
-                    row += f" {median_time(lambda: t(pt), repeat) * 1e3:13.2f}"
+                    row += f" {median_time(lambda: t(pt), 0.0, repeat, repeat) * 1e3:13.2f}"
             print(row)
 
 

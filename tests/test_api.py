@@ -1,7 +1,6 @@
 """The Python API: parameters, state dicts, modes, seeding, dropout, and
 every bad input refused with a message naming the argument."""
 import math
-import threading
 
 import numpy as np
 import pytest
@@ -151,24 +150,6 @@ def test_training_forward_keeps_its_own_copy_of_the_input():
     b(x_copy)
     b.backward(g)
     np.testing.assert_array_equal(a.flat_gradients, b.flat_gradients)
-
-
-def test_eval_forward_runs_in_parallel_threads():
-    rnn = crnn.RNN(8, 16, 2, bidirectional=True, seed=0).eval()
-    xs = [np.random.default_rng(i).standard_normal((20, 4, 8)).astype(np.float32)
-          for i in range(8)]
-    serial = [rnn(x)[0] for x in xs]
-    results = [None] * 8
-
-    def work(i):
-        results[i] = rnn(xs[i])[0]
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    for s, r in zip(serial, results):
-        np.testing.assert_array_equal(s, r)
 
 
 # -- bad input ----------------------------------------------------------------

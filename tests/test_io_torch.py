@@ -1,6 +1,5 @@
 """Weights in and out: npz and safetensors round trips, torch checkpoints
 read without torch's unpickler, and malicious pickles refused."""
-import io
 import os
 import pickle
 import zipfile

@@ -8,7 +8,7 @@ import torch.nn.utils.rnn as T
 import crnn
 from conftest import assert_close
 from crnn.utils import rnn as U
-from torch_oracle import KINDS, TORCH_DTYPE, state_parts, torch_twin
+from torch_oracle import KINDS, state_parts, torch_twin
 
 
 def random_lengths(rng, N, L, sort):

@@ -43,6 +43,8 @@ def test_batch_slices_match_serial(kind, batch_first, restore_threads):
     rng = np.random.default_rng(1)
     x = rng.standard_normal((17, 40, 32) if batch_first else (40, 17, 32))
     kw = dict(proj_size=20) if kind == "LSTM" else {}
+    h0 = rng.standard_normal((2, 17, 20 if kind == "LSTM" else 48))
+    hx = (h0, rng.standard_normal((2, 17, 48))) if kind == "LSTM" else h0
     runs = []
     for n in (1, 2):
         crnn.set_num_threads(n)
@@ -50,11 +52,6 @@ def test_batch_slices_match_serial(kind, batch_first, restore_threads):
                                 seed=2, **kw)
         pieces, parallel = m._pieces(crnn.rnn._Layout.of_input(m, x), 0, True)
         assert (len(pieces), parallel) == ((1, False) if n == 1 else (2, True))
-        h0 = rng.standard_normal((2, 17, 20 if kind == "LSTM" else 48))
-        hx = (h0, rng.standard_normal((2, 17, 48))) if kind == "LSTM" else h0
-        if n == 2:
-            hx = saved_hx
-        saved_hx = hx
         out, st = m(x, hx)
         g = np.random.default_rng(3).standard_normal(out.shape)
         gx, gh = m.backward(g)

@@ -6,7 +6,6 @@
     >>> out.shape, h_n.shape
     ((5, 3, 20), (2, 3, 20))
 """
-from ._kernels import version as _core_version
 from . import io, optim, utils
 from .io import load, save
 from ._module import Module, Parameter

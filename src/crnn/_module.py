@@ -152,6 +152,9 @@ class Module:
     def _checked_value(self, name, value):
         return self._params[name]._checked(value, name)
 
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
     def _run(self, method, what, *args):
         """Run a forward or backward body. Training calls (which keep state
         for backward and add to the gradients) on one module must not

@@ -37,9 +37,6 @@ class Linear(Module):
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
                 f"bias={'bias' in self._params}")
 
-    def __call__(self, input):
-        return self.forward(input)
-
     def forward(self, input):
         return self._run(self._forward, "forward", input)
 

@@ -241,9 +241,6 @@ class RNNBase(Module):
         return s
 
     # -- forward ------------------------------------------------------------
-    def __call__(self, input, hx=None):
-        return self.forward(input, hx)
-
     def forward(self, input, hx=None):
         """``output, h_n = rnn(input, h_0=None)``; for LSTM
         ``output, (h_n, c_n) = lstm(input, (h_0, c_0))``. ``input`` may be a
@@ -639,9 +636,6 @@ class RNNCellBase(Module):
         if not self.bias:
             s += ", bias=False"
         return s
-
-    def __call__(self, input, hx=None):
-        return self.forward(input, hx)
 
     def _cell_state(self, value, name, N, batched):
         h = as_kernel_array(value, self.dtype, name)
