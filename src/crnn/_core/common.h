@@ -54,6 +54,10 @@ crnn_status crnn_check_layer_batch(const crnn_layer *ly, const crnn_batch *b);
  * sums stay in registers. */
 enum { CRNN_NB = 64 };
 
+/* Batch-1 dot products (linalg.h): DOT_V partial sums per dot, DOT_ROWS
+ * dots at a time. */
+enum { DOT_V = 16, DOT_ROWS = 4 };
+
 static inline size_t crnn_panel_size(size_t n, size_t k) {
     return crnn_mul(crnn_mul((n + CRNN_NB - 1) / CRNN_NB, CRNN_NB), k);
 }

@@ -13,27 +13,53 @@ static inline REAL *FN(seq_row)(TYPED(seq) v, const crnn_batch *b, size_t t,
 }
 
 /* One row (batch 1): c (n) = beta c + B a for B (n x k) row-major, as n
- * dot products. Each keeps 16 partial sums in fixed lanes, added up in a
+ * dot products, four rows at a time so that four chains of sums run side
+ * by side. Each dot keeps 16 partial sums in fixed lanes, added up in a
  * fixed tree: vectorised without reassociating, so the result does not
- * depend on the instruction set. */
+ * depend on the instruction set (nor on the rows it was grouped with). */
+/* The fixed tree over the DOT_V lanes of each of the rows dots acc (in
+ * place: acc[r][0] ends with the sum), then the tail j..k-1 into c[r]. */
+#define DOT_FINISH(rows)                                                      \
+    do {                                                                      \
+        for (int r = 0; r < (rows); r++) {                                    \
+            const REAL *restrict wr = w + r * ldb;                            \
+            REAL t8[DOT_V / 2], t4[DOT_V / 4], s;                             \
+            for (int l = 0; l < DOT_V / 2; l++) t8[l] = acc[r][l] + acc[r][l + DOT_V / 2]; \
+            for (int l = 0; l < DOT_V / 4; l++) t4[l] = t8[l] + t8[l + DOT_V / 4]; \
+            s = (t4[0] + t4[2]) + (t4[1] + t4[3]);                            \
+            for (size_t j = kv; j < k; j++) s += wr[j] * a[j];                \
+            c[i + r] = beta == 0 ? s : beta * c[i + r] + s;                   \
+        }                                                                     \
+    } while (0)
+
 CRNN_HOT static void FN(row_dots)(size_t n, size_t k, const REAL *restrict a,
                                   const REAL *restrict B, size_t ldb, REAL beta,
                                   REAL *restrict c) {
-    enum { V = 16 };
-    for (size_t i = 0; i < n; i++) {
+    size_t i = 0, kv = k - k % DOT_V;
+    for (; i + DOT_ROWS <= n; i += DOT_ROWS) {
         const REAL *restrict w = B + i * ldb;
-        REAL acc[V] = {0}, s = 0;
-        size_t j = 0;
-        for (; j + V <= k; j += V)
-            for (int l = 0; l < V; l++) acc[l] += w[j + l] * a[j + l];
-        for (int l = 0; l < V / 2; l++) acc[l] += acc[l + V / 2];
-        for (int l = 0; l < V / 4; l++) acc[l] += acc[l + V / 4];
-        for (int l = 0; l < V / 8; l++) acc[l] += acc[l + V / 8];
-        s = acc[0] + acc[1];
-        for (; j < k; j++) s += w[j] * a[j];
-        c[i] = beta == 0 ? s : beta * c[i] + s;
+        REAL acc[DOT_ROWS][DOT_V] = {{0}};
+        const REAL *restrict w0 = w, *restrict w1 = w + ldb,
+                   *restrict w2 = w + 2 * ldb, *restrict w3 = w + 3 * ldb;
+        for (size_t j = 0; j < kv; j += DOT_V)
+            for (int l = 0; l < DOT_V; l++) {
+                REAL x = a[j + l];
+                acc[0][l] += w0[j + l] * x;
+                acc[1][l] += w1[j + l] * x;
+                acc[2][l] += w2[j + l] * x;
+                acc[3][l] += w3[j + l] * x;
+            }
+        DOT_FINISH(DOT_ROWS);
+    }
+    for (; i < n; i++) {
+        const REAL *restrict w = B + i * ldb;
+        REAL acc[1][DOT_V] = {{0}};
+        for (size_t j = 0; j < kv; j += DOT_V)
+            for (int l = 0; l < DOT_V; l++) acc[0][l] += w[j + l] * a[j + l];
+        DOT_FINISH(1);
     }
 }
+#undef DOT_FINISH
 
 /* One row: c (n) = beta c + a B for B (k x n) row-major: rows of B scaled
  * by a and added, unit stride throughout (a fixed order per element). */
@@ -50,20 +76,28 @@ CRNN_HOT static void FN(row_axpys)(size_t n, size_t k, const REAL *restrict a,
 }
 
 /* Pack into panels (common.h) the (k x n) matrix B = W^T (trans; W is
- * (n x k) with row stride ldw) or B = W (W is (k x n)). In tiles of 16 so
- * that reads and writes both stay within a few cache lines. */
+ * (n x k) with row stride ldw) or B = W (W is (k x n)). Transposing goes
+ * by tiles of T x T through a small buffer in L1: T rows of W are read in
+ * order (T streams the prefetcher follows) and every line of the panel is
+ * written whole, once. */
 static void FN(pack_panels)(size_t n, size_t k, const REAL *restrict W,
                             size_t ldw, int trans, REAL *restrict dst) {
     enum { T = 16 };
+    REAL tile[T][T];
     for (size_t j0 = 0; j0 < n; j0 += CRNN_NB) {
         REAL *restrict panel = dst + (j0 / CRNN_NB) * k * CRNN_NB;
         size_t nb = n - j0 < CRNN_NB ? n - j0 : CRNN_NB;
         if (trans) {
-            for (size_t i0 = 0; i0 < k; i0 += T) {
-                size_t ti = k - i0 < T ? k - i0 : T;
-                for (size_t l = 0; l < nb; l++) {
-                    const REAL *src = W + (j0 + l) * ldw + i0;
-                    for (size_t i = 0; i < ti; i++) panel[(i0 + i) * CRNN_NB + l] = src[i];
+            for (size_t l0 = 0; l0 < nb; l0 += T) {
+                size_t tl = nb - l0 < T ? nb - l0 : T;
+                for (size_t i0 = 0; i0 < k; i0 += T) {
+                    size_t ti = k - i0 < T ? k - i0 : T;
+                    for (size_t l = 0; l < tl; l++) {
+                        const REAL *restrict src = W + (j0 + l0 + l) * ldw + i0;
+                        for (size_t i = 0; i < ti; i++) tile[i][l] = src[i];
+                    }
+                    for (size_t i = 0; i < ti; i++)
+                        memcpy(panel + (i0 + i) * CRNN_NB + l0, tile[i], tl * sizeof(REAL));
                 }
             }
         } else {
@@ -264,14 +298,14 @@ static void FN(seq_mm_tn_acc)(const crnn_blas *bl, const crnn_batch *b,
 }
 
 /* Y[r][j] = b1[j] + (j < F2 ? b2[j] : 0) for every row r of Y (R, F);
- * a NULL bias is zero. (GRU keeps b_hn out: F2 = 2H.) */
+ * a NULL bias is zero. (GRU keeps b_hn out: F2 = 2H.) One row is summed,
+ * the others are copies of it. */
 static void FN(fill_bias)(REAL *Y, size_t R, size_t F, const REAL *b1,
                           const REAL *b2, size_t F2) {
-    for (size_t r = 0; r < R; r++) {
-        REAL *y = Y + r * F;
-        for (size_t j = 0; j < F; j++)
-            y[j] = (b1 ? b1[j] : 0) + (b2 && j < F2 ? b2[j] : 0);
-    }
+    if (R == 0) return;
+    for (size_t j = 0; j < F; j++)
+        Y[j] = (b1 ? b1[j] : 0) + (b2 && j < F2 ? b2[j] : 0);
+    for (size_t r = 1; r < R; r++) memcpy(Y + r * F, Y, F * sizeof(REAL));
 }
 
 /* db[j] += sum_r dY[r][j]  (numpy db += dY.sum(0)); db NULL is skipped. */
