@@ -126,7 +126,9 @@ typedef enum crnn_pass {
 /* Rows of the batch: L*N padded, the sum of batch_sizes packed. */
 CRNN_API size_t crnn_rows(const crnn_batch *batch);
 /* Workspace for one call of the given pass (may be 0). SIZE_MAX on
- * overflow or invalid layer. */
+ * overflow or invalid layer. Inference's does not grow with the sequence
+ * length beyond a few hundred rows (it works through the input in
+ * chunks); training's backward holds (rows x gates*hidden). */
 CRNN_API size_t crnn_workspace_size(const crnn_layer *layer,
                                     const crnn_batch *batch, crnn_pass pass);
 /* Reserve that a training forward fills and backward reads. */

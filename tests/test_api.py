@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import crnn
+from crnn import _kernels
 
 
 # -- parameters and state dicts ---------------------------------------------
@@ -342,3 +343,43 @@ def test_packed_sequence_replace_is_checked():
     p = pack_padded_sequence(np.zeros((4, 2, 3)), [4, 2])
     with pytest.raises(ValueError, match="sorted_indices: expected a permutation"):
         p._replace(sorted_indices=np.array([0, 0]))
+
+
+@pytest.mark.parametrize("cell", [_kernels.RNN_TANH, _kernels.LSTM, _kernels.GRU])
+def test_inference_workspace_does_not_grow_with_the_sequence(cell):
+    """Inference works through the input a chunk of steps at a time: its
+    workspace depends on the batch and the widths, not on the length."""
+    H, N = 64, 8
+    short = _kernels.sizes(cell, 32, H, 0, 1000, N)[1]
+    for L in (2000, 100000):
+        assert _kernels.sizes(cell, 32, H, 0, L, N)[1] == short
+    # a chunk of 1024 rows of gates, a few states of the batch, the
+    # repacked W_hh
+    assert short <= 1024 * 4 * H + 6 * N * H + 4 * H * H
+    # training keeps every row
+    assert _kernels.sizes(cell, 32, H, 0, 1000, N)[0] > _kernels.sizes(cell, 32, H, 0, 100, N)[0]
+
+
+@pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
+@pytest.mark.parametrize("layout", ["seq", "batch_first", "packed"])
+def test_inference_in_chunks_equals_the_training_forward(kind, layout):
+    """Inference projects a chunk of steps at a time, training all at once:
+    over sequences several chunks long the two agree (no torch needed, so
+    the sanitizer run covers the chunk walk)."""
+    rng = np.random.default_rng(5)
+    m = getattr(crnn, kind)(3, 4, bidirectional=True, batch_first=layout == "batch_first",
+                            dtype=np.float64, seed=1)
+    x = rng.standard_normal((3, 900, 3) if layout == "batch_first" else (900, 3, 3))
+    if layout == "packed":
+        x = crnn.utils.rnn.pack_padded_sequence(x, [900, 411, 700], enforce_sorted=False)
+    m.train()
+    out_train, state_train = m(x)
+    m.eval()
+    out_eval, state_eval = m(x)
+    if layout == "packed":
+        out_train, out_eval = out_train.data, out_eval.data
+    np.testing.assert_allclose(out_eval, out_train, rtol=1e-12, atol=1e-12)
+    if kind != "LSTM":
+        state_eval, state_train = (state_eval,), (state_train,)
+    for a, b in zip(state_eval, state_train):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)

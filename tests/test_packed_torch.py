@@ -235,3 +235,21 @@ def test_packed_long_tails_match_torch(kind):
     x = rng.standard_normal((50, 4, 4))
     hx = None
     run_packed(m, x, lengths, False, False, hx, rng)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_packed_inference_in_chunks_matches_torch(kind):
+    """Inference projects the input a chunk of steps at a time: skewed
+    lengths whose rows span several chunks, both directions."""
+    rng = np.random.default_rng(37)
+    m = getattr(crnn, kind)(4, 6, 2, bidirectional=True, dtype=np.float64, seed=3).eval()
+    lengths = np.array([900, 5, 760, 1, 90, 899, 17])
+    x = rng.standard_normal((900, 7, 4))
+    out, state = m(U.pack_padded_sequence(x, lengths, enforce_sorted=False))
+    with torch.no_grad():
+        out_t, state_t = torch_twin(m)(T.pack_padded_sequence(
+            torch.from_numpy(x), torch.from_numpy(lengths), enforce_sorted=False))
+    assert_close(out.data, out_t.data.numpy(), "packed output")
+    for a, b in zip(state if kind == "LSTM" else (state,),
+                    state_t if kind == "LSTM" else (state_t,)):
+        assert_close(a, b.numpy(), "final state")

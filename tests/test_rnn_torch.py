@@ -176,3 +176,27 @@ def test_long_batch_one_sequences(kind, H, dtype):
     m = getattr(crnn, kind)(7, H, 2, bidirectional=True, dtype=dtype, seed=H, **kw)
     x = rng.standard_normal((40, 1, 7)).astype(dtype)
     check_against_torch(m, x, random_state(m, rng, 1), rng)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("N,L,batch_first", [(1, 2100, False), (3, 700, True), (3, 700, False),
+                                             (400, 5, True), (1100, 2, False)])
+def test_inference_in_chunks_matches_torch(kind, N, L, batch_first):
+    """Inference projects the input a chunk of steps at a time (a few hundred
+    rows); sequences longer than a chunk, batches wider than one, in both
+    layouts and both directions, give torch's outputs and final states."""
+    rng = np.random.default_rng(N * L)
+    kw = dict(proj_size=3) if kind == "LSTM" else {}
+    m = getattr(crnn, kind)(4, 5, 2, bidirectional=True, batch_first=batch_first,
+                            dtype=np.float64, seed=N, **kw).eval()
+    x = rng.standard_normal((N, L, 4) if batch_first else (L, N, 4))
+    hx = random_state(m, rng, N)
+    out, state = m(x, hx)
+    with torch.no_grad():
+        parts = [torch.from_numpy(h) for h in (hx if isinstance(hx, tuple) else (hx,))]
+        out_t, state_t = torch_twin(m)(torch.from_numpy(x),
+                                       tuple(parts) if kind == "LSTM" else parts[0])
+    assert_close(out, out_t.numpy(), "output")
+    for a, b in zip(state if kind == "LSTM" else (state,),
+                    state_t if kind == "LSTM" else (state_t,)):
+        assert_close(a, b.numpy(), "final state")

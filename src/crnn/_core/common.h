@@ -62,7 +62,9 @@ static inline size_t crnn_panel_size(size_t n, size_t k) {
     return crnn_mul(crnn_mul((n + CRNN_NB - 1) / CRNN_NB, CRNN_NB), k);
 }
 
-/* Workspace parts (core.c). */
+/* Workspace parts (core.c). crnn_proj_rows: the rows of input
+ * projections a forward pass holds at once (linalg.h, TYPED(proj)). */
+size_t crnn_proj_rows(const crnn_batch *b, int training);
 int crnn_panels_wanted(const crnn_batch *b, size_t k);
 size_t crnn_panel_space(const crnn_layer *ly, const crnn_batch *b, crnn_pass pass);
 size_t crnn_workspace_base(const crnn_layer *ly, const crnn_batch *b, crnn_pass pass);

@@ -10,7 +10,8 @@
  *   Hprev (R, H)  h_{t-1} of every row (h0 at a sequence's first step):
  *                 the recurrent GEMM reads it, dW_hh is one GEMM over it
  *   Y     (R, H)  h_t of every row, for the activation's derivative
- * Workspace: inference (R + N)*H: A (R, H) pre-activations, hbuf (N, H)
+ * Workspace: inference (C + N)*H: A (C, H) pre-activations of a chunk of
+ *   steps (C = crnn_proj_rows), hbuf (N, H)
  *   the running state; training 0 (A lives in Y, the state in Hprev);
  *   backward (R + N)*H: dA (R, H), dh (N, H).
  */
@@ -47,14 +48,15 @@ static crnn_status FN(elman_forward)(const crnn_blas *bl, const crnn_layer *ly,
     const size_t I = ly->input_size, H = ly->hidden_size, R = crnn_rows(b);
     const int relu = ly->cell == CRNN_RNN_RELU, train = reserve != NULL;
     REAL *Hprev = train ? reserve : NULL;
-    REAL *A = train ? reserve + R * H : work;   /* (R, H): a_t, then h_t */
-    REAL *hbuf = train ? NULL : work + R * H;   /* (N, H) */
+    const size_t C = crnn_proj_rows(b, train);
+    REAL *A = train ? reserve + R * H : work;   /* (C, H): a_t, then h_t */
+    REAL *hbuf = train ? NULL : work + C * H;   /* (N, H) */
+    TYPED(proj) pj = FN(proj_init)(bl, b, x, I, w, H, H, A, C);
     crnn_walk wk;
 
-    FN(input_projection)(bl, b, R, x, I, w, H, H, A);
     for (crnn_walk_first(&wk, b, ly->reverse); !wk.done; crnn_walk_next(&wk)) {
         REAL *hp = FN(state_now)(Hprev, hbuf, &wk, H);
-        REAL *a = A + wk.off * H;
+        REAL *a = FN(proj_at)(&pj, &wk);
         /* rows entering at this step start from h0 */
         FN(copy_rows)(hp, H, h0.h, h0.ld_h, wk.prev_bs, wk.bs, H);
         /* a_t += h_{t-1} W_hh^T */

@@ -11,8 +11,8 @@
  *   Hprev (R, H)   h_{t-1} of every row
  *   Gt    (R, 3H)  r, z, n of every row (ax, activated in place)
  *   HN    (R, H)   ah_n = W_hn h_{t-1} + b_hn of every row: dr
- * Workspace, inference: A (R, 3H), hbuf (N, H), hns (N, H) (ah_n, kept
- *   only for the step); then in every forward ah (N, 3H), hs (N, H) the
+ * Workspace, inference: A (C, 3H) (a chunk of steps, C = crnn_proj_rows),
+ *   hbuf (N, H), hns (N, H) (ah_n, kept only for the step); then in every forward ah (N, 3H), hs (N, H) the
  *   new h before it is copied where it goes; backward: dAx (R, 3H),
  *   dAh (R, 3H), dh (N, H).
  */
@@ -61,18 +61,19 @@ static crnn_status FN(gru_forward)(const crnn_blas *bl, const crnn_layer *ly,
     const int train = reserve != NULL;
     const REAL *bhn = w->b_hh ? w->b_hh + 2 * H : NULL;
     REAL *Hprev = train ? reserve : NULL;
-    REAL *Gt = train ? reserve + R * H : work;       /* (R, 3H) */
+    const size_t C = crnn_proj_rows(b, train);
+    REAL *Gt = train ? reserve + R * H : work;       /* (C, 3H) */
     REAL *HN = train ? Gt + R * G : NULL;            /* (R, H) */
-    REAL *hbuf = train ? NULL : work + R * G;        /* (N, H) */
+    REAL *hbuf = train ? NULL : work + C * G;        /* (N, H) */
     REAL *hns = train ? NULL : hbuf + N * H;         /* (N, H) */
     REAL *ah = train ? work : hns + N * H;           /* (N, 3H) */
     REAL *hs = ah + N * G;                           /* (N, H) */
     crnn_walk wk;
 
-    FN(input_projection)(bl, b, R, x, I, w, G, 2 * H, Gt);
+    TYPED(proj) pj = FN(proj_init)(bl, b, x, I, w, G, 2 * H, Gt, C);
     for (crnn_walk_first(&wk, b, ly->reverse); !wk.done; crnn_walk_next(&wk)) {
         REAL *hp = FN(state_now)(Hprev, hbuf, &wk, H);
-        REAL *a = Gt + wk.off * G;
+        REAL *a = FN(proj_at)(&pj, &wk);
         REAL *hh = train ? HN + wk.off * H : hns;
         FN(copy_rows)(hp, H, h0.h, h0.ld_h, wk.prev_bs, wk.bs, H);
         /* ah = h_{t-1} W_hh^T (b_hn added in the row) */

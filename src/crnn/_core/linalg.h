@@ -202,42 +202,51 @@ static void FN(mm_tn_acc)(const crnn_blas *bl, size_t m, size_t n, size_t k,
 }
 
 /*
- * The rows of a sequence tensor as BLAS matrices in the batch's row layout
- * (row (t, n) is row off_t + n of a contiguous (R, F) workspace). One block
- * when the tensor's rows already are one strided matrix in that order
- * (packed, seq-first padded, N == 1 or L == 1); otherwise one block per
- * sequence (batch-first padded, rows t of sequence n land on workspace rows
- * t*N + n, so the workspace side has row stride N*F) when L >= N, or one
- * block per time step.
+ * Rows of a sequence tensor as BLAS matrices in the batch's row layout
+ * (row (t, n) is row off_t + n of a contiguous (rows, F) workspace): the
+ * nt steps from time t0 on, which start at row r0 of the layout and land
+ * on the workspace from its row 0. One block when the tensor's rows
+ * already are one strided matrix in that order (packed, seq-first padded,
+ * N == 1 or one step); otherwise one block per sequence (batch-first
+ * padded, rows t of sequence n land on workspace rows t*N + n, so the
+ * workspace side has row stride N*F) when nt >= N, or one block per step.
  */
 typedef struct TYPED(blocks) {
     size_t count, rows;   /* blocks, rows per block */
+    ptrdiff_t base_v;     /* tensor offset of the first block */
     ptrdiff_t step_v;     /* tensor offset between blocks */
     size_t ld_v;          /* tensor row stride inside a block */
     size_t step_w;        /* workspace row offset between blocks */
     size_t ld_w_rows;     /* workspace row stride inside a block, in rows */
 } TYPED(blocks);
 
-static TYPED(blocks) FN(blocks_of)(TYPED(seq) v, const crnn_batch *b,
-                                   size_t rows, size_t F) {
+static TYPED(blocks) FN(blocks_of)(TYPED(seq) v, const crnn_batch *b, size_t t0,
+                                   size_t nt, size_t r0, size_t rows, size_t F) {
     TYPED(blocks) k;
-    size_t L = b->steps, N = b->size;
+    size_t N = b->size;
     k.count = 1; k.rows = rows; k.step_v = 0; k.step_w = 0; k.ld_w_rows = 1;
-    if (b->batch_sizes || L == 1 || (N > 1 && v.stride_t == (ptrdiff_t)N * v.stride_n)) {
+    k.base_v = b->batch_sizes ? (ptrdiff_t)r0 * v.stride_n : (ptrdiff_t)t0 * v.stride_t;
+    if (b->batch_sizes || nt == 1 || (N > 1 && v.stride_t == (ptrdiff_t)N * v.stride_n)) {
         k.ld_v = (size_t)v.stride_n;
     } else if (N == 1) {
         k.ld_v = (size_t)v.stride_t;
-    } else if (L >= N) { /* one block per sequence */
-        k.count = N; k.rows = L; k.step_v = v.stride_n; k.ld_v = (size_t)v.stride_t;
+    } else if (nt >= N) { /* one block per sequence */
+        k.count = N; k.rows = nt; k.step_v = v.stride_n; k.ld_v = (size_t)v.stride_t;
         k.step_w = 1; k.ld_w_rows = N;
-    } else {             /* one block per time step */
-        k.count = L; k.rows = N; k.step_v = v.stride_t; k.ld_v = (size_t)v.stride_n;
+    } else {              /* one block per time step */
+        k.count = nt; k.rows = N; k.step_v = v.stride_t; k.ld_v = (size_t)v.stride_n;
         k.step_w = N;
     }
-    /* a one-row matrix (L == N == 1) may come with any stride; BLAS wants
-       ld >= F (every other case had its strides checked against F) */
+    /* a one-row matrix may come with any stride; BLAS wants ld >= F
+       (every other case had its strides checked against F) */
     if (k.ld_v < F) k.ld_v = F;
     return k;
+}
+
+/* All R rows of a tensor: every step. */
+static TYPED(blocks) FN(all_blocks)(TYPED(seq) v, const crnn_batch *b,
+                                    size_t R, size_t F) {
+    return FN(blocks_of)(v, b, 0, b->steps, 0, R, F);
 }
 
 /* A recurrent weight W (rows x cols, row-major), with its panels when the
@@ -264,13 +273,12 @@ static void FN(rmat_bwd)(const crnn_blas *bl, const TYPED(rmat) *r, size_t bs,
     else FN(mm_nn)(bl, bs, r->cols, r->rows, d, r->rows, r->w, r->cols, beta, out, r->cols);
 }
 
-/* Y (R, F_out) = X . W^T + beta Y for every row of a sequence tensor X. */
-static void FN(seq_mm_nt)(const crnn_blas *bl, const crnn_batch *b, size_t R,
-                          TYPED(seq) X, size_t F_in, const REAL *W,
-                          size_t F_out, REAL beta, REAL *Y) {
-    TYPED(blocks) k = FN(blocks_of)(X, b, R, F_in);
+/* Y (rows, F_out) = X . W^T + beta Y for the rows of X that k gives. */
+static void FN(seq_mm_nt)(const crnn_blas *bl, TYPED(blocks) k, TYPED(seq) X,
+                          size_t F_in, const REAL *W, size_t F_out, REAL beta,
+                          REAL *Y) {
     for (size_t i = 0; i < k.count; i++)
-        FN(mm_nt)(bl, k.rows, F_out, F_in, X.data + (ptrdiff_t)i * k.step_v,
+        FN(mm_nt)(bl, k.rows, F_out, F_in, X.data + k.base_v + (ptrdiff_t)i * k.step_v,
                   k.ld_v, W, F_in, beta, Y + i * k.step_w * F_out,
                   k.ld_w_rows * F_out);
 }
@@ -279,21 +287,21 @@ static void FN(seq_mm_nt)(const crnn_blas *bl, const crnn_batch *b, size_t R,
 static void FN(seq_mm_nn_acc)(const crnn_blas *bl, const crnn_batch *b,
                               size_t R, TYPED(seq) dX, size_t F_in,
                               const REAL *W, size_t F_out, const REAL *dY) {
-    TYPED(blocks) k = FN(blocks_of)(dX, b, R, F_in);
+    TYPED(blocks) k = FN(all_blocks)(dX, b, R, F_in);
     for (size_t i = 0; i < k.count; i++)
         FN(mm_nn)(bl, k.rows, F_in, F_out, dY + i * k.step_w * F_out,
                   k.ld_w_rows * F_out, W, F_in, 1,
-                  dX.data + (ptrdiff_t)i * k.step_v, k.ld_v);
+                  dX.data + k.base_v + (ptrdiff_t)i * k.step_v, k.ld_v);
 }
 
 /* dW (F_out, F_in) += dY^T . X over every row; dY is (R, F_out). */
 static void FN(seq_mm_tn_acc)(const crnn_blas *bl, const crnn_batch *b,
                               size_t R, const REAL *dY, size_t F_out,
                               TYPED(seq) X, size_t F_in, REAL *dW) {
-    TYPED(blocks) k = FN(blocks_of)(X, b, R, F_in);
+    TYPED(blocks) k = FN(all_blocks)(X, b, R, F_in);
     for (size_t i = 0; i < k.count; i++)
         FN(mm_tn_acc)(bl, F_out, F_in, k.rows, dY + i * k.step_w * F_out,
-                      k.ld_w_rows * F_out, X.data + (ptrdiff_t)i * k.step_v,
+                      k.ld_w_rows * F_out, X.data + k.base_v + (ptrdiff_t)i * k.step_v,
                       k.ld_v, dW, F_in);
 }
 
@@ -390,15 +398,55 @@ static void FN(add_rows)(REAL *dst, size_t ldd, const REAL *src, size_t lds,
         for (size_t j = 0; j < F; j++) dst[n * ldd + j] += src[n * lds + j];
 }
 
-/* A = x W_ih^T + b_ih + b_hh[:F2], for every row: the input projection of
- * all time steps as one GEMM before the time loop. A is (R, F). */
-static void FN(input_projection)(const crnn_blas *bl, const crnn_batch *b,
-                                 size_t R, TYPED(seq) x, size_t I,
+/*
+ * The input projections a = x W_ih^T + b_ih + b_hh[:F2] (F columns) of the
+ * rows a forward loop is at, as GEMMs outside the time loop. Training keeps
+ * every row's (cap = R: one GEMM before the first step, into the reserve);
+ * inference keeps a chunk of consecutive steps of at most cap rows
+ * (crnn_proj_rows), computed when the walk enters it, so that its working
+ * memory does not grow with the sequence.
+ */
+typedef struct TYPED(proj) {
+    const crnn_blas *bl;
+    const crnn_batch *b;
+    TYPED(seq) x;
+    size_t I, F, F2;
+    const TYPED(params) *w;
+    REAL *A;
+    size_t cap, lo, hi;   /* A holds rows [lo, hi) of the layout */
+} TYPED(proj);
+
+static TYPED(proj) FN(proj_init)(const crnn_blas *bl, const crnn_batch *b,
+                                 TYPED(seq) x, size_t I,
                                  const TYPED(params) *w, size_t F, size_t F2,
-                                 REAL *A) {
-    int biased = w->b_ih || w->b_hh;
-    if (biased) FN(fill_bias)(A, R, F, w->b_ih, w->b_hh, F2);
-    FN(seq_mm_nt)(bl, b, R, x, I, w->w_ih, F, biased ? (REAL)1 : (REAL)0, A);
+                                 REAL *A, size_t cap) {
+    TYPED(proj) p = {bl, b, x, I, F, F2, w, A, cap, 0, 0};
+    return p;
+}
+
+/* The projections of the walk's current rows (computing the chunk that
+ * starts at its step, in processing order, when they are not held). */
+static REAL *FN(proj_at)(TYPED(proj) *p, const crnn_walk *wk) {
+    if (wk->off < p->lo || wk->off >= p->hi) {
+        const crnn_batch *b = p->b;
+        size_t rows = wk->bs, t0 = wk->t, t1 = wk->t, lo = wk->off;
+        int biased = p->w->b_ih || p->w->b_hh;
+        /* take the following steps (t1 up, or t0 down) while they fit */
+        if (!wk->reverse)
+            while (t1 + 1 < b->steps && rows + crnn_batch_at(b, t1 + 1) <= p->cap)
+                rows += crnn_batch_at(b, ++t1);
+        else
+            while (t0 > 0 && rows + crnn_batch_at(b, t0 - 1) <= p->cap) {
+                rows += crnn_batch_at(b, --t0);
+                lo -= crnn_batch_at(b, t0);
+            }
+        p->lo = lo;
+        p->hi = lo + rows;
+        if (biased) FN(fill_bias)(p->A, rows, p->F, p->w->b_ih, p->w->b_hh, p->F2);
+        FN(seq_mm_nt)(p->bl, FN(blocks_of)(p->x, b, t0, t1 - t0 + 1, lo, rows, p->I),
+                      p->x, p->I, p->w->w_ih, p->F, biased ? (REAL)1 : (REAL)0, p->A);
+    }
+    return p->A + (wk->off - p->lo) * p->F;
 }
 
 /* After backward's loop, from dA (R, F), the gradient of A above:

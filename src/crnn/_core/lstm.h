@@ -12,8 +12,8 @@
  *   Gt    (R, 4H)  i, f, g, o of every row (a_t, activated in place)
  *   Cprev (R, H)   c_{t-1} of every row; backward recomputes c_t from it
  *   M     (R, H)   m_t of every row (projection only): dW_hr
- * Workspace, inference: A (R, 4H), hbuf (N, P), cbuf (N, H) the running
- *   state; then in every forward cs (N, H), ms (N, H), hs (N, P), the new
+ * Workspace, inference: A (C, 4H) (a chunk of steps, C = crnn_proj_rows),
+ *   hbuf (N, P), cbuf (N, H) the running state; then in every forward cs (N, H), ms (N, H), hs (N, P), the new
  *   c, m and h of the step's rows before they are copied where they go;
  *   backward: dA (R, 4H), dh (N, P), dc (N, H), and with projection
  *   dHt (R, P) (dL/dh_t of every row, for dW_hr) and dm (N, H).
@@ -60,20 +60,21 @@ static crnn_status FN(lstm_forward)(const crnn_blas *bl, const crnn_layer *ly,
     const int proj = ly->proj_size > 0, train = reserve != NULL;
     const size_t P = proj ? ly->proj_size : H;
     REAL *Hprev = train ? reserve : NULL;
-    REAL *Gt = train ? reserve + R * P : work;          /* (R, 4H) */
+    const size_t C = crnn_proj_rows(b, train);
+    REAL *Gt = train ? reserve + R * P : work;          /* (C, 4H) */
     REAL *Cprev = train ? Gt + R * G : NULL;
     REAL *M = train && proj ? Cprev + R * H : NULL;
-    REAL *hbuf = train ? NULL : work + R * G;           /* (N, P) */
+    REAL *hbuf = train ? NULL : work + C * G;           /* (N, P) */
     REAL *cbuf = train ? NULL : hbuf + N * P;           /* (N, H) */
     REAL *cs = train ? work : cbuf + N * H;             /* (N, H) */
     REAL *ms = cs + N * H, *hs = ms + N * H;            /* (N, H), (N, P) */
     crnn_walk wk;
 
-    FN(input_projection)(bl, b, R, x, I, w, G, G, Gt);
+    TYPED(proj) pj = FN(proj_init)(bl, b, x, I, w, G, G, Gt, C);
     for (crnn_walk_first(&wk, b, ly->reverse); !wk.done; crnn_walk_next(&wk)) {
         REAL *hp = FN(state_now)(Hprev, hbuf, &wk, P);
         REAL *cp = FN(state_now)(Cprev, cbuf, &wk, H);
-        REAL *a = Gt + wk.off * G;
+        REAL *a = FN(proj_at)(&pj, &wk);
         REAL *m = M ? M + wk.off * H : ms;
         /* rows entering at this step start from (h0, c0) */
         FN(copy_rows)(hp, P, s0.h, s0.ld_h, wk.prev_bs, wk.bs, P);
