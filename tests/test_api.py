@@ -383,3 +383,14 @@ def test_inference_in_chunks_equals_the_training_forward(kind, layout):
         state_eval, state_train = (state_eval,), (state_train,)
     for a, b in zip(state_eval, state_train):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_training_reserves_keep_each_row_once():
+    """What a training forward keeps for backward, per layer-direction, in
+    elements (R = L * N rows): Elman keeps every h once (the h_{t-1} rows
+    and the last h of each sequence), as torch's autograd does; GRU keeps
+    h_{t-1}, 3 gates and W_hn h + b_hn; LSTM h_{t-1}, 4 gates and c_{t-1}."""
+    L, N, H, R = 30, 4, 8, 120
+    assert _kernels.sizes(_kernels.RNN_TANH, 3, H, 0, L, N)[0] == (R + N) * H
+    assert _kernels.sizes(_kernels.GRU, 3, H, 0, L, N)[0] == 5 * R * H
+    assert _kernels.sizes(_kernels.LSTM, 3, H, 0, L, N)[0] == 6 * R * H

@@ -42,18 +42,22 @@ crnn_status crnn_check_layer_batch(const crnn_layer *ly, const crnn_batch *b) {
 }
 
 /* Buffer sizes, as each kind's header lays them out (elman.h, lstm.h,
- * gru.h): reserve, then workspace per pass, in elements of (R, .) rows and
- * (N, .) rows. */
-typedef struct sizes { size_t res_r, inf_r, inf_n, train_n, bwd_r, bwd_n; } sizes;
+ * gru.h): reserve, then workspace per pass, in elements of (R, .) rows,
+ * (N, .) rows and (C, .) rows (a chunk of input projections: inf_r and
+ * train_c). */
+typedef struct sizes {
+    size_t res_r, res_n, inf_r, inf_n, train_c, train_n, bwd_r, bwd_n;
+} sizes;
 
 static sizes layout(const crnn_layer *ly) {
     size_t H = ly->hidden_size, P = ly->proj_size ? ly->proj_size : H;
     size_t M = ly->proj_size ? H : 0; /* the projection's extra H columns */
-    sizes z = {0, 0, 0, 0, 0, 0};
+    sizes z = {0, 0, 0, 0, 0, 0, 0, 0};
     switch (ly->cell) {
     case CRNN_RNN_TANH:
-    case CRNN_RNN_RELU: /* Hprev, Y | A, hbuf | - | dA, dh */
-        z.res_r = 2 * H; z.inf_r = H; z.inf_n = H; z.bwd_r = H; z.bwd_n = H;
+    case CRNN_RNN_RELU: /* Hprev, Hend | A, hbuf | A | dA, dh */
+        z.res_r = H; z.res_n = H; z.inf_r = H; z.inf_n = H; z.train_c = H;
+        z.bwd_r = H; z.bwd_n = H;
         break;
     case CRNN_LSTM: /* Hprev, Gt, Cprev, M | A, hbuf, cbuf, cs, ms, hs |
                        cs, ms, hs | dA, dHt, dh, dc, dm */
@@ -115,7 +119,8 @@ size_t crnn_workspace_base(const crnn_layer *ly, const crnn_batch *b, crnn_pass 
     switch (pass) {
     case CRNN_PASS_INFERENCE:
         return rows_and_batch(crnn_proj_rows(b, 0), z.inf_r, b->size, z.inf_n);
-    case CRNN_PASS_TRAINING: return rows_and_batch(R, 0, b->size, z.train_n);
+    case CRNN_PASS_TRAINING:
+        return crnn_add(crnn_mul(crnn_proj_rows(b, 0), z.train_c), crnn_mul(b->size, z.train_n));
     case CRNN_PASS_BACKWARD: return rows_and_batch(R, z.bwd_r, b->size, z.bwd_n);
     }
     return SIZE_MAX;
@@ -130,7 +135,7 @@ size_t crnn_workspace_size(const crnn_layer *ly, const crnn_batch *b,
 
 size_t crnn_reserve_size(const crnn_layer *ly, const crnn_batch *b) {
     if (!ly || !b || crnn_check_layer_batch(ly, b) != CRNN_OK) return SIZE_MAX;
-    return crnn_mul(crnn_rows(b), layout(ly).res_r);
+    return rows_and_batch(crnn_rows(b), layout(ly).res_r, b->size, layout(ly).res_n);
 }
 
 #define CRNN_DOUBLE 0

@@ -6,14 +6,16 @@
  * Rows of every workspace and of the reserve follow the batch's row layout:
  * row (t, n) is row off_t + n of an (R, .) matrix.
  *
- * Reserve (training), 2*R*H:
+ * Reserve (training), (R + N)*H:
  *   Hprev (R, H)  h_{t-1} of every row (h0 at a sequence's first step):
  *                 the recurrent GEMM reads it, dW_hh is one GEMM over it
- *   Y     (R, H)  h_t of every row, for the activation's derivative
- * Workspace: inference (C + N)*H: A (C, H) pre-activations of a chunk of
- *   steps (C = crnn_proj_rows), hbuf (N, H)
- *   the running state; training 0 (A lives in Y, the state in Hprev);
- *   backward (R + N)*H: dA (R, H), dh (N, H).
+ *   Hend  (N, H)  h_t of each sequence's last step. With Hprev, every h_t
+ *                 is kept once, for the activation's derivative: the rows
+ *                 that go on are the next step's Hprev.
+ * Workspace: forward (C + N)*H: A (C, H) pre-activations of a chunk of
+ *   steps (C = crnn_proj_rows), then h_t; hbuf (N, H) the running state
+ *   (inference; training keeps it in Hprev); backward (R + N)*H: dA (R, H),
+ *   dh (N, H).
  */
 
 /* a = act(a) in place over n elements; relu keeps NaN (NaN < 0 is false),
@@ -47,10 +49,11 @@ static crnn_status FN(elman_forward)(const crnn_blas *bl, const crnn_layer *ly,
                                      REAL *reserve, REAL *work) {
     const size_t I = ly->input_size, H = ly->hidden_size, R = crnn_rows(b);
     const int relu = ly->cell == CRNN_RNN_RELU, train = reserve != NULL;
+    const size_t C = crnn_proj_rows(b, 0);
     REAL *Hprev = train ? reserve : NULL;
-    const size_t C = crnn_proj_rows(b, train);
-    REAL *A = train ? reserve + R * H : work;   /* (C, H): a_t, then h_t */
-    REAL *hbuf = train ? NULL : work + C * H;   /* (N, H) */
+    REAL *Hend = train ? reserve + R * H : NULL;  /* (N, H) */
+    REAL *A = work;                               /* (C, H): a_t, then h_t */
+    REAL *hbuf = train ? NULL : work + C * H;     /* (N, H) */
     TYPED(proj) pj = FN(proj_init)(bl, b, x, I, w, H, H, A, C);
     crnn_walk wk;
 
@@ -61,9 +64,11 @@ static crnn_status FN(elman_forward)(const crnn_blas *bl, const crnn_layer *ly,
         FN(copy_rows)(hp, H, h0.h, h0.ld_h, wk.prev_bs, wk.bs, H);
         /* a_t += h_{t-1} W_hh^T */
         FN(rmat_fwd)(bl, &rw[0], wk.bs, hp, 1, a);
-        /* h_t = act(a_t), in place (training: this is Y) */
+        /* h_t = act(a_t), in place */
         FN(elman_act_n)(relu, a, wk.bs * H);
         FN(emit)(a, H, out, b, &wk, FN(state_next)(Hprev, hbuf, &wk, H), hn.h, hn.ld_h);
+        /* training keeps the h_t of rows that end here */
+        if (train) FN(copy_rows)(Hend, H, a, H, wk.next_bs, wk.bs, H);
     }
     return CRNN_OK;
 }
@@ -77,7 +82,7 @@ static crnn_status FN(elman_backward)(const crnn_blas *bl, const crnn_layer *ly,
                                       const REAL *reserve, REAL *work) {
     const size_t I = ly->input_size, H = ly->hidden_size, R = crnn_rows(b);
     const int relu = ly->cell == CRNN_RNN_RELU;
-    const REAL *Hprev = reserve, *Y = reserve + R * H;
+    const REAL *Hprev = reserve, *Hend = reserve + R * H;
     REAL *dA = work;           /* (R, H) gradient of the pre-activations */
     REAL *dh = work + R * H;   /* (N, H) gradient w.r.t. h_t, active rows */
     crnn_walk wk;
@@ -85,11 +90,18 @@ static crnn_status FN(elman_backward)(const crnn_blas *bl, const crnn_layer *ly,
     /* the forward loop, walked in reverse */
     for (crnn_walk_last(&wk, b, ly->reverse); !wk.done; crnn_walk_prev(&wk)) {
         REAL *da = dA + wk.off * H;
+        /* the first `on` rows go on to the next step (in processing order;
+           in reverse, rows enter rather than leave: all of them go on) */
+        size_t on = wk.next_bs < wk.bs ? wk.next_bs : wk.bs;
         /* rows whose h_t was final (went to hn) take dhn; all take dout */
         FN(copy_rows)(dh, H, dhn.h, dhn.ld_h, wk.next_bs, wk.bs, H);
         FN(add_dout)(dh, H, dout, b, &wk);
-        /* h_t = act(a_t)  ->  da_t = dh_t * act'(a_t) */
-        FN(elman_dact_n)(relu, da, dh, Y + wk.off * H, wk.bs * H);
+        /* h_t = act(a_t)  ->  da_t = dh_t * act'(a_t), with h_t the next
+           step's h_{t-1} for the rows that go on, else the kept last h */
+        if (on)
+            FN(elman_dact_n)(relu, da, dh, Hprev + wk.next_off * H, on * H);
+        FN(elman_dact_n)(relu, da + on * H, dh + on * H, Hend + on * H,
+                         (wk.bs - on) * H);
         /* a_t += h_{t-1} W_hh^T  ->  dh_{t-1} = da_t W_hh */
         FN(rmat_bwd)(bl, &rw[0], wk.bs, da, 0, dh);
         /* rows that entered at this step took h0 */
