@@ -157,6 +157,10 @@ CRNN_API size_t crnn_reserve_size(const crnn_layer *layer,
         T *b_ih; /* (G*H) */                                                  \
         T *b_hh; /* (G*H) */                                                  \
         T *w_hr; /* (P, H), LSTM with proj_size P only */                     \
+        /* optional, forward only: w_hh and w_hr as crnn_?_pack left them   \
+           (kept in step with them by the caller); NULL: forward repacks    \
+           them into the workspace when the call has several steps */       \
+        const T *packed;                                                      \
     } crnn_##p##_params;
 
 CRNN_DECLARE_TYPES(s, float)
@@ -204,6 +208,21 @@ CRNN_DECLARE_TYPES(d, double)
         crnn_##p##_seq dout, crnn_##p##_state dhn, crnn_##p##_seq dx,         \
         crnn_##p##_state dh0, const T *reserve, T *work);
 
+/*
+ * crnn_?_pack — the recurrent weights (w_hh, and w_hr with projection) of
+ * one layer-direction, repacked the way every forward step reads them, into
+ * `packed` (crnn_packed_size() elements). Set params.packed to it: forward
+ * calls then skip their own repacking, which pays at batch 1 and in short
+ * calls (streaming). Pack again whenever the weights change.
+ */
+CRNN_API size_t crnn_packed_size(const crnn_layer *layer);
+#define CRNN_DECLARE_PACK(p, T)                                               \
+    CRNN_API crnn_status crnn_##p##_pack(const crnn_layer *layer,             \
+                                         const crnn_##p##_params *w,          \
+                                         T *packed);
+
+CRNN_DECLARE_PACK(s, float)
+CRNN_DECLARE_PACK(d, double)
 CRNN_DECLARE_FORWARD(s, float)
 CRNN_DECLARE_FORWARD(d, double)
 CRNN_DECLARE_BACKWARD(s, float)

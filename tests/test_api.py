@@ -394,3 +394,40 @@ def test_training_reserves_keep_each_row_once():
     assert _kernels.sizes(_kernels.RNN_TANH, 3, H, 0, L, N)[0] == (R + N) * H
     assert _kernels.sizes(_kernels.GRU, 3, H, 0, L, N)[0] == 5 * R * H
     assert _kernels.sizes(_kernels.LSTM, 3, H, 0, L, N)[0] == 6 * R * H
+
+
+@pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
+def test_inference_sees_every_change_of_the_recurrent_weights(kind):
+    """Inference keeps the recurrent weights packed between calls; whatever
+    changes them (a write into .data, even of one last element, assigning
+    .data, load_state_dict, an optimizer step) shows in the next call."""
+    kw = dict(proj_size=3) if kind == "LSTM" else {}
+    m = getattr(crnn, kind)(4, 6, 2, bidirectional=True, dtype=np.float64, seed=0, **kw).eval()
+    x = np.random.default_rng(0).standard_normal((7, 2, 4))
+
+    def fresh():
+        twin = getattr(crnn, kind)(4, 6, 2, bidirectional=True, dtype=np.float64, **kw).eval()
+        twin.load_state_dict(m.state_dict())
+        out = twin(x)[0]
+        np.testing.assert_array_equal(m(x)[0], out)
+        return out
+
+    before = fresh()
+    m.weight_hh_l1_reverse.data[-1, -1] += 0.5
+    after = fresh()
+    assert not np.array_equal(before, after)
+    m.weight_hh_l0.data = m.weight_hh_l0.data * 0.5
+    fresh()
+    if kind == "LSTM":
+        m.weight_hr_l1.data[0, 0] -= 1.0
+        fresh()
+    sd = m.state_dict()
+    sd["weight_hh_l0"] = sd["weight_hh_l0"] + 0.1
+    m.load_state_dict(sd)
+    fresh()
+    m.train()
+    out, _ = m(x)
+    m.backward(np.ones_like(out))
+    crnn.optim.SGD(m.parameters(), lr=0.1).step()
+    m.eval()
+    fresh()

@@ -117,18 +117,26 @@ int main(int argc, char **argv) {
             float *work = malloc((nwork ? nwork : 1) * sizeof(float));
             crnn_s_params w;
             crnn_status st;
+            float *packed;
             for (int i = 0; i < 4; i++) {
                 snprintf(name, sizeof name, "%s_l%zu%s", kinds[i], k, sfx);
                 p[i] = load(dir, name);
             }
-            w = (crnn_s_params){p[0].data, p[1].data, p[2].data, p[3].data, NULL};
-            st = crnn_s_forward(&blas, &layer, &batch, &w, xs, none, os, none, NULL, work);
+            w = (crnn_s_params){p[0].data, p[1].data, p[2].data, p[3].data, NULL, NULL};
+            /* a server would pack W_hh once at load time and reuse it for
+               every request (streaming: many short calls) */
+            packed = malloc(crnn_packed_size(&layer) * sizeof(float) + 1);
+            st = crnn_s_pack(&layer, &w, packed);
+            w.packed = packed;
+            if (st == CRNN_OK)
+                st = crnn_s_forward(&blas, &layer, &batch, &w, xs, none, os, none, NULL, work);
             if (st != CRNN_OK) {
                 fprintf(stderr, "crnn_s_forward: %s\n", crnn_status_string(st));
                 return 1;
             }
             for (int i = 0; i < 4; i++) free(p[i].data);
             free(work);
+            free(packed);
         }
         if (in != x.data) free(in);
         in = out;

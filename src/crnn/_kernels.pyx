@@ -10,7 +10,7 @@ exceptions. It never loops over time steps and never allocates arrays.
 from cpython.buffer cimport (PyObject_GetBuffer, PyBuffer_Release,
                              PyBUF_STRIDES, PyBUF_FORMAT, PyBUF_WRITABLE)
 from libc.stdint cimport int64_t, SIZE_MAX
-from libc.string cimport memset
+from libc.string cimport memcmp, memset
 from scipy.linalg.cython_blas cimport sgemm, dgemm
 
 cdef extern from "crnn.h" nogil:
@@ -38,6 +38,7 @@ cdef extern from "crnn.h" nogil:
     size_t crnn_rows(const crnn_batch *)
     size_t crnn_workspace_size(const crnn_layer *, const crnn_batch *, int)
     size_t crnn_reserve_size(const crnn_layer *, const crnn_batch *)
+    size_t crnn_packed_size(const crnn_layer *)
 
 cdef extern from "_shim.h" nogil:
     ctypedef struct shim_seq:
@@ -49,6 +50,7 @@ cdef extern from "_shim.h" nogil:
     ctypedef struct shim_args:
         void *w[5]
         void *dw[5]
+        void *packed
         shim_seq x, out, dout, dx
         shim_mat h0, c0, hn, cn, dhn, dcn, dh0, dc0
         void *reserve
@@ -57,6 +59,7 @@ cdef extern from "_shim.h" nogil:
                              const crnn_batch *, const shim_args *)
     crnn_status shim_backward(int dbl, const crnn_blas *, const crnn_layer *,
                               const crnn_batch *, const shim_args *)
+    crnn_status shim_pack(int dbl, const crnn_layer *, const shim_args *)
 
 version = "%d.%d.%d" % (CRNN_VERSION_MAJOR, CRNN_VERSION_MINOR, CRNN_VERSION_PATCH)
 
@@ -343,9 +346,69 @@ cdef shim_mat take_cell_state(Bufs *b, _Plan p, object obj, str name, bint dbl,
     return take_mat(b, p, obj, name, dbl, p.layer.hidden_size, writable)
 
 
+def packed_size(int cell, size_t input_size, size_t hidden_size, size_t proj_size):
+    """Elements of ``pack``'s output for one layer-direction."""
+    cdef _Plan p = make_plan(cell, False, input_size, hidden_size, proj_size, 1, 1, None)
+    return crnn_packed_size(&p.layer)
+
+
+def pack(int cell, size_t input_size, size_t hidden_size, size_t proj_size,
+         tuple params, packed):
+    """The recurrent weights of params (w_ih, w_hh, b_ih, b_hh, w_hr)
+    repacked into ``packed`` (1-D, ``packed_size`` elements) for ``forward``
+    to read; runs without the GIL."""
+    cdef Bufs b
+    cdef shim_args a
+    cdef _Plan p
+    cdef bint dbl
+    cdef crnn_status st
+    b.n = 0
+    memset(&a, 0, sizeof(shim_args))
+    try:
+        p = make_plan(cell, False, input_size, hidden_size, proj_size, 1, 1, None)
+        dbl = params[1] is not None and params[1].dtype.itemsize == 8
+        take_params(&b, &a, False, params, p, dbl)
+        a.packed = take_work(&b, packed, "packed", dbl, True, crnn_packed_size(&p.layer))
+        with nogil:
+            st = shim_pack(dbl, &p.layer, &a)
+        raise_status(st)
+    finally:
+        release(&b)
+
+
+def unchanged(tuple kept, tuple now):
+    """Whether every array of ``now`` holds the same bytes as its copy in
+    ``kept`` (None pairs with None); compared without the GIL."""
+    cdef Bufs b
+    cdef Py_buffer *u
+    cdef Py_buffer *v
+    cdef int i, same = 1
+    b.n = 0
+    if len(kept) != len(now):
+        return False
+    try:
+        for i in range(len(now)):
+            if kept[i] is None or now[i] is None:
+                if kept[i] is not now[i]:
+                    return False
+                continue
+            if kept[i].dtype != now[i].dtype or kept[i].shape != now[i].shape or \
+                    not now[i].flags.c_contiguous:
+                return False
+            u = take(&b, kept[i], "kept", kept[i].dtype.itemsize == 8, kept[i].ndim, False)
+            v = take(&b, now[i], "now", now[i].dtype.itemsize == 8, now[i].ndim, False)
+            with nogil:
+                same = memcmp(u.buf, v.buf, <size_t>v.len) == 0
+            if not same:
+                return False
+        return True
+    finally:
+        release(&b)
+
+
 def forward(int cell, bint reverse, size_t input_size, size_t hidden_size,
             size_t proj_size, x, h0, c0, out, hn, cn, tuple params,
-            reserve=None, work=None, batch_sizes=None):
+            reserve=None, work=None, batch_sizes=None, packed_weights=None):
     """One layer in one direction over the whole batch.
 
     x (L, N, I) padded, any non-negative strides with a contiguous last axis,
@@ -353,7 +416,8 @@ def forward(int cell, bint reverse, size_t input_size, size_t hidden_size,
     cn (N, H), or None; out like x with P features (may be a column slice
     of a wider array) or None; P is proj_size or hidden_size. params (w_ih,
     w_hh, b_ih, b_hh, w_hr); reserve (training) and work are 1-D buffers of
-    the sizes ``sizes()`` gives. Runs without the GIL.
+    the sizes ``sizes()`` gives; packed_weights (optional) ``pack``'s output
+    for these weights. Runs without the GIL.
     """
     cdef Bufs b
     cdef shim_args a
@@ -377,6 +441,9 @@ def forward(int cell, bint reverse, size_t input_size, size_t hidden_size,
         a.work = take_work(&b, work, "work", dbl, True, crnn_workspace_size(
             &p.layer, &p.batch,
             CRNN_PASS_TRAINING if reserve is not None else CRNN_PASS_INFERENCE))
+        if packed_weights is not None:
+            a.packed = take_work(&b, packed_weights, "packed_weights", dbl, False,
+                                 crnn_packed_size(&p.layer))
         with nogil:
             st = shim_forward(dbl, &BLAS, &p.layer, &p.batch, &a)
         raise_status(st)

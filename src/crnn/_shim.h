@@ -9,6 +9,7 @@ typedef struct shim_seq { void *data; ptrdiff_t st, sn; } shim_seq;
 typedef struct shim_mat { void *data; size_t ld; } shim_mat;
 typedef struct shim_args {
     void *w[5], *dw[5];            /* w_ih, w_hh, b_ih, b_hh, w_hr */
+    void *packed;                  /* crnn_?_pack's output, or NULL */
     shim_seq x, out, dout, dx;
     shim_mat h0, c0, hn, cn, dhn, dcn, dh0, dc0;
     void *reserve, *work;
@@ -17,12 +18,13 @@ typedef struct shim_args {
 #define SHIM_SEQ(p, T, s) ((crnn_##p##_seq){(T *)(s).data, (s).st, (s).sn})
 #define SHIM_STATE(p, T, h, c) \
     ((crnn_##p##_state){(T *)(h).data, (h).ld, (T *)(c).data, (c).ld})
-#define SHIM_PARAMS(p, T, v) \
-    ((crnn_##p##_params){(T *)(v)[0], (T *)(v)[1], (T *)(v)[2], (T *)(v)[3], (T *)(v)[4]})
+#define SHIM_PARAMS(p, T, v, pk) \
+    ((crnn_##p##_params){(T *)(v)[0], (T *)(v)[1], (T *)(v)[2], (T *)(v)[3], \
+                         (T *)(v)[4], (const T *)(pk)})
 
 #define SHIM_FORWARD(p, T)                                                    \
     do {                                                                      \
-        crnn_##p##_params w = SHIM_PARAMS(p, T, a->w);                        \
+        crnn_##p##_params w = SHIM_PARAMS(p, T, a->w, a->packed);             \
         return crnn_##p##_forward(blas, ly, bt, &w, SHIM_SEQ(p, T, a->x),     \
                                   SHIM_STATE(p, T, a->h0, a->c0),             \
                                   SHIM_SEQ(p, T, a->out),                     \
@@ -32,8 +34,8 @@ typedef struct shim_args {
 
 #define SHIM_BACKWARD(p, T)                                                   \
     do {                                                                      \
-        crnn_##p##_params w = SHIM_PARAMS(p, T, a->w);                        \
-        crnn_##p##_params dw = SHIM_PARAMS(p, T, a->dw);                      \
+        crnn_##p##_params w = SHIM_PARAMS(p, T, a->w, NULL);                  \
+        crnn_##p##_params dw = SHIM_PARAMS(p, T, a->dw, NULL);                \
         return crnn_##p##_backward(blas, ly, bt, &w, &dw,                     \
                                    SHIM_SEQ(p, T, a->x),                      \
                                    SHIM_SEQ(p, T, a->dout),                   \
@@ -48,6 +50,16 @@ static crnn_status shim_forward(int dbl, const crnn_blas *blas,
                                 const shim_args *a) {
     if (dbl) SHIM_FORWARD(d, double);
     SHIM_FORWARD(s, float);
+}
+
+static crnn_status shim_pack(int dbl, const crnn_layer *ly, const shim_args *a) {
+    if (dbl) {
+        crnn_d_params w = SHIM_PARAMS(d, double, a->w, NULL);
+        return crnn_d_pack(ly, &w, (double *)a->packed);
+    } else {
+        crnn_s_params w = SHIM_PARAMS(s, float, a->w, NULL);
+        return crnn_s_pack(ly, &w, (float *)a->packed);
+    }
 }
 
 static crnn_status shim_backward(int dbl, const crnn_blas *blas,

@@ -75,16 +75,17 @@ class _Kind:
                               self.proj_size, L, N, batch_sizes)
 
     def forward(self, reverse, input_size, weights, x, s0, out, sn, training,
-                batch_sizes=None):
+                batch_sizes=None, packed=None):
         """One layer-direction forward; s0/sn are per-state lists (None:
-        zeros / not wanted). Returns the training reserve (or None)."""
+        zeros / not wanted); packed: the recurrent weights as pack() left
+        them (or None). Returns the training reserve (or None)."""
         sizes = self._sizes(input_size, x, batch_sizes)
         reserve = np.empty(sizes[0], x.dtype) if training else None
         work = np.empty(sizes[2] if training else sizes[1], x.dtype)
         c0, cn = (s0[1], sn[1]) if self.lstm else (None, None)
         _kernels.forward(self.cell, reverse, input_size, self.hidden_size,
                          self.proj_size, x, s0[0], c0, out, sn[0], cn, weights,
-                         reserve, work, batch_sizes)
+                         reserve, work, batch_sizes, packed)
         return reserve
 
     def backward(self, reverse, input_size, weights, grads, x, dout, dsn, dx,
@@ -95,6 +96,19 @@ class _Kind:
         _kernels.backward(self.cell, reverse, input_size, self.hidden_size,
                           self.proj_size, weights, grads, x, dout, dsn[0], dcn,
                           dx, ds0[0], dc0, reserve, work, batch_sizes)
+
+    def pack(self, input_size, weights):
+        """The recurrent weights (w_hh, w_hr) of one layer-direction copied,
+        and repacked from the copy the way every forward step reads them:
+        (copies, packed)."""
+        kept = tuple(None if w is None else w.copy() for w in (weights[1], weights[4]))
+        from_kept = (weights[0], kept[0], weights[2], weights[3], kept[1])
+        packed = np.empty(_kernels.packed_size(self.cell, input_size, self.hidden_size,
+                                               self.proj_size), weights[1].dtype)
+        _kernels.pack(self.cell, input_size, self.hidden_size, self.proj_size,
+                      from_kept, packed)
+        return kept, packed
+
 
     def split_state(self, value, name: str):
         """A user's state argument as a per-state list: an array (or None)
@@ -110,6 +124,25 @@ class _Kind:
 
     def join_state(self, parts):
         return tuple(parts) if self.lstm else parts[0]
+
+
+class _PackedWeights:
+    """Each layer-direction's recurrent weights repacked once for inference
+    (the layout every step reads; otherwise every call repacks them), with
+    a copy of the weights they came from. Reused while the weights hold the
+    same bytes: compared with the copy at every call, which reads them once
+    and costs less than repacking. However the weights change (an optimizer,
+    load_state_dict, writes into ``.data``), the next call sees it."""
+
+    def __init__(self, kind: _Kind):
+        self._kind = kind
+        self._entries = {}
+
+    def get(self, i: int, input_size: int, weights: tuple):
+        entry = self._entries.get(i)
+        if entry is None or not _kernels.unchanged(entry[0], (weights[1], weights[4])):
+            entry = self._entries[i] = self._kind.pack(input_size, weights)
+        return entry[1]
 
 
 def _check_sizes(kind: _Kind, widest_input: int) -> None:
@@ -206,6 +239,7 @@ class RNNBase(Module):
         # (weights, grads) per layer-direction, in the order k * D + d
         self._views = [_Kind.views(self._params, sfx)
                        for k in range(self.num_layers) for sfx in self._suffixes(k)]
+        self._packed = _PackedWeights(self._kind)
         self._saved = None
         self.reset_parameters()
 
@@ -262,11 +296,17 @@ class RNNBase(Module):
         sn = [np.empty((D * layers, lay.N, F), self.dtype) for F in kind.state_sizes]
 
         saved, layer_in = [], x
+        steps = len(lay.batch_sizes) if lay.batch_sizes is not None else x.shape[0]
         for k in range(layers):
             last = k == layers - 1
             layer_out = out if last else np.empty(x.shape[:-1] + (D * P,), self.dtype)
             pieces, parallel = self._pieces(lay, k, training)
             reserves = [None] * len(pieces)
+            # inference over several steps reads the weights packed once
+            # (one step reads them directly: cheaper than checking a copy)
+            packed = [None if training or steps < 2 else
+                      self._packed.get(k * D + d, self._layer_input_size(k), self._views[k * D + d][0])
+                      for d in range(D)]
 
             def piece(j, k=k, layer_in=layer_in, layer_out=layer_out):
                 d, sl = pieces[j]
@@ -278,7 +318,7 @@ class RNNBase(Module):
                     d == 1, self._layer_input_size(k), self._views[i][0], xin,
                     [None if s is None else s[i][rows] for s in s0],
                     layer_out[_cols(sl, d, P)], [s[i][rows] for s in sn], training,
-                    lay.batch_sizes))
+                    lay.batch_sizes, packed[d]))
             run_all([partial(piece, j) for j in range(len(pieces))], parallel)
             mask = None
             if not last and training and self.dropout > 0:

@@ -86,17 +86,28 @@ int crnn_panels_wanted(const crnn_batch *b, size_t k) {
     return b->steps >= 2 && k <= CRNN_PANEL_MAX_K;
 }
 
+
+int crnn_panels_fit(size_t k) { return k <= CRNN_PANEL_MAX_K; }
+
 /* Space for the panels of W_hh (G*H x P) and W_hr (P x H) as the pass
- * packs them (layer.h): for h W^T (forward) or d W (backward). */
+ * packs them (layer.h): for h W^T (forward) or d W (backward); b NULL: the
+ * forward panels whenever they fit (crnn_?_pack). */
 size_t crnn_panel_space(const crnn_layer *ly, const crnn_batch *b, crnn_pass pass) {
     size_t H = ly->hidden_size, P = ly->proj_size ? ly->proj_size : H;
     size_t dims[2][2] = {{crnn_mul(crnn_gates(ly->cell), H), P}, {P, H}}, s = 0;
     int fwd = pass != CRNN_PASS_BACKWARD;
     for (int i = 0; i < (ly->proj_size ? 2 : 1); i++) {
         size_t n = fwd ? dims[i][0] : dims[i][1], k = fwd ? dims[i][1] : dims[i][0];
-        if (crnn_panels_wanted(b, k)) s = crnn_add(s, crnn_panel_size(n, k));
+        if (b ? crnn_panels_wanted(b, k) : crnn_panels_fit(k))
+            s = crnn_add(s, crnn_panel_size(n, k));
     }
     return s;
+}
+
+size_t crnn_packed_size(const crnn_layer *ly) {
+    crnn_batch one = {1, 1, NULL};
+    if (!ly || crnn_check_layer_batch(ly, &one) != CRNN_OK) return SIZE_MAX;
+    return crnn_panel_space(ly, NULL, CRNN_PASS_INFERENCE);
 }
 
 /* Inference computes the input projections a chunk of steps at a time, at

@@ -42,26 +42,60 @@ static crnn_status FN(check_common)(const crnn_blas *bl, const crnn_layer *ly,
     return CRNN_OK;
 }
 
-/* The recurrent weights of a call, W_hh and W_hr (rw[1], LSTM projection),
- * packed into panels at the end of the workspace when the call has several
- * steps and a panel fits in L2 (core.c sizes the space): forward packs
- * them for h W^T, backward for d W. */
+/* The recurrent weights of a layer: W_hh (G*H x P) and, with projection,
+ * W_hr (P x H) in rw[1]; returns how many. */
+static int FN(rmats_of)(const crnn_layer *ly, const TYPED(params) *w,
+                        TYPED(rmat) *rw) {
+    size_t H = ly->hidden_size, P = ly->proj_size ? ly->proj_size : H;
+    rw[0] = (TYPED(rmat)){w->w_hh, crnn_gates(ly->cell) * H, P, NULL};
+    rw[1] = (TYPED(rmat)){w->w_hr, P, H, NULL};
+    return ly->proj_size ? 2 : 1;
+}
+
+/* The recurrent weights of a call as panels: a forward given w->packed
+ * (crnn_?_pack) reads them there; otherwise they are packed at the end of
+ * the workspace when the call has several steps and a panel fits in L2
+ * (core.c sizes the space): forward packs them for h W^T, backward for
+ * d W. */
 static void FN(prepare_rmats)(const crnn_layer *ly, const crnn_batch *b,
                               const TYPED(params) *w, crnn_pass pass,
                               REAL *work, TYPED(rmat) *rw) {
-    size_t H = ly->hidden_size, P = ly->proj_size ? ly->proj_size : H;
-    int fwd = pass != CRNN_PASS_BACKWARD;
-    REAL *p = work + crnn_workspace_base(ly, b, pass);
-    rw[0] = (TYPED(rmat)){w->w_hh, crnn_gates(ly->cell) * H, P, NULL};
-    rw[1] = (TYPED(rmat)){w->w_hr, P, H, NULL};
-    for (int i = 0; i < (ly->proj_size ? 2 : 1); i++) {
+    int fwd = pass != CRNN_PASS_BACKWARD, given = fwd && w->packed;
+    const REAL *src = w->packed;
+    REAL *p = work ? work + crnn_workspace_base(ly, b, pass) : NULL;
+    int count = FN(rmats_of)(ly, w, rw);
+    for (int i = 0; i < count; i++) {
         TYPED(rmat) *r = &rw[i];
         size_t n = fwd ? r->rows : r->cols, k = fwd ? r->cols : r->rows;
-        if (!crnn_panels_wanted(b, k)) continue;
-        FN(pack_panels)(n, k, r->w, r->cols, fwd, p);
-        r->panels = p;
-        p += crnn_panel_size(n, k);
+        if (given && crnn_panels_fit(k)) {
+            r->panels = src;
+            src += crnn_panel_size(n, k);
+        } else if (!given && crnn_panels_wanted(b, k)) {
+            FN(pack_panels)(n, k, r->w, r->cols, fwd, p);
+            r->panels = p;
+            p += crnn_panel_size(n, k);
+        }
     }
+}
+
+crnn_status FN(pack)(const crnn_layer *layer, const TYPED(params) *w,
+                     REAL *packed) {
+    crnn_batch one = {1, 1, NULL};
+    crnn_status st;
+    TYPED(rmat) rw[2];
+    int count;
+    if (!layer || !w || !packed) return CRNN_ERR_NULL;
+    if ((st = crnn_check_layer_batch(layer, &one)) != CRNN_OK) return st;
+    if (!w->w_hh || (layer->proj_size && !w->w_hr)) return CRNN_ERR_NULL;
+    if (!crnn_fits_int(crnn_mul(crnn_gates(layer->cell), layer->hidden_size)))
+        return CRNN_ERR_TOO_LARGE;
+    count = FN(rmats_of)(layer, w, rw);
+    for (int i = 0; i < count; i++) {
+        if (!crnn_panels_fit(rw[i].cols)) continue;
+        FN(pack_panels)(rw[i].rows, rw[i].cols, rw[i].w, rw[i].cols, 1, packed);
+        packed += crnn_panel_size(rw[i].rows, rw[i].cols);
+    }
+    return CRNN_OK;
 }
 
 crnn_status FN(forward)(const crnn_blas *blas, const crnn_layer *layer,
