@@ -34,7 +34,7 @@ $(BUILD)/libcrnn.so: $(BUILD)/core.o
 	$(CC) -shared -o $@ $^ -lm
 
 $(BUILD)/test_core: tests/c/test_core.c $(BUILD)/libcrnn.a
-	$(CC) $(WARN) $(CFLAGS) -Iinclude $< $(BUILD)/libcrnn.a -lm -o $@
+	$(CC) $(WARN) $(CFLAGS) -pthread -Iinclude $< $(BUILD)/libcrnn.a -lm -o $@
 
 check: $(BUILD)/test_core
 	$(BUILD)/test_core

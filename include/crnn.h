@@ -79,13 +79,36 @@ typedef void crnn_dgemm_fn(char *transa, char *transb, int *m, int *n, int *k,
                            double *alpha, double *a, int *lda, double *b,
                            int *ldb, double *beta, double *c, int *ldc);
 
-/* The BLAS the core calls, injected by the caller. The float entry points
- * need sgemm, the double ones dgemm. (Products with one row, as at batch
- * 1, run in the core's own loops.) */
+/* A second thread's help with one call (see crnn_team_help). */
+typedef struct crnn_team crnn_team;
+
+/* What the core computes with, injected by the caller: BLAS (the float
+ * entry points need sgemm, the double ones dgemm; products with one row, as
+ * at batch 1, run in the core's own loops) and, optionally, a team: a
+ * helper thread that takes a share of every step's recurrent products. */
 typedef struct crnn_blas {
     crnn_sgemm_fn *sgemm;
     crnn_dgemm_fn *dgemm;
+    crnn_team *team; /* NULL: the calling thread does everything */
 } crnn_blas;
+
+/*
+ * Teams. A forward or backward call whose crnn_blas has a team splits the
+ * recurrent product of every step with a helper: another thread that calls
+ * crnn_team_help(team) meanwhile (before, during or after the call starts).
+ * The call never waits for a helper that has not come (it does the share
+ * itself), so a late or missing helper costs speed, never progress. One
+ * team serves one call: crnn_team_init it before each, and start the
+ * helper no earlier; crnn_team_help returns when that call has ended.
+ * Worth it when the steps are few rows over large weights (batch 1 with a
+ * hidden size of a few hundred): then each core reads half the weights.
+ */
+CRNN_API size_t crnn_team_size(void); /* bytes, to be aligned to 64 */
+CRNN_API crnn_team *crnn_team_init(void *memory);
+CRNN_API void crnn_team_help(crnn_team *team);
+/* Lets the helper go: every call does this as it returns; a caller that
+ * ends up not making the call must do it. */
+CRNN_API void crnn_team_end(crnn_team *team);
 
 /* Cell kinds. */
 typedef enum crnn_cell {

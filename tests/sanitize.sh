@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The C core and the extension under AddressSanitizer and
-# UndefinedBehaviorSanitizer: the C test of the core, then the extension
+# UndefinedBehaviorSanitizer: the C test of the core (and under
+# ThreadSanitizer, for the helper threads of teams), then the extension
 # built with both sanitizers (ASan's runtime preloaded into Python) running
 # the torch-free test suite. Any report fails the run.
 #
@@ -13,6 +14,11 @@ san="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-fram
 
 echo "== the C test of the core, sanitized"
 make -C "$root" BUILD="$tmp/c" CFLAGS="$san" check
+
+# (no target_clones: their ifunc resolvers run before TSan is set up)
+echo "== the C test under ThreadSanitizer (teams: a helper thread per call)"
+TSAN_OPTIONS=halt_on_error=1 make -C "$root" BUILD="$tmp/tsan" \
+    CFLAGS="-fsanitize=thread -g -O1 -DCRNN_NO_CLONES" check
 
 echo "== the extension, sanitized, under the torch-free suite"
 python3 -m venv "$tmp/venv"

@@ -133,3 +133,51 @@ def test_an_eval_forward_leaves_a_pending_training_forward():
     m.train()
     gx, _ = m.backward(np.ones_like(out))
     assert gx.shape == x.shape
+
+
+@pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
+@pytest.mark.parametrize("packed", [False, True])
+def test_a_helper_thread_gives_the_numbers_of_one(kind, packed, restore_threads):
+    """A layer that is one piece (batch 1, a packed batch) gets a helper on
+    2 threads that computes half of every step's recurrent product (a
+    team): outputs, states and every gradient are the ones of 1 thread."""
+    rng = np.random.default_rng(3)
+    H = {"RNN": 520, "LSTM": 200, "GRU": 240}[kind]
+    x = rng.standard_normal((12, 3 if packed else 1, 8))
+    if packed:
+        x = crnn.utils.rnn.pack_padded_sequence(x, [12, 7, 3])
+    runs = []
+    for n in (1, 2):
+        crnn.set_num_threads(n)
+        m = getattr(crnn, kind)(8, H, 2, dtype=np.float64, seed=1)
+        lay = crnn.rnn._Layout.of_input(m, x)
+        pieces, _ = m._pieces(lay, 1, True)
+        assert (m._team(lay, 1, pieces, True) is not None) == (n == 2)
+        for mode in ("eval", "train"):
+            getattr(m, mode)()
+            out, state = m(x)
+            data = out.data if packed else out
+            runs.append(data.copy())
+        gx, _ = m.backward(out._replace(data=np.ones_like(data)) if packed else np.ones_like(data))
+        runs.append((gx.data if packed else gx).copy())
+        runs.append(m.flat_gradients.copy())
+    half = len(runs) // 2
+    for a, b in zip(runs[:half], runs[half:]):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_team_whose_call_fails_lets_its_helper_go():
+    """A call handed a team that raises before it reaches the core still
+    releases the helper (it would otherwise wait for ever)."""
+    from crnn import _kernels
+    team = _kernels.Team()
+    with pytest.raises(ValueError):
+        _kernels.forward(_kernels.LSTM, False, 3, 4, 0, np.zeros((2, 1, 5), np.float32),
+                         None, None, None, None, None, (None,) * 5, team=team)
+    done = threading.Event()
+    t = threading.Thread(target=lambda: (team.help(), done.set()), daemon=True)
+    t.start()
+    assert done.wait(10), "the helper did not return"
+    with pytest.raises(TypeError, match="team"):
+        _kernels.forward(_kernels.LSTM, False, 3, 4, 0, np.zeros((2, 1, 3), np.float32),
+                         None, None, None, None, None, (None,) * 5, team="helper")

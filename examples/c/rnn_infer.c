@@ -93,7 +93,7 @@ static npy load(const char *dir, const char *name) {
 
 int main(int argc, char **argv) {
     const char *dir = argc > 1 ? argv[1] : ".";
-    crnn_blas blas = {CAT(BLAS_PREFIX, sgemm_), NULL};
+    crnn_blas blas = {CAT(BLAS_PREFIX, sgemm_), NULL, NULL};
     npy x = load(dir, "x");                       /* (L, I) */
     size_t L = x.rows, H = load(dir, "weight_hh_l0").rows, layers = 2, D = 2;
     float *in = x.data, *out = NULL;

@@ -10,6 +10,7 @@ exceptions. It never loops over time steps and never allocates arrays.
 from cpython.buffer cimport (PyObject_GetBuffer, PyBuffer_Release,
                              PyBUF_STRIDES, PyBUF_FORMAT, PyBUF_WRITABLE)
 from libc.stdint cimport int64_t, SIZE_MAX
+from libc.stdlib cimport free, malloc
 from libc.string cimport memcmp, memset
 from scipy.linalg.cython_blas cimport sgemm, dgemm
 
@@ -20,11 +21,20 @@ cdef extern from "crnn.h" nogil:
     int CRNN_VERSION_MAJOR, CRNN_VERSION_MINOR, CRNN_VERSION_PATCH
     const char *crnn_status_string(crnn_status)
 
+    ctypedef struct crnn_team:
+        pass
+
     ctypedef struct crnn_blas:
         void (*sgemm)(char *, char *, int *, int *, int *, float *, float *,
                       int *, float *, int *, float *, float *, int *) noexcept nogil
         void (*dgemm)(char *, char *, int *, int *, int *, double *, double *,
                       int *, double *, int *, double *, double *, int *) noexcept nogil
+        crnn_team *team
+
+    size_t crnn_team_size()
+    crnn_team *crnn_team_init(void *memory)
+    void crnn_team_help(crnn_team *team)
+    void crnn_team_end(crnn_team *team)
 
     ctypedef struct crnn_layer:
         int cell
@@ -66,6 +76,44 @@ version = "%d.%d.%d" % (CRNN_VERSION_MAJOR, CRNN_VERSION_MINOR, CRNN_VERSION_PAT
 cdef crnn_blas BLAS
 BLAS.sgemm = sgemm
 BLAS.dgemm = dgemm
+BLAS.team = NULL
+
+
+cdef class Team:
+    """A second thread's help with one forward or backward call (crnn.h,
+    teams): pass it to that call as ``team=`` and run ``help()`` on another
+    thread meanwhile; ``help`` returns when the call has ended, and the call
+    never waits for a helper that has not come. One team, one call."""
+    cdef void *memory
+    cdef crnn_team *team
+
+    def __cinit__(self):
+        self.memory = malloc(crnn_team_size() + 64)
+        if self.memory == NULL:
+            raise MemoryError()
+        # its own cache lines: the two threads hand jobs over through it
+        self.team = crnn_team_init(<void *>((<size_t>self.memory + 63) & ~(<size_t>63)))
+
+    def __dealloc__(self):
+        free(self.memory)
+
+    def help(self):
+        with nogil:
+            crnn_team_help(self.team)
+
+    def end(self):
+        crnn_team_end(self.team)
+
+
+cdef const crnn_blas *blas_for(object team, crnn_blas *local) except NULL:
+    """SciPy's BLAS, with the team of the call if it has one."""
+    if team is None:
+        return &BLAS
+    if not isinstance(team, Team):
+        raise TypeError(f"team: expected a crnn._kernels.Team, got {type(team).__name__}")
+    local[0] = BLAS
+    local.team = (<Team>team).team
+    return local
 
 # cell kinds, as crnn.h numbers them
 RNN_TANH, RNN_RELU, LSTM, GRU = 0, 1, 2, 3
@@ -408,7 +456,7 @@ def unchanged(tuple kept, tuple now):
 
 def forward(int cell, bint reverse, size_t input_size, size_t hidden_size,
             size_t proj_size, x, h0, c0, out, hn, cn, tuple params,
-            reserve=None, work=None, batch_sizes=None, packed_weights=None):
+            reserve=None, work=None, batch_sizes=None, packed_weights=None, team=None):
     """One layer in one direction over the whole batch.
 
     x (L, N, I) padded, any non-negative strides with a contiguous last axis,
@@ -417,7 +465,8 @@ def forward(int cell, bint reverse, size_t input_size, size_t hidden_size,
     of a wider array) or None; P is proj_size or hidden_size. params (w_ih,
     w_hh, b_ih, b_hh, w_hr); reserve (training) and work are 1-D buffers of
     the sizes ``sizes()`` gives; packed_weights (optional) ``pack``'s output
-    for these weights. Runs without the GIL.
+    for these weights; team (optional) a ``Team`` whose helper shares the
+    steps' products. Runs without the GIL.
     """
     cdef Bufs b
     cdef shim_args a
@@ -425,8 +474,11 @@ def forward(int cell, bint reverse, size_t input_size, size_t hidden_size,
     cdef bint packed = batch_sizes is not None, dbl
     cdef crnn_status st
     cdef size_t P
+    cdef crnn_blas local
+    cdef const crnn_blas *bl
     b.n = 0
     try:
+        bl = blas_for(team, &local)
         p = open_call(&b, &a, &dbl, cell, reverse, input_size, hidden_size,
                       proj_size, x, batch_sizes, params)
         P = out_features(p)
@@ -445,27 +497,32 @@ def forward(int cell, bint reverse, size_t input_size, size_t hidden_size,
             a.packed = take_work(&b, packed_weights, "packed_weights", dbl, False,
                                  crnn_packed_size(&p.layer))
         with nogil:
-            st = shim_forward(dbl, &BLAS, &p.layer, &p.batch, &a)
+            st = shim_forward(dbl, bl, &p.layer, &p.batch, &a)
         raise_status(st)
     finally:
         release(&b)
+        if isinstance(team, Team):  # the call may not have been made
+            (<Team>team).end()
 
 
 def backward(int cell, bint reverse, size_t input_size, size_t hidden_size,
              size_t proj_size, tuple params, tuple grads, x, dout, dhn, dcn,
-             dx, dh0, dc0, reserve, work, batch_sizes=None):
+             dx, dh0, dc0, reserve, work, batch_sizes=None, team=None):
     """Backpropagation through time of one layer-direction after a training
     forward that filled ``reserve``. Accumulates (+=) into grads (w_ih, w_hh,
     b_ih, b_hh, w_hr; None members skipped), dx, dh0 and dc0. Runs without
-    the GIL."""
+    the GIL; team as for ``forward``."""
     cdef Bufs b
     cdef shim_args a
     cdef _Plan p
     cdef bint packed = batch_sizes is not None, dbl
     cdef crnn_status st
     cdef size_t P
+    cdef crnn_blas local
+    cdef const crnn_blas *bl
     b.n = 0
     try:
+        bl = blas_for(team, &local)
         p = open_call(&b, &a, &dbl, cell, reverse, input_size, hidden_size,
                       proj_size, x, batch_sizes, params)
         P = out_features(p)
@@ -481,7 +538,9 @@ def backward(int cell, bint reverse, size_t input_size, size_t hidden_size,
         a.work = take_work(&b, work, "work", dbl, True, crnn_workspace_size(
             &p.layer, &p.batch, CRNN_PASS_BACKWARD))
         with nogil:
-            st = shim_backward(dbl, &BLAS, &p.layer, &p.batch, &a)
+            st = shim_backward(dbl, bl, &p.layer, &p.batch, &a)
         raise_status(st)
     finally:
         release(&b)
+        if isinstance(team, Team):  # the call may not have been made
+            (<Team>team).end()

@@ -2,6 +2,7 @@
 (the argument's name, what was expected, what was given)."""
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
@@ -119,5 +120,5 @@ def check_input(value, dtype: np.dtype, input_size: int, ranks: tuple,
         raise ValueError(f"input: expected {input_size} features (input_size) in the "
                          f"last dimension, got shape {x.shape}")
     batch = x.shape[-2] if x.ndim == ranks[1] else 1
-    check_rows(int(np.prod(x.shape[:-1], dtype=np.int64)), batch, gate_size, "input", x.shape)
+    check_rows(math.prod(x.shape[:-1]), batch, gate_size, "input", x.shape)
     return x if x.flags.c_contiguous else np.ascontiguousarray(x)

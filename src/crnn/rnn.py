@@ -26,6 +26,11 @@ _CELLS = {"RNN_TANH": _kernels.RNN_TANH, "RNN_RELU": _kernels.RNN_RELU,
 
 # work of one direction (flops) from which running both at once pays
 _PARALLEL_FLOPS = 4e6
+# a layer whose widest step's recurrent product has fewer multiply-adds
+# gets no helper (crnn.h, teams): measured on 2 cores, the hand-overs cost
+# about what sharing saves at 64K (an LSTM of 128 at batch 1) and pay from
+# 128K on (the core shares products from 32K on once it has a helper)
+_TEAM_MIN = 131072
 
 _NO_FORWARD = ("backward: expected a preceding forward in training mode "
                "(train(), then forward); none is pending — eval-mode forwards "
@@ -75,27 +80,28 @@ class _Kind:
                               self.proj_size, L, N, batch_sizes)
 
     def forward(self, reverse, input_size, weights, x, s0, out, sn, training,
-                batch_sizes=None, packed=None):
+                batch_sizes=None, packed=None, team=None):
         """One layer-direction forward; s0/sn are per-state lists (None:
         zeros / not wanted); packed: the recurrent weights as pack() left
-        them (or None). Returns the training reserve (or None)."""
+        them (or None); team: a _kernels.Team whose helper shares the
+        steps' products (or None). Returns the training reserve (or None)."""
         sizes = self._sizes(input_size, x, batch_sizes)
         reserve = np.empty(sizes[0], x.dtype) if training else None
         work = np.empty(sizes[2] if training else sizes[1], x.dtype)
         c0, cn = (s0[1], sn[1]) if self.lstm else (None, None)
         _kernels.forward(self.cell, reverse, input_size, self.hidden_size,
                          self.proj_size, x, s0[0], c0, out, sn[0], cn, weights,
-                         reserve, work, batch_sizes, packed)
+                         reserve, work, batch_sizes, packed, team)
         return reserve
 
     def backward(self, reverse, input_size, weights, grads, x, dout, dsn, dx,
-                 ds0, reserve, batch_sizes=None):
+                 ds0, reserve, batch_sizes=None, team=None):
         """One layer-direction backward, accumulating into grads, dx, ds0."""
         work = np.empty(self._sizes(input_size, x, batch_sizes)[3], x.dtype)
         dcn, dc0 = (dsn[1], ds0[1]) if self.lstm else (None, None)
         _kernels.backward(self.cell, reverse, input_size, self.hidden_size,
                           self.proj_size, weights, grads, x, dout, dsn[0], dcn,
-                          dx, ds0[0], dc0, reserve, work, batch_sizes)
+                          dx, ds0[0], dc0, reserve, work, batch_sizes, team)
 
     def pack(self, input_size, weights):
         """The recurrent weights (w_hh, w_hr) of one layer-direction copied,
@@ -308,7 +314,9 @@ class RNNBase(Module):
                       self._packed.get(k * D + d, self._layer_input_size(k), self._views[k * D + d][0])
                       for d in range(D)]
 
-            def piece(j, k=k, layer_in=layer_in, layer_out=layer_out):
+            team = self._team(lay, k, pieces, training)
+
+            def piece(j, k=k, layer_in=layer_in, layer_out=layer_out, team=team):
                 d, sl = pieces[j]
                 i = k * D + d
                 # a batch slice gets its own contiguous input (one input GEMM)
@@ -318,8 +326,9 @@ class RNNBase(Module):
                     d == 1, self._layer_input_size(k), self._views[i][0], xin,
                     [None if s is None else s[i][rows] for s in s0],
                     layer_out[_cols(sl, d, P)], [s[i][rows] for s in sn], training,
-                    lay.batch_sizes, packed[d]))
-            run_all([partial(piece, j) for j in range(len(pieces))], parallel)
+                    lay.batch_sizes, packed[d], team))
+            run_all([partial(piece, j) for j in range(len(pieces))] +
+                    ([team.help] if team is not None else []), parallel or team is not None)
             mask = None
             if not last and training and self.dropout > 0:
                 mask = self._dropout_mask(layer_out.shape)
@@ -381,6 +390,22 @@ class RNNBase(Module):
         # flops above are one direction's, over the whole batch
         return pieces, len(pieces) > 1 and flops / len(slices) >= _PARALLEL_FLOPS
 
+    def _team(self, lay, k, pieces, training):
+        """A helper for a layer that is one piece while a thread is spare
+        (batch 1, a few rows, packed batches): it takes half of every step's
+        recurrent product (each core then reads half the weights), when
+        those products are large enough (a _kernels.Team, else None)."""
+        kind = self._kind
+        steps = len(lay.batch_sizes) if lay.batch_sizes is not None else lay.x.shape[0]
+        if len(pieces) > 1 or get_num_threads() < 2 or steps < 2 or \
+                lay.N * kind.gate_size * kind.out_size < _TEAM_MIN:
+            return None
+        rows = lay.x.shape[0] * (1 if lay.packed is not None else lay.x.shape[1])
+        flops = 2 * rows * kind.gate_size * (self._layer_input_size(k) + kind.out_size)
+        if flops * (3 if training else 1) < _PARALLEL_FLOPS:
+            return None
+        return _kernels.Team()
+
     def _dropout_mask(self, shape):
         p = self.dropout
         keep = self.rng.random(shape, dtype=self.dtype) >= p
@@ -431,6 +456,7 @@ class RNNBase(Module):
             else:
                 dx = np.zeros(lay.x.shape[:-1] + (in_k,), self.dtype)
             parallel = len(pieces) > 1 and self._pieces(lay, k, True)[1]
+            team = self._team(lay, k, pieces, True)
             # pieces running at once accumulate into separate dx (directions)
             # and separate parameter gradients (batch slices after the first)
             dxs = [dx] + [np.zeros_like(dx) if parallel else dx] * (D - 1)
@@ -439,7 +465,8 @@ class RNNBase(Module):
                            for g in self._views[k * D + d][1])
                      for d, sl in pieces]
 
-            def piece(j, k=k, in_k=in_k, pieces=pieces, reserves=reserves, dout=dout):
+            def piece(j, k=k, in_k=in_k, pieces=pieces, reserves=reserves, dout=dout,
+                      team=team):
                 d, sl = pieces[j]
                 i = k * D + d
                 xin, reserve = reserves[j]
@@ -449,8 +476,9 @@ class RNNBase(Module):
                               [None if t is None else t[i][rows] for t in dsn],
                               dxs[d][_rows3(sl)],
                               [None if t is None else t[i][rows] for t in ds0], reserve,
-                              lay.batch_sizes)
-            run_all([partial(piece, j) for j in range(len(pieces))], parallel)
+                              lay.batch_sizes, team)
+            run_all([partial(piece, j) for j in range(len(pieces))] +
+                    ([team.help] if team is not None else []), parallel or team is not None)
             for j, (d, sl) in enumerate(pieces):
                 if grads[j] is not self._views[k * D + d][1]:
                     for total, part in zip(self._views[k * D + d][1], grads[j]):

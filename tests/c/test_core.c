@@ -1,12 +1,14 @@
 /* test_core.c — the crnn core from C alone: every cell kind, padded and
  * packed, both directions, float and double, against a plain reference
  * written here from the equations; backward against central differences;
- * and the status codes of bad arguments. BLAS is a naive column-major gemm
- * defined below, so the test needs no library but libm.
+ * teams (a helper thread) giving identical results; and the status codes of
+ * bad arguments. BLAS is a naive column-major gemm defined below, so the
+ * test needs no library but libm (and pthreads).
  *
  *   make check      (prints "N passed, N failed"; exit status 1 on failure)
  */
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,7 +43,33 @@ static int passed, failed;
 NAIVE_GEMM(naive_sgemm, float)
 NAIVE_GEMM(naive_dgemm, double)
 
-static const crnn_blas BLAS = {naive_sgemm, naive_dgemm};
+static const crnn_blas BLAS = {naive_sgemm, naive_dgemm, NULL};
+
+/* Teams: run_d's calls get a team when team_mode is 1 (with a helper
+ * thread) or 2 (no helper ever comes: the caller must do it all). */
+static int team_mode;
+
+typedef struct call_ctx { crnn_blas blas; void *mem; pthread_t helper; } call_ctx;
+
+static void *help_main(void *team) {
+    crnn_team_help((crnn_team *)team);
+    return NULL;
+}
+
+static const crnn_blas *call_begin(call_ctx *x) {
+    x->blas = BLAS;
+    x->mem = NULL;
+    if (!team_mode) return &x->blas;
+    x->mem = malloc(crnn_team_size());
+    x->blas.team = crnn_team_init(x->mem);
+    if (team_mode == 1) pthread_create(&x->helper, NULL, help_main, x->blas.team);
+    return &x->blas;
+}
+
+static void call_end(call_ctx *x) {
+    if (team_mode == 1) pthread_join(x->helper, NULL);
+    free(x->mem);
+}
 
 static double urand(void) { return 2.0 * rand() / RAND_MAX - 1.0; }
 static double sig(double a) { return 1 / (1 + exp(-a)); }
@@ -172,14 +200,18 @@ static crnn_status run_d(const cfg *c, double *pall, const double *x, const doub
     crnn_d_seq os = {out, (ptrdiff_t)(c->N * P), (ptrdiff_t)P};
     crnn_d_state s0 = {(double *)h0, P, (double *)c0, c->H};
     crnn_d_state sn = {hn, P, cn, c->H};
-    crnn_status st = crnn_d_forward(&BLAS, &ly, &b, &w, xs, s0, os, sn, res, work);
+    call_ctx cx;
+    crnn_status st = crnn_d_forward(call_begin(&cx), &ly, &b, &w, xs, s0, os, sn, res, work);
+    call_end(&cx);
     if (st == CRNN_OK && train) {
         par g = par_views(c, gall);
         crnn_d_params dw = {g.w_ih, g.w_hh, g.b_ih, g.b_hh, g.w_hr, NULL};
         crnn_d_seq dout = {(double *)gout, (ptrdiff_t)(c->N * P), (ptrdiff_t)P};
         crnn_d_seq dx = {gx, (ptrdiff_t)(c->N * c->I), (ptrdiff_t)c->I};
         crnn_d_state none = {NULL, 0, NULL, 0};
-        st = crnn_d_backward(&BLAS, &ly, &b, &w, &dw, xs, dout, none, dx, none, res, bwork);
+        st = crnn_d_backward(call_begin(&cx), &ly, &b, &w, &dw, xs, dout, none, dx, none,
+                             res, bwork);
+        call_end(&cx);
     }
     (void)R;
     free(res); free(work); free(bwork);
@@ -287,6 +319,44 @@ static void test_float_matches_double(const cfg *c, const char *what) {
     free(pd); free(xd); free(od); free(hd); free(pf); free(xf); free(of); free(work);
 }
 
+/* A team splits every step's recurrent product with a helper thread: the
+ * same numbers as alone (each output column is one core's sum in the same
+ * order), forward and backward, with or without a helper showing up. */
+static void test_team(const cfg *c, const char *what) {
+    size_t H = c->H, P = c->P ? c->P : H, R = rows_of(c), np = par_size(c);
+    double *pall = malloc(np * sizeof *pall), *x = malloc(R * c->I * sizeof *x);
+    double *gout = malloc(R * P * sizeof *gout);
+    double *out[3], *hn[3], *gall[3], *gx[3];
+    for (size_t i = 0; i < np; i++) pall[i] = 0.2 * urand();
+    for (size_t i = 0; i < R * c->I; i++) x[i] = urand();
+    for (size_t i = 0; i < R * P; i++) gout[i] = urand();
+    for (int mode = 0; mode < 3; mode++) {
+        out[mode] = malloc(R * P * sizeof(double));
+        hn[mode] = malloc(c->N * P * sizeof(double));
+        gall[mode] = calloc(np, sizeof(double));
+        gx[mode] = calloc(R * c->I, sizeof(double));
+        team_mode = mode;
+        CHECK(run_d(c, pall, x, NULL, NULL, out[mode], hn[mode], NULL, NULL, NULL, NULL) ==
+              CRNN_OK, "%s: team %d forward status", what, mode);
+        CHECK(run_d(c, pall, x, NULL, NULL, out[mode], hn[mode], NULL, gout, gall[mode],
+                    gx[mode]) == CRNN_OK, "%s: team %d backward status", what, mode);
+    }
+    team_mode = 0;
+    for (int mode = 1; mode < 3; mode++) {
+        CHECK(memcmp(out[mode], out[0], R * P * sizeof(double)) == 0,
+              "%s: team %d output differs by %g", what, mode, max_diff(out[mode], out[0], R * P));
+        CHECK(memcmp(hn[mode], hn[0], c->N * P * sizeof(double)) == 0,
+              "%s: team %d h_n differs", what, mode);
+        CHECK(memcmp(gall[mode], gall[0], np * sizeof(double)) == 0,
+              "%s: team %d parameter gradients differ by %g", what, mode,
+              max_diff(gall[mode], gall[0], np));
+        CHECK(memcmp(gx[mode], gx[0], R * c->I * sizeof(double)) == 0,
+              "%s: team %d input gradient differs", what, mode);
+    }
+    for (int mode = 0; mode < 3; mode++) { free(out[mode]); free(hn[mode]); free(gall[mode]); free(gx[mode]); }
+    free(pall); free(x); free(gout);
+}
+
 static void test_status_codes(void) {
     float w_ih[8] = {0}, w_hh[16] = {0}, x[8] = {0}, out[16] = {0}, *work;
     crnn_s_params w = {w_ih, w_hh, NULL, NULL, NULL, NULL};
@@ -294,7 +364,7 @@ static void test_status_codes(void) {
     crnn_batch b = {2, 2, NULL};
     crnn_s_seq xs = {x, 4, 2}, os = {out, 8, 4}, bad = {out, 8, 2};
     crnn_s_state none = {NULL, 0, NULL, 0};
-    crnn_blas noblas = {NULL, NULL};
+    crnn_blas noblas = {NULL, NULL, NULL};
     int64_t up[2] = {1, 2}, wrong0[2] = {3, 1};
     crnn_layer gru_proj = {CRNN_GRU, 2, 4, 2, 0}, big_proj = {CRNN_LSTM, 2, 4, 4, 0};
     crnn_layer zero_h = {CRNN_RNN_TANH, 2, 0, 0, 0};
@@ -345,6 +415,21 @@ int main(void) {
                 snprintf(what, sizeof what, "lstm proj rev=%d", rev);
                 test_forward_and_backward(&proj, what);
                 test_float_matches_double(&proj, what);
+            }
+        }
+    for (int k = 0; k < 4; k++)
+        for (int rev = 0; rev < 2; rev++) {
+            /* wide enough that every step's product is shared */
+            static const int64_t bs_team[7] = {3, 3, 2, 2, 1, 1, 1};
+            cfg team_shapes[3] = {
+                {cells[k], 5, 150, 0, 6, 1, rev, NULL},
+                {cells[k], 5, 150, 0, 7, 3, rev, bs_team},
+                {cells[k], 5, 150, cells[k] == CRNN_LSTM ? 130 : 0, 5, 2, rev, NULL},
+            };
+            for (int s = 0; s < 3; s++) {
+                char what[96];
+                snprintf(what, sizeof what, "%s rev=%d team shape=%d", names[k], rev, s);
+                test_team(&team_shapes[s], what);
             }
         }
     test_status_codes();

@@ -35,6 +35,64 @@ static inline int crnn_fits_int(size_t v) { return v <= (size_t)INT_MAX; }
 #define CRNN_HOT
 #endif
 
+/* Atomics and a spin-wait hint for teams (C11 <stdatomic.h> is missing
+ * from some compilers the wheels use, so the builtins). */
+#if defined(_MSC_VER) && !defined(__clang__)
+#include <intrin.h>
+#include <windows.h>
+typedef volatile long crnn_atomic;
+#define CRNN_LOAD(p) InterlockedCompareExchange((p), 0, 0)
+#define CRNN_STORE(p, v) ((void)InterlockedExchange((p), (long)(v)))
+#define CRNN_CAS(p, expect, want) \
+    (InterlockedCompareExchange((p), (long)(want), (long)(expect)) == (long)(expect))
+#define CRNN_PAUSE() YieldProcessor()
+#define CRNN_YIELD() ((void)SwitchToThread())
+#else
+#include <sched.h>
+typedef long crnn_atomic;
+#define CRNN_LOAD(p) __atomic_load_n((p), __ATOMIC_SEQ_CST)
+#define CRNN_STORE(p, v) __atomic_store_n((p), (long)(v), __ATOMIC_SEQ_CST)
+#define CRNN_CAS(p, expect, want)                                             \
+    __extension__({                                                           \
+        long crnn_e_ = (long)(expect);                                        \
+        __atomic_compare_exchange_n((p), &crnn_e_, (long)(want), 0,           \
+                                    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);      \
+    })
+#if defined(__x86_64__) || defined(__i386__)
+#define CRNN_PAUSE() __builtin_ia32_pause()
+#elif defined(__aarch64__)
+#define CRNN_PAUSE() __asm__ __volatile__("yield")
+#else
+#define CRNN_PAUSE() ((void)0)
+#endif
+#define CRNN_YIELD() ((void)sched_yield())
+#endif
+
+/* One share of a product: run(job, n0, n1) computes its output columns
+ * [n0, n1). A team's job is the caller's columns [0, split) and the
+ * helper's [split, n). */
+typedef struct crnn_job {
+    void (*run)(const struct crnn_job *job, size_t n0, size_t n1);
+    size_t m, n, k, lda, ldc, split;
+    const void *A, *B;
+    void *C;
+    double beta;
+} crnn_job;
+
+/* seq: the job the caller posted last; claim: the last job whose helper
+ * share someone (the caller or the helper) took; done: the last the helper
+ * finished; quit: the call has ended. */
+struct crnn_team {
+    crnn_atomic seq, claim, done, quit;
+    crnn_job job;
+};
+
+/* Products of fewer multiply-adds than this are not worth a hand-over. */
+enum { CRNN_TEAM_MIN = 32768 };
+
+/* Run a job, the helper's share on the helper when it takes it in time. */
+void crnn_team_run(crnn_team *team, const crnn_job *job);
+
 /* Number of gates of a cell kind (rows of w_ih are gates * hidden_size). */
 static inline size_t crnn_gates(crnn_cell cell) {
     switch (cell) {

@@ -98,10 +98,10 @@ crnn_status FN(pack)(const crnn_layer *layer, const TYPED(params) *w,
     return CRNN_OK;
 }
 
-crnn_status FN(forward)(const crnn_blas *blas, const crnn_layer *layer,
-                        const crnn_batch *batch, const TYPED(params) *w,
-                        TYPED(seq) x, TYPED(state) h0, TYPED(seq) out,
-                        TYPED(state) hn, REAL *reserve, REAL *work) {
+static crnn_status FN(forward_call)(const crnn_blas *blas, const crnn_layer *layer,
+                                    const crnn_batch *batch, const TYPED(params) *w,
+                                    TYPED(seq) x, TYPED(state) h0, TYPED(seq) out,
+                                    TYPED(state) hn, REAL *reserve, REAL *work) {
     crnn_status st = FN(check_common)(blas, layer, batch, w);
     size_t H, P;
     crnn_pass pass;
@@ -139,11 +139,11 @@ crnn_status FN(forward)(const crnn_blas *blas, const crnn_layer *layer,
     return CRNN_ERR_SIZE; /* unreachable: the cell kind was checked */
 }
 
-crnn_status FN(backward)(const crnn_blas *blas, const crnn_layer *layer,
-                         const crnn_batch *batch, const TYPED(params) *w,
-                         const TYPED(params) *dw, TYPED(seq) x,
-                         TYPED(seq) dout, TYPED(state) dhn, TYPED(seq) dx,
-                         TYPED(state) dh0, const REAL *reserve, REAL *work) {
+static crnn_status FN(backward_call)(const crnn_blas *blas, const crnn_layer *layer,
+                                     const crnn_batch *batch, const TYPED(params) *w,
+                                     const TYPED(params) *dw, TYPED(seq) x,
+                                     TYPED(seq) dout, TYPED(state) dhn, TYPED(seq) dx,
+                                     TYPED(state) dh0, const REAL *reserve, REAL *work) {
     crnn_status st = FN(check_common)(blas, layer, batch, w);
     size_t H, P;
     TYPED(rmat) rw[2];
@@ -180,4 +180,27 @@ crnn_status FN(backward)(const crnn_blas *blas, const crnn_layer *layer,
                                 dh0, reserve, work);
     }
     return CRNN_ERR_SIZE; /* unreachable: the cell kind was checked */
+}
+
+/* The entry points: the call, then its team's helper is let go (on every
+ * outcome: a helper never waits for a call that has returned). */
+crnn_status FN(forward)(const crnn_blas *blas, const crnn_layer *layer,
+                        const crnn_batch *batch, const TYPED(params) *w,
+                        TYPED(seq) x, TYPED(state) h0, TYPED(seq) out,
+                        TYPED(state) hn, REAL *reserve, REAL *work) {
+    crnn_status st = FN(forward_call)(blas, layer, batch, w, x, h0, out, hn,
+                                      reserve, work);
+    if (blas) crnn_team_end(blas->team);
+    return st;
+}
+
+crnn_status FN(backward)(const crnn_blas *blas, const crnn_layer *layer,
+                         const crnn_batch *batch, const TYPED(params) *w,
+                         const TYPED(params) *dw, TYPED(seq) x,
+                         TYPED(seq) dout, TYPED(state) dhn, TYPED(seq) dx,
+                         TYPED(state) dh0, const REAL *reserve, REAL *work) {
+    crnn_status st = FN(backward_call)(blas, layer, batch, w, dw, x, dout, dhn,
+                                       dx, dh0, reserve, work);
+    if (blas) crnn_team_end(blas->team);
+    return st;
 }

@@ -257,19 +257,43 @@ typedef struct TYPED(rmat) {
     const REAL *panels;
 } TYPED(rmat);
 
+/* Columns [n0, n1) of a panel product job (n0 a multiple of the panel
+ * width): C = beta C + A . panels. */
+static void FN(panel_job)(const crnn_job *j, size_t n0, size_t n1) {
+    FN(panel_mm)(j->m, n1 - n0, j->k, (const REAL *)j->A, j->lda,
+                 (const REAL *)j->B + (n0 / CRNN_NB) * j->k * CRNN_NB, (REAL)j->beta,
+                 (REAL *)j->C + n0, j->ldc);
+}
+
+/* C (m x n, ldc) = beta C + A (m x k, lda) . panels, with the call's team
+ * when it has one and the product is large enough to share (half the
+ * panels each); multiply-adds below CRNN_TEAM_MIN stay on the caller. */
+
+static void FN(panel_product)(const crnn_blas *bl, size_t m, size_t n, size_t k,
+                              const REAL *A, size_t lda, const REAL *panels,
+                              REAL beta, REAL *C, size_t ldc) {
+    size_t np = (n + CRNN_NB - 1) / CRNN_NB;
+    crnn_job job;
+    job.run = FN(panel_job);
+    job.m = m; job.n = n; job.k = k; job.lda = lda; job.ldc = ldc;
+    job.A = A; job.B = panels; job.C = C; job.beta = beta;
+    job.split = bl->team && np >= 2 && m * n * k >= CRNN_TEAM_MIN ? np / 2 * CRNN_NB : 0;
+    crnn_team_run(bl->team, &job);
+}
+
 /* out (bs x rows) = beta out + h (bs x cols) . W^T: the recurrent product.
  * Over panels when the call packed them; else OpenBLAS (or, for one row,
  * the dot-product loop: nothing to pack for). */
 static void FN(rmat_fwd)(const crnn_blas *bl, const TYPED(rmat) *r, size_t bs,
                          const REAL *h, REAL beta, REAL *out) {
-    if (r->panels) FN(panel_mm)(bs, r->rows, r->cols, h, r->cols, r->panels, beta, out, r->rows);
+    if (r->panels) FN(panel_product)(bl, bs, r->rows, r->cols, h, r->cols, r->panels, beta, out, r->rows);
     else FN(mm_nt)(bl, bs, r->rows, r->cols, h, r->cols, r->w, r->cols, beta, out, r->rows);
 }
 
 /* out (bs x cols) = beta out + d (bs x rows) . W: its gradient w.r.t. h. */
 static void FN(rmat_bwd)(const crnn_blas *bl, const TYPED(rmat) *r, size_t bs,
                          const REAL *d, REAL beta, REAL *out) {
-    if (r->panels) FN(panel_mm)(bs, r->cols, r->rows, d, r->rows, r->panels, beta, out, r->cols);
+    if (r->panels) FN(panel_product)(bl, bs, r->cols, r->rows, d, r->rows, r->panels, beta, out, r->cols);
     else FN(mm_nn)(bl, bs, r->cols, r->rows, d, r->rows, r->w, r->cols, beta, out, r->cols);
 }
 
