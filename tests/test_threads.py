@@ -139,8 +139,10 @@ def test_an_eval_forward_leaves_a_pending_training_forward():
 @pytest.mark.parametrize("packed", [False, True])
 def test_a_helper_thread_gives_the_numbers_of_one(kind, packed, restore_threads):
     """A layer that is one piece (batch 1, a packed batch) gets a helper on
-    2 threads that computes half of every step's recurrent product (a
-    team): outputs, states and every gradient are the ones of 1 thread."""
+    2 threads that computes half of every step's recurrent product and of
+    the input projections (a team): the outputs are the ones of 1 thread,
+    bit for bit; and training from them gives the same gradients (to
+    rounding: backward's GEMMs then run on OpenBLAS's threads)."""
     rng = np.random.default_rng(3)
     H = {"RNN": 520, "LSTM": 200, "GRU": 240}[kind]
     x = rng.standard_normal((12, 3 if packed else 1, 8))
@@ -152,7 +154,7 @@ def test_a_helper_thread_gives_the_numbers_of_one(kind, packed, restore_threads)
         m = getattr(crnn, kind)(8, H, 2, dtype=np.float64, seed=1)
         lay = crnn.rnn._Layout.of_input(m, x)
         pieces, _ = m._pieces(lay, 1, True)
-        assert (m._team(lay, 1, pieces, True) is not None) == (n == 2)
+        assert (m._team(lay, 1, pieces, False) is not None) == (n == 2)
         for mode in ("eval", "train"):
             getattr(m, mode)()
             out, state = m(x)
@@ -162,8 +164,11 @@ def test_a_helper_thread_gives_the_numbers_of_one(kind, packed, restore_threads)
         runs.append((gx.data if packed else gx).copy())
         runs.append(m.flat_gradients.copy())
     half = len(runs) // 2
-    for a, b in zip(runs[:half], runs[half:]):
-        np.testing.assert_array_equal(a, b)
+    for i, (a, b) in enumerate(zip(runs[:half], runs[half:])):
+        if i < 2:   # the eval and the training forward
+            np.testing.assert_array_equal(a, b)
+        else:
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
 
 
 def test_a_team_whose_call_fails_lets_its_helper_go():

@@ -419,12 +419,13 @@ int main(void) {
         }
     for (int k = 0; k < 4; k++)
         for (int rev = 0; rev < 2; rev++) {
-            /* wide enough that every step's product is shared */
+            /* wide enough that every step's product and the input
+               projections are shared */
             static const int64_t bs_team[7] = {3, 3, 2, 2, 1, 1, 1};
             cfg team_shapes[3] = {
-                {cells[k], 5, 150, 0, 6, 1, rev, NULL},
-                {cells[k], 5, 150, 0, 7, 3, rev, bs_team},
-                {cells[k], 5, 150, cells[k] == CRNN_LSTM ? 130 : 0, 5, 2, rev, NULL},
+                {cells[k], 40, 150, 0, 7, 1, rev, NULL},
+                {cells[k], 40, 150, 0, 7, 3, rev, bs_team},
+                {cells[k], 40, 150, cells[k] == CRNN_LSTM ? 130 : 0, 5, 2, rev, NULL},
             };
             for (int s = 0; s < 3; s++) {
                 char what[96];

@@ -297,14 +297,14 @@ static void FN(rmat_bwd)(const crnn_blas *bl, const TYPED(rmat) *r, size_t bs,
     else FN(mm_nn)(bl, bs, r->cols, r->rows, d, r->rows, r->w, r->cols, beta, out, r->cols);
 }
 
-/* Y (rows, F_out) = X . W^T + beta Y for the rows of X that k gives. */
+/* Y (rows, F_out; workspace rows ldy apart) = X . W^T + beta Y for the
+ * rows of X that k gives. */
 static void FN(seq_mm_nt)(const crnn_blas *bl, TYPED(blocks) k, TYPED(seq) X,
                           size_t F_in, const REAL *W, size_t F_out, REAL beta,
-                          REAL *Y) {
+                          REAL *Y, size_t ldy) {
     for (size_t i = 0; i < k.count; i++)
         FN(mm_nt)(bl, k.rows, F_out, F_in, X.data + k.base_v + (ptrdiff_t)i * k.step_v,
-                  k.ld_v, W, F_in, beta, Y + i * k.step_w * F_out,
-                  k.ld_w_rows * F_out);
+                  k.ld_v, W, F_in, beta, Y + i * k.step_w * ldy, k.ld_w_rows * ldy);
 }
 
 /* dX += dY . W for every row of a sequence tensor dX; dY is (R, F_out). */
@@ -329,15 +329,15 @@ static void FN(seq_mm_tn_acc)(const crnn_blas *bl, const crnn_batch *b,
                       k.ld_v, dW, F_in);
 }
 
-/* Y[r][j] = b1[j] + (j < F2 ? b2[j] : 0) for every row r of Y (R, F);
- * a NULL bias is zero. (GRU keeps b_hn out: F2 = 2H.) One row is summed,
- * the others are copies of it. */
-static void FN(fill_bias)(REAL *Y, size_t R, size_t F, const REAL *b1,
-                          const REAL *b2, size_t F2) {
+/* Y[r][j] = b1[j] + (j < F2 ? b2[j] : 0) for the columns j in [j0, j1) of
+ * every row r of Y (R, F); a NULL bias is zero. (GRU keeps b_hn out:
+ * F2 = 2H.) One row is summed, the others are copies of it. */
+static void FN(fill_bias)(REAL *Y, size_t R, size_t F, size_t j0, size_t j1,
+                          const REAL *b1, const REAL *b2, size_t F2) {
     if (R == 0) return;
-    for (size_t j = 0; j < F; j++)
+    for (size_t j = j0; j < j1; j++)
         Y[j] = (b1 ? b1[j] : 0) + (b2 && j < F2 ? b2[j] : 0);
-    for (size_t r = 1; r < R; r++) memcpy(Y + r * F, Y, F * sizeof(REAL));
+    for (size_t r = 1; r < R; r++) memcpy(Y + r * F + j0, Y + j0, (j1 - j0) * sizeof(REAL));
 }
 
 /* db[j] += sum_r dY[r][j]  (numpy db += dY.sum(0)); db NULL is skipped. */
@@ -448,6 +448,16 @@ static TYPED(proj) FN(proj_init)(const crnn_blas *bl, const crnn_batch *b,
     return p;
 }
 
+/* Columns [n0, n1) of a chunk's projections (a job: A the proj, B the
+ * blocks of its rows, m their count, beta whether biased). */
+static void FN(proj_job)(const crnn_job *j, size_t n0, size_t n1) {
+    const TYPED(proj) *p = (const TYPED(proj) *)j->A;
+    int biased = j->beta != 0;
+    if (biased) FN(fill_bias)(p->A, j->m, p->F, n0, n1, p->w->b_ih, p->w->b_hh, p->F2);
+    FN(seq_mm_nt)(p->bl, *(const TYPED(blocks) *)j->B, p->x, p->I, p->w->w_ih + n0 * p->I,
+                  n1 - n0, biased ? (REAL)1 : (REAL)0, p->A + n0, p->F);
+}
+
 /* The projections of the walk's current rows (computing the chunk that
  * starts at its step, in processing order, when they are not held). */
 static REAL *FN(proj_at)(TYPED(proj) *p, const crnn_walk *wk) {
@@ -464,11 +474,16 @@ static REAL *FN(proj_at)(TYPED(proj) *p, const crnn_walk *wk) {
                 rows += crnn_batch_at(b, --t0);
                 lo -= crnn_batch_at(b, t0);
             }
+        crnn_job job;
+        TYPED(blocks) k = FN(blocks_of)(p->x, b, t0, t1 - t0 + 1, lo, rows, p->I);
         p->lo = lo;
         p->hi = lo + rows;
-        if (biased) FN(fill_bias)(p->A, rows, p->F, p->w->b_ih, p->w->b_hh, p->F2);
-        FN(seq_mm_nt)(p->bl, FN(blocks_of)(p->x, b, t0, t1 - t0 + 1, lo, rows, p->I),
-                      p->x, p->I, p->w->w_ih, p->F, biased ? (REAL)1 : (REAL)0, p->A);
+        /* one GEMM, its columns shared with the team's helper if any */
+        job.run = FN(proj_job);
+        job.m = rows; job.n = p->F; job.k = p->I; job.lda = job.ldc = 0;
+        job.A = p; job.B = &k; job.C = NULL; job.beta = biased;
+        job.split = p->bl->team && rows * p->F * p->I >= CRNN_TEAM_MIN ? p->F / 2 / 16 * 16 : 0;
+        crnn_team_run(p->bl->team, &job);
     }
     return p->A + (wk->off - p->lo) * p->F;
 }
