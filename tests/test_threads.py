@@ -140,9 +140,9 @@ def test_an_eval_forward_leaves_a_pending_training_forward():
 def test_a_helper_thread_gives_the_numbers_of_one(kind, packed, restore_threads):
     """A layer that is one piece (batch 1, a packed batch) gets a helper on
     2 threads that computes half of every step's recurrent product and of
-    the input projections (a team): the outputs are the ones of 1 thread,
-    bit for bit; and training from them gives the same gradients (to
-    rounding: backward's GEMMs then run on OpenBLAS's threads)."""
+    the GEMMs over all rows (a team): the outputs are the ones of 1 thread,
+    bit for bit, and so are the gradients but for rounding (OpenBLAS may
+    take another kernel for half a GEMM)."""
     rng = np.random.default_rng(3)
     H = {"RNN": 520, "LSTM": 200, "GRU": 240}[kind]
     x = rng.standard_normal((12, 3 if packed else 1, 8))

@@ -391,11 +391,12 @@ class RNNBase(Module):
         return pieces, len(pieces) > 1 and flops / len(slices) >= _PARALLEL_FLOPS
 
     def _team(self, lay, k, pieces, training):
-        """A helper for the forward of a layer that is one piece while a
-        thread is spare (batch 1, a few rows, packed batches): it takes half
-        of every step's recurrent product (each core then reads half the
-        weights) and of the input projections, when those products are
-        large enough (a _kernels.Team, else None)."""
+        """A helper for a layer that is one piece while a thread is spare
+        (batch 1, a few rows, packed batches): it takes half of every step's
+        recurrent product (each core then reads half the weights) and of
+        the GEMMs over all rows (input projections; in backward, the
+        weight and input gradients), when those products are large enough
+        (a _kernels.Team, else None)."""
         kind = self._kind
         steps = len(lay.batch_sizes) if lay.batch_sizes is not None else lay.x.shape[0]
         if len(pieces) > 1 or get_num_threads() < 2 or steps < 2 or \
@@ -457,9 +458,7 @@ class RNNBase(Module):
             else:
                 dx = np.zeros(lay.x.shape[:-1] + (in_k,), self.dtype)
             parallel = len(pieces) > 1 and self._pieces(lay, k, True)[1]
-            # (no helper here: after the loop, backward is mostly large
-            # GEMMs, which OpenBLAS runs on its own threads outside ours)
-            team = None
+            team = self._team(lay, k, pieces, True)
             # pieces running at once accumulate into separate dx (directions)
             # and separate parameter gradients (batch slices after the first)
             dxs = [dx] + [np.zeros_like(dx) if parallel else dx] * (D - 1)

@@ -108,7 +108,7 @@ static crnn_status FN(elman_backward)(const crnn_blas *bl, const crnn_layer *ly,
         FN(add_rows)(dh0.h, dh0.ld_h, dh, H, wk.prev_bs, wk.bs, H);
     }
     /* a_t += h_{t-1} W_hh^T  ->  dW_hh += dA^T Hprev, over all steps */
-    if (dw->w_hh) FN(mm_tn_acc)(bl, H, H, R, dA, H, Hprev, H, dw->w_hh, H);
+    if (dw->w_hh) FN(mat_mm_tn_acc)(bl, R, dA, H, Hprev, H, dw->w_hh);
     /* A = x W_ih^T + b_ih + b_hh  ->  db_ih, db_hh, dW_ih, dx */
     FN(input_projection_backward)(bl, b, R, x, I, w, dw, dw->b_hh, H, dA, dx);
     return CRNN_OK;

@@ -115,7 +115,7 @@ static crnn_status FN(gru_backward)(const crnn_blas *bl, const crnn_layer *ly,
         FN(add_rows)(dh0.h, dh0.ld_h, dh, H, wk.prev_bs, wk.bs, H);
     }
     FN(colsum_acc)(dw->b_hh, dAh, R, G);
-    if (dw->w_hh) FN(mm_tn_acc)(bl, G, H, R, dAh, G, Hprev, H, dw->w_hh, H);
+    if (dw->w_hh) FN(mat_mm_tn_acc)(bl, R, dAh, G, Hprev, H, dw->w_hh);
     /* ax = x W_ih^T + b_ih (+ b_hr, b_hz, whose gradients dAh holds) */
     FN(input_projection_backward)(bl, b, R, x, I, w, dw, NULL, G, dAx, dx);
     return CRNN_OK;

@@ -307,26 +307,73 @@ static void FN(seq_mm_nt)(const crnn_blas *bl, TYPED(blocks) k, TYPED(seq) X,
                   k.ld_v, W, F_in, beta, Y + i * k.step_w * ldy, k.ld_w_rows * ldy);
 }
 
-/* dX += dY . W for every row of a sequence tensor dX; dY is (R, F_out). */
+/* After a backward loop: the GEMMs over all rows, with dY (R, F_out) the
+ * gradient of Y = X W^T (X's rows as the blocks k give them, W (F_out,
+ * F_in)). As team jobs, the caller and the helper each take half of the
+ * output's columns (dX) or rows (dW). */
+typedef struct TYPED(grad_gemm) {
+    const crnn_blas *bl;
+    TYPED(blocks) k;
+    const REAL *dY, *W;
+    size_t F_out, F_in;
+    REAL *X;           /* X (dW's job) or dX (dX's job) */
+    REAL *dW;
+} TYPED(grad_gemm);
+
+/* dX[:, n0:n1] += dY . W[:, n0:n1] */
+static void FN(dx_job)(const crnn_job *j, size_t n0, size_t n1) {
+    const TYPED(grad_gemm) *g = (const TYPED(grad_gemm) *)j->A;
+    TYPED(blocks) k = g->k;
+    for (size_t i = 0; i < k.count; i++)
+        FN(mm_nn)(g->bl, k.rows, n1 - n0, g->F_out, g->dY + i * k.step_w * g->F_out,
+                  k.ld_w_rows * g->F_out, g->W + n0, g->F_in, 1,
+                  g->X + k.base_v + (ptrdiff_t)i * k.step_v + n0, k.ld_v);
+}
+
+/* dW[n0:n1, :] += dY[:, n0:n1]^T . X */
+static void FN(dw_job)(const crnn_job *j, size_t n0, size_t n1) {
+    const TYPED(grad_gemm) *g = (const TYPED(grad_gemm) *)j->A;
+    TYPED(blocks) k = g->k;
+    for (size_t i = 0; i < k.count; i++)
+        FN(mm_tn_acc)(g->bl, n1 - n0, g->F_in, k.rows,
+                      g->dY + i * k.step_w * g->F_out + n0, k.ld_w_rows * g->F_out,
+                      g->X + k.base_v + (ptrdiff_t)i * k.step_v, k.ld_v,
+                      g->dW + n0 * g->F_in, g->F_in);
+}
+
+static void FN(grad_gemm_run)(const TYPED(grad_gemm) *g, int dx, size_t R) {
+    crnn_job job;
+    size_t n = dx ? g->F_in : g->F_out;
+    job.run = dx ? FN(dx_job) : FN(dw_job);
+    job.m = R; job.n = n; job.k = dx ? g->F_out : g->F_in;
+    job.lda = job.ldc = 0; job.A = g; job.B = NULL; job.C = NULL; job.beta = 1;
+    job.split = g->bl->team && n >= 32 && R * g->F_in * g->F_out >= CRNN_TEAM_MIN ? n / 2 / 16 * 16 : 0;
+    crnn_team_run(g->bl->team, &job);
+}
+
+/* dX += dY . W for every row of a sequence tensor dX. */
 static void FN(seq_mm_nn_acc)(const crnn_blas *bl, const crnn_batch *b,
                               size_t R, TYPED(seq) dX, size_t F_in,
                               const REAL *W, size_t F_out, const REAL *dY) {
-    TYPED(blocks) k = FN(all_blocks)(dX, b, R, F_in);
-    for (size_t i = 0; i < k.count; i++)
-        FN(mm_nn)(bl, k.rows, F_in, F_out, dY + i * k.step_w * F_out,
-                  k.ld_w_rows * F_out, W, F_in, 1,
-                  dX.data + k.base_v + (ptrdiff_t)i * k.step_v, k.ld_v);
+    TYPED(grad_gemm) g = {bl, FN(all_blocks)(dX, b, R, F_in), dY, W, F_out, F_in, dX.data, NULL};
+    FN(grad_gemm_run)(&g, 1, R);
 }
 
-/* dW (F_out, F_in) += dY^T . X over every row; dY is (R, F_out). */
+/* dW (F_out, F_in) += dY^T . X over every row of a sequence tensor X. */
 static void FN(seq_mm_tn_acc)(const crnn_blas *bl, const crnn_batch *b,
                               size_t R, const REAL *dY, size_t F_out,
                               TYPED(seq) X, size_t F_in, REAL *dW) {
-    TYPED(blocks) k = FN(all_blocks)(X, b, R, F_in);
-    for (size_t i = 0; i < k.count; i++)
-        FN(mm_tn_acc)(bl, F_out, F_in, k.rows, dY + i * k.step_w * F_out,
-                      k.ld_w_rows * F_out, X.data + k.base_v + (ptrdiff_t)i * k.step_v,
-                      k.ld_v, dW, F_in);
+    TYPED(grad_gemm) g = {bl, FN(all_blocks)(X, b, R, F_in), dY, NULL, F_out, F_in, X.data, dW};
+    FN(grad_gemm_run)(&g, 0, R);
+}
+
+/* dW (F_out, F_in) += dY^T . X for plain matrices dY (R, F_out) and
+ * X (R, F_in): the recurrent weights' gradients. */
+static void FN(mat_mm_tn_acc)(const crnn_blas *bl, size_t R, const REAL *dY,
+                              size_t F_out, const REAL *X, size_t F_in, REAL *dW) {
+    TYPED(blocks) k = {1, R, 0, 0, F_in, 0, 1};
+    TYPED(grad_gemm) g = {bl, k, dY, NULL, F_out, F_in, (REAL *)X, dW};
+    FN(grad_gemm_run)(&g, 0, R);
 }
 
 /* Y[r][j] = b1[j] + (j < F2 ? b2[j] : 0) for the columns j in [j0, j1) of

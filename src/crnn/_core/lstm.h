@@ -133,8 +133,8 @@ static crnn_status FN(lstm_backward)(const crnn_blas *bl, const crnn_layer *ly,
         FN(add_rows)(ds0.h, ds0.ld_h, dh, P, wk.prev_bs, wk.bs, P);
         FN(add_rows)(ds0.c, ds0.ld_c, dc, H, wk.prev_bs, wk.bs, H);
     }
-    if (proj && dw->w_hr) FN(mm_tn_acc)(bl, P, H, R, dHt, P, M, H, dw->w_hr, H);
-    if (dw->w_hh) FN(mm_tn_acc)(bl, G, P, R, dA, G, Hprev, P, dw->w_hh, P);
+    if (proj && dw->w_hr) FN(mat_mm_tn_acc)(bl, R, dHt, P, M, H, dw->w_hr);
+    if (dw->w_hh) FN(mat_mm_tn_acc)(bl, R, dA, G, Hprev, P, dw->w_hh);
     FN(input_projection_backward)(bl, b, R, x, I, w, dw, dw->b_hh, G, dA, dx);
     return CRNN_OK;
 }
