@@ -419,15 +419,16 @@ int main(void) {
         }
     for (int k = 0; k < 4; k++)
         for (int rev = 0; rev < 2; rev++) {
-            /* wide enough that every step's product and the input
-               projections are shared */
+            /* wide enough that every step's product and the GEMMs over
+               all rows are shared */
             static const int64_t bs_team[7] = {3, 3, 2, 2, 1, 1, 1};
-            cfg team_shapes[3] = {
+            cfg team_shapes[4] = {
                 {cells[k], 40, 150, 0, 7, 1, rev, NULL},
                 {cells[k], 40, 150, 0, 7, 3, rev, bs_team},
                 {cells[k], 40, 150, cells[k] == CRNN_LSTM ? 130 : 0, 5, 2, rev, NULL},
+                {cells[k], 40, 150, 0, 3, 64, rev, NULL},
             };
-            for (int s = 0; s < 3; s++) {
+            for (int s = 0; s < 4; s++) {
                 char what[96];
                 snprintf(what, sizeof what, "%s rev=%d team shape=%d", names[k], rev, s);
                 test_team(&team_shapes[s], what);
