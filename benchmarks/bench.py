@@ -131,7 +131,8 @@ def crnn_fn(case, m, x):
     return step
 
 
-def torch_fn(case, m, x):
+def torch_twin(case, m, x):
+    """(torch module with m's weights, x as a torch tensor or PackedSequence)."""
     import torch
     t = getattr(torch.nn, case.kind)(case.I, case.H, case.layers,
                                      bidirectional=case.bidirectional)
@@ -139,6 +140,12 @@ def torch_fn(case, m, x):
     xt = torch.from_numpy(x)
     if case.lengths is not None:
         xt = torch.nn.utils.rnn.pack_padded_sequence(xt, torch.tensor(case.lengths))
+    return t, xt
+
+
+def torch_fn(case, m, x):
+    import torch
+    t, xt = torch_twin(case, m, x)
     if not case.training:
         t.eval()
 

@@ -18,7 +18,7 @@ import crnn
 from crnn import _kernels
 from crnn.utils.rnn import pack_padded_sequence
 
-from bench import grid, inputs
+from bench import grid, inputs, torch_twin  # benchmarks/ is the script's own folder
 
 MB = 2 ** 20
 
@@ -44,12 +44,7 @@ def crnn_training_bytes(m, x):
 
 def torch_training_bytes(case, m, x):
     import torch
-    t = getattr(torch.nn, case.kind)(case.I, case.H, case.layers,
-                                     bidirectional=case.bidirectional)
-    t.load_state_dict({k: torch.from_numpy(v) for k, v in m.state_dict().items()})
-    xt = torch.from_numpy(x)
-    if case.lengths is not None:
-        xt = torch.nn.utils.rnn.pack_padded_sequence(xt, torch.tensor(case.lengths))
+    t, xt = torch_twin(case, m, x)
     skip = {p.untyped_storage().data_ptr() for p in t.parameters()}
     skip.add((xt.data if case.lengths is not None else xt).untyped_storage().data_ptr())
     storages = {}
