@@ -186,3 +186,25 @@ def test_a_team_whose_call_fails_lets_its_helper_go():
     with pytest.raises(TypeError, match="team"):
         _kernels.forward(_kernels.LSTM, False, 3, 4, 0, np.zeros((2, 1, 3), np.float32),
                          None, None, None, None, None, (None,) * 5, team="helper")
+
+
+def test_a_piece_that_fails_before_its_kernel_lets_the_helper_go(restore_threads, monkeypatch):
+    """A layer given a helper whose piece raises before it reaches the
+    kernel (here: its workspace cannot be allocated) raises, and does not
+    wait for ever on the helper."""
+    crnn.set_num_threads(2)
+    m = crnn.LSTM(8, 200, seed=0).eval()
+    x = np.zeros((40, 1, 8), np.float32)
+    lay = crnn.rnn._Layout.of_input(m, x)
+    assert m._team(lay, 0, m._pieces(lay, 0, False)[0], False) is not None
+
+    def no_memory(*args, **kwargs):
+        raise MemoryError("no workspace")
+    monkeypatch.setattr(crnn.rnn._Kind, "forward", no_memory)
+    result = []
+    t = threading.Thread(target=lambda: result.append(pytest.raises(MemoryError, m, x)),
+                         daemon=True)
+    t.start()
+    t.join(20)
+    assert not t.is_alive(), "the layer waits for its helper"
+    assert result

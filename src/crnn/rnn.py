@@ -151,6 +151,22 @@ class _PackedWeights:
         return entry[1]
 
 
+def _run_pieces(tasks, parallel: bool, team) -> None:
+    """Run a layer's pieces; with a team (one piece), its helper alongside,
+    let go however the piece ends (the kernels do it on return, but a piece
+    may fail before it reaches them)."""
+    if team is None:
+        run_all(tasks, parallel)
+        return
+
+    def lead():
+        try:
+            tasks[0]()
+        finally:
+            team.end()
+    run_all([lead, team.help], True)
+
+
 def _check_sizes(kind: _Kind, widest_input: int) -> None:
     """Weight matrices whose dimensions BLAS's 32-bit ints cannot index are
     refused before anything is allocated."""
@@ -327,8 +343,7 @@ class RNNBase(Module):
                     [None if s is None else s[i][rows] for s in s0],
                     layer_out[_cols(sl, d, P)], [s[i][rows] for s in sn], training,
                     lay.batch_sizes, packed[d], team))
-            run_all([partial(piece, j) for j in range(len(pieces))] +
-                    ([team.help] if team is not None else []), parallel or team is not None)
+            _run_pieces([partial(piece, j) for j in range(len(pieces))], parallel, team)
             mask = None
             if not last and training and self.dropout > 0:
                 mask = self._dropout_mask(layer_out.shape)
@@ -479,8 +494,7 @@ class RNNBase(Module):
                               dxs[d][_rows3(sl)],
                               [None if t is None else t[i][rows] for t in ds0], reserve,
                               lay.batch_sizes, team)
-            run_all([partial(piece, j) for j in range(len(pieces))] +
-                    ([team.help] if team is not None else []), parallel or team is not None)
+            _run_pieces([partial(piece, j) for j in range(len(pieces))], parallel, team)
             for j, (d, sl) in enumerate(pieces):
                 if grads[j] is not self._views[k * D + d][1]:
                     for total, part in zip(self._views[k * D + d][1], grads[j]):
