@@ -418,6 +418,8 @@ def test_inference_sees_every_change_of_the_recurrent_weights(kind):
     assert not np.array_equal(before, after)
     m.weight_hh_l0.data = m.weight_hh_l0.data * 0.5
     fresh()
+    m.weight_ih_l1.data[-1, -1] -= 0.5
+    fresh()
     if kind == "LSTM":
         m.weight_hr_l1.data[0, 0] -= 1.0
         fresh()
