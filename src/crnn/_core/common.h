@@ -35,20 +35,31 @@ static inline int crnn_fits_int(size_t v) { return v <= (size_t)INT_MAX; }
 #define CRNN_HOT
 #endif
 
-/* Atomics and a spin-wait hint for teams (C11 <stdatomic.h> is missing
- * from some compilers the wheels use, so the builtins). */
+/* Atomics, a spin-wait hint and a yield for teams (C11 <stdatomic.h> is
+ * missing from some compilers the wheels use, so the builtins). */
+#if defined(_WIN32)
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#ifndef NOMINMAX
+#define NOMINMAX
+#endif
+#include <windows.h>
+#define CRNN_YIELD() ((void)SwitchToThread())
+#else
+#include <sched.h>
+#define CRNN_YIELD() ((void)sched_yield())
+#endif
+
 #if defined(_MSC_VER) && !defined(__clang__)
 #include <intrin.h>
-#include <windows.h>
 typedef volatile long crnn_atomic;
 #define CRNN_LOAD(p) InterlockedCompareExchange((p), 0, 0)
 #define CRNN_STORE(p, v) ((void)InterlockedExchange((p), (long)(v)))
 #define CRNN_CAS(p, expect, want) \
     (InterlockedCompareExchange((p), (long)(want), (long)(expect)) == (long)(expect))
 #define CRNN_PAUSE() YieldProcessor()
-#define CRNN_YIELD() ((void)SwitchToThread())
 #else
-#include <sched.h>
 typedef long crnn_atomic;
 #define CRNN_LOAD(p) __atomic_load_n((p), __ATOMIC_SEQ_CST)
 #define CRNN_STORE(p, v) __atomic_store_n((p), (long)(v), __ATOMIC_SEQ_CST)
@@ -65,7 +76,6 @@ typedef long crnn_atomic;
 #else
 #define CRNN_PAUSE() ((void)0)
 #endif
-#define CRNN_YIELD() ((void)sched_yield())
 #endif
 
 /* One share of a product: run(job, n0, n1) computes its output columns
