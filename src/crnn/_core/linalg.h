@@ -12,13 +12,8 @@ static inline REAL *FN(seq_row)(TYPED(seq) v, const crnn_batch *b, size_t t,
     return v.data + (ptrdiff_t)t * v.stride_t + (ptrdiff_t)n * v.stride_n;
 }
 
-/* One row (batch 1): c (n) = beta c + B a for B (n x k) row-major, as n
- * dot products, four rows at a time so that four chains of sums run side
- * by side. Each dot keeps 16 partial sums in fixed lanes, added up in a
- * fixed tree: vectorised without reassociating, so the result does not
- * depend on the instruction set (nor on the rows it was grouped with). */
-/* The fixed tree over the DOT_V lanes of each of the rows dots acc (in
- * place: acc[r][0] ends with the sum), then the tail j..k-1 into c[r]. */
+/* For row_dots: the fixed tree over the DOT_V lanes of each of the `rows`
+ * dots in acc, then the tail kv..k-1, into c[i + r]. */
 #define DOT_FINISH(rows)                                                      \
     do {                                                                      \
         for (int r = 0; r < (rows); r++) {                                    \
@@ -32,6 +27,11 @@ static inline REAL *FN(seq_row)(TYPED(seq) v, const crnn_batch *b, size_t t,
         }                                                                     \
     } while (0)
 
+/* One row (batch 1): c (n) = beta c + B a for B (n x k) row-major, as n
+ * dot products, four rows at a time so that four chains of sums run side
+ * by side. Each dot keeps 16 partial sums in fixed lanes, added up in a
+ * fixed tree: vectorised without reassociating, so the result does not
+ * depend on the instruction set (nor on the rows it was grouped with). */
 CRNN_HOT static void FN(row_dots)(size_t n, size_t k, const REAL *restrict a,
                                   const REAL *restrict B, size_t ldb, REAL beta,
                                   REAL *restrict c) {
