@@ -318,7 +318,6 @@ class RNNBase(Module):
         sn = [np.empty((D * layers, lay.N, F), self.dtype) for F in kind.state_sizes]
 
         saved, layer_in = [], x
-        steps = len(lay.batch_sizes) if lay.batch_sizes is not None else x.shape[0]
         for k in range(layers):
             last = k == layers - 1
             layer_out = out if last else np.empty(x.shape[:-1] + (D * P,), self.dtype)
@@ -326,7 +325,7 @@ class RNNBase(Module):
             reserves = [None] * len(pieces)
             # inference over several steps reads the weights packed once
             # (one step reads them directly: cheaper than checking a copy)
-            packed = [None if training or steps < 2 else
+            packed = [None if training or lay.L < 2 else
                       self._packed.get(k * D + d, self._layer_input_size(k), self._views[k * D + d][0])
                       for d in range(D)]
 
@@ -413,8 +412,7 @@ class RNNBase(Module):
         weight and input gradients), when those products are large enough
         (a _kernels.Team, else None)."""
         kind = self._kind
-        steps = len(lay.batch_sizes) if lay.batch_sizes is not None else lay.x.shape[0]
-        if len(pieces) > 1 or get_num_threads() < 2 or steps < 2 or \
+        if len(pieces) > 1 or get_num_threads() < 2 or lay.L < 2 or \
                 lay.N * kind.gate_size * kind.out_size < _TEAM_MIN:
             return None
         rows = lay.x.shape[0] * (1 if lay.packed is not None else lay.x.shape[1])
