@@ -172,6 +172,42 @@ def test_eight_threads_in_eval_mode_match_serial(kind):
         np.testing.assert_array_equal(b, d)
 
 
+@pytest.mark.parametrize("kind", KINDS)
+def test_threads_whose_calls_each_want_a_helper_match_serial(kind):
+    """Calls at batch 1 and over packed batches that each get a helper
+    thread (2 threads), made from 4 threads at once: the helpers queue up
+    in crnn's pool, each call does what its helper has not taken, and every
+    result is the serial one."""
+    n = crnn.get_num_threads()
+    crnn.set_num_threads(2)
+    try:
+        H = {"RNN": 520, "LSTM": 200, "GRU": 240}[kind]   # large enough for a helper
+        m = getattr(crnn, kind)(8, H, seed=0).eval()
+        rng = np.random.default_rng(2)
+        xs = [rng.standard_normal((40, 1, 8)).astype(np.float32) for _ in range(4)]
+        packed = [U.pack_padded_sequence(rng.standard_normal((40, 3, 8)).astype(np.float32),
+                                         [40, 22, 7]) for _ in range(4)]
+        lay = crnn.rnn._Layout.of_input(m, xs[0])
+        assert m._team(lay, 0, m._pieces(lay, 0, False)[0], False) is not None
+        serial = [(m(x)[0], m(p)[0].data) for x, p in zip(xs, packed)]
+        results = [None] * 4
+
+        def work(i):
+            for _ in range(10):
+                results[i] = (m(xs[i])[0], m(packed[i])[0].data)
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert not any(t.is_alive() for t in threads)
+        for (a, b), (c, d) in zip(serial, results):
+            np.testing.assert_array_equal(a, c)
+            np.testing.assert_array_equal(b, d)
+    finally:
+        crnn.set_num_threads(n)
+
+
 def test_overlapping_training_calls_are_refused():
     m = crnn.LSTM(64, 256)
     x = np.zeros((400, 16, 64), np.float32)
