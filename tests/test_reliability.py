@@ -150,26 +150,33 @@ def test_nan_and_inf_propagate_without_crashing(kind):
 
 
 # -- threads ------------------------------------------------------------------
+def assert_threads_match_serial(m, xs, packed, repeat):
+    """m on every (padded, packed) input from one thread each, repeat times
+    over: every result is the serial one, and no thread hangs."""
+    serial = [(m(x)[0], m(p)[0].data) for x, p in zip(xs, packed)]
+    results = [None] * len(xs)
+
+    def work(i):
+        for _ in range(repeat):
+            results[i] = (m(xs[i])[0], m(packed[i])[0].data)
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(xs))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not any(t.is_alive() for t in threads)
+    for (a, b), (c, d) in zip(serial, results):
+        np.testing.assert_array_equal(a, c)
+        np.testing.assert_array_equal(b, d)
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_eight_threads_in_eval_mode_match_serial(kind):
     m = getattr(crnn, kind)(8, 16, 2, bidirectional=True, seed=0).eval()
     rng = np.random.default_rng(1)
     xs = [rng.standard_normal((20, 4, 8)).astype(np.float32) for _ in range(8)]
     packed = [U.pack_padded_sequence(x, [20, 9, 5, 1]) for x in xs]
-    serial = [(m(x)[0], m(p)[0].data) for x, p in zip(xs, packed)]
-    results = [None] * 8
-
-    def work(i):
-        for _ in range(5):
-            results[i] = (m(xs[i])[0], m(packed[i])[0].data)
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    for (a, b), (c, d) in zip(serial, results):
-        np.testing.assert_array_equal(a, c)
-        np.testing.assert_array_equal(b, d)
+    assert_threads_match_serial(m, xs, packed, 5)
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -189,21 +196,7 @@ def test_threads_whose_calls_each_want_a_helper_match_serial(kind):
                                          [40, 22, 7]) for _ in range(4)]
         lay = crnn.rnn._Layout.of_input(m, xs[0])
         assert m._team(lay, 0, m._pieces(lay, 0, False)[0], False) is not None
-        serial = [(m(x)[0], m(p)[0].data) for x, p in zip(xs, packed)]
-        results = [None] * 4
-
-        def work(i):
-            for _ in range(10):
-                results[i] = (m(xs[i])[0], m(packed[i])[0].data)
-        threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(60)
-        assert not any(t.is_alive() for t in threads)
-        for (a, b), (c, d) in zip(serial, results):
-            np.testing.assert_array_equal(a, c)
-            np.testing.assert_array_equal(b, d)
+        assert_threads_match_serial(m, xs, packed, 10)
     finally:
         crnn.set_num_threads(n)
 
