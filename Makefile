@@ -9,7 +9,7 @@
 # portable: -O3, no -march=native, no -ffast-math; -fno-trapping-math lets
 # the gate math vectorise and changes no result.
 CC ?= cc
-CFLAGS ?= -O3 -fno-trapping-math
+CFLAGS ?= -O3 -ffp-contract=off -fno-trapping-math
 WARN = -std=c99 -Wall -Wextra -Wpedantic
 BUILD = build/c
 CORE = src/crnn/_core/core.c

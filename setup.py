@@ -2,7 +2,12 @@
 
 The core is plain C99 (src/crnn/_core, public header include/crnn.h); BLAS
 comes at run time from scipy.linalg.cython_blas, so nothing links a BLAS.
-Flags stay portable: -O3, no -march=native, no -ffast-math.
+Flags stay portable: -O3, no -march=native, no -ffast-math: the core
+carries its kernels for each instruction set (AVX-512, AVX2+FMA and the
+portable baseline) and picks one at run time. -ffp-contract=off keeps the
+compiler from fusing a multiply and an add on its own: the kernels fuse
+where they say so, so every element takes the same operations wherever it
+is computed (results that do not depend on batch, chunking or threads).
 -fno-trapping-math only tells the compiler that no code here reads the
 floating-point exception flags, so it may evaluate both arms of a float
 select and vectorise the gate math; results are unchanged (NaN and Inf
@@ -16,7 +21,7 @@ from setuptools import Extension, setup
 if sys.platform == "win32":
     cflags = ["/O2", "/std:c11"]  # C99 features of the core (restrict)
 else:
-    cflags = ["-O3", "-fno-trapping-math", "-fvisibility=hidden"]
+    cflags = ["-O3", "-ffp-contract=off", "-fno-trapping-math", "-fvisibility=hidden"]
 
 ext = Extension(
     "crnn._kernels",
@@ -24,7 +29,8 @@ ext = Extension(
     include_dirs=["include", "src/crnn/_core", "src/crnn"],
     depends=["include/crnn.h", "src/crnn/_shim.h"]
     + [f"src/crnn/_core/{h}" for h in
-       ("common.h", "real.h", "linalg.h", "elman.h", "lstm.h", "gru.h", "layer.h")],
+       ("common.h", "real.h", "simd.h", "vmath.h", "gemm.h", "instance.h", "linalg.h",
+        "elman.h", "lstm.h", "gru.h", "layer.h")],
     extra_compile_args=cflags,
 )
 

@@ -62,13 +62,48 @@ typedef enum crnn_status {
     CRNN_ERR_STRIDE = 3,      /* a row stride is smaller than the row */
     CRNN_ERR_BATCH_SIZES = 4, /* batch_sizes not non-increasing, not >= 1,
                                  or batch_sizes[0] != batch->size */
-    CRNN_ERR_TOO_LARGE = 5    /* a size or stride exceeds what a 32-bit
+    CRNN_ERR_TOO_LARGE = 5,   /* a size or stride exceeds what a 32-bit
                                  BLAS int can hold, or a buffer size
                                  overflows size_t */
+    CRNN_ERR_ISA = 6,         /* the CPU (or this build) lacks the
+                                 instruction set asked for */
+    CRNN_ERR_PACKED = 7       /* params.packed was made by another kernel
+                                 set (crnn_isa_select since): pack again */
 } crnn_status;
 
 /* Short English text for a status (static storage). */
 CRNN_API const char *crnn_status_string(crnn_status status);
+
+/*
+ * Instruction sets. The core carries its kernels compiled for each one its
+ * architecture has and picks, once per process, the best one the CPU (and
+ * its OS) supports: AVX-512 (F, VL, DQ, BW) or AVX2 with FMA on x86-64,
+ * else the portable kernels (SSE2 on x86-64, NEON on aarch64, plain C
+ * elsewhere). Results are bit-identical within one instruction set, for
+ * any batch, chunking of a sequence or threads; they may differ in the
+ * last bits between two.
+ */
+typedef enum crnn_isa {
+    CRNN_ISA_GENERIC = 0, /* portable */
+    CRNN_ISA_AVX2 = 1,    /* AVX2 + FMA (x86-64) */
+    CRNN_ISA_AVX512 = 2   /* AVX-512 F, VL, DQ, BW (x86-64) */
+} crnn_isa;
+
+/* The best instruction set this CPU and build support. */
+CRNN_API crnn_isa crnn_isa_best(void);
+/* The one in use (crnn_isa_best() unless crnn_isa_select chose another). */
+CRNN_API crnn_isa crnn_isa_active(void);
+/* Use the given instruction set from now on, one the CPU supports
+ * (CRNN_ERR_ISA otherwise: nothing changes). Meant for tests and
+ * benchmarks, between calls; packed weights made before must be packed
+ * again (forward then returns CRNN_ERR_PACKED). */
+CRNN_API crnn_status crnn_isa_select(crnn_isa isa);
+/* "generic", "avx2", "avx512" (NULL for another value), and back: the
+ * name to the set (CRNN_ERR_ISA for an unknown name). */
+CRNN_API const char *crnn_isa_name(crnn_isa isa);
+CRNN_API crnn_status crnn_isa_from_name(const char *name, crnn_isa *isa);
+/* Panel width (elements) of the active kernels for float and double. */
+CRNN_API size_t crnn_isa_panel_width(int double_precision);
 
 /* Fortran BLAS prototypes, as scipy.linalg.cython_blas and OpenBLAS
  * (sgemm_, dgemm_) export them: column-major, 32-bit int. */
@@ -82,10 +117,11 @@ typedef void crnn_dgemm_fn(char *transa, char *transb, int *m, int *n, int *k,
 /* A second thread's help with one call (see crnn_team_help). */
 typedef struct crnn_team crnn_team;
 
-/* What the core computes with, injected by the caller: BLAS (the float
- * entry points need sgemm, the double ones dgemm; products with one row, as
- * at batch 1, run in the core's own loops) and, optionally, a team: a
- * helper thread that takes a share of every step's recurrent products. */
+/* What the core computes with, injected by the caller: BLAS for
+ * backward's products over all steps (the float entry points need sgemm,
+ * the double ones dgemm; forward runs on the core's own kernels only) and,
+ * optionally, a team: a helper thread that takes a share of every step's
+ * recurrent products. */
 typedef struct crnn_blas {
     crnn_sgemm_fn *sgemm;
     crnn_dgemm_fn *dgemm;
@@ -234,9 +270,10 @@ CRNN_DECLARE_TYPES(d, double)
 /*
  * crnn_?_pack — the recurrent weights (w_hh, and w_hr with projection) of
  * one layer-direction, repacked the way every forward step reads them, into
- * `packed` (crnn_packed_size() elements). Set params.packed to it: forward
- * calls then skip their own repacking, which pays at batch 1 and in short
- * calls (streaming). Pack again whenever the weights change.
+ * `packed` (crnn_packed_size() elements), for the instruction set in use.
+ * Set params.packed to it: forward calls then skip their own repacking,
+ * which pays at batch 1 and in short calls (streaming). Pack again whenever
+ * the weights change or crnn_isa_select changed the instruction set.
  */
 CRNN_API size_t crnn_packed_size(const crnn_layer *layer);
 #define CRNN_DECLARE_PACK(p, T)                                               \

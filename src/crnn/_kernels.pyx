@@ -16,7 +16,7 @@ from scipy.linalg.cython_blas cimport sgemm, dgemm
 
 cdef extern from "crnn.h" nogil:
     ctypedef int crnn_status
-    int CRNN_OK, CRNN_ERR_TOO_LARGE
+    int CRNN_OK, CRNN_ERR_TOO_LARGE, CRNN_ERR_PACKED
     int CRNN_PASS_INFERENCE, CRNN_PASS_TRAINING, CRNN_PASS_BACKWARD
     int CRNN_VERSION_MAJOR, CRNN_VERSION_MINOR, CRNN_VERSION_PATCH
     const char *crnn_status_string(crnn_status)
@@ -50,6 +50,14 @@ cdef extern from "crnn.h" nogil:
     size_t crnn_reserve_size(const crnn_layer *, const crnn_batch *)
     size_t crnn_packed_size(const crnn_layer *)
 
+    ctypedef int crnn_isa
+    crnn_isa crnn_isa_best()
+    crnn_isa crnn_isa_active()
+    crnn_status crnn_isa_select(crnn_isa)
+    const char *crnn_isa_name(crnn_isa)
+    crnn_status crnn_isa_from_name(const char *, crnn_isa *)
+    size_t crnn_isa_panel_width(int)
+
 cdef extern from "_shim.h" nogil:
     ctypedef struct shim_seq:
         void *data
@@ -72,6 +80,51 @@ cdef extern from "_shim.h" nogil:
     crnn_status shim_pack(int dbl, const crnn_layer *, const shim_args *)
 
 version = "%d.%d.%d" % (CRNN_VERSION_MAJOR, CRNN_VERSION_MINOR, CRNN_VERSION_PATCH)
+
+# -- instruction sets (crnn.h): the kernels in use, chosen once per process
+ISA_NAMES = tuple(crnn_isa_name(i).decode() for i in range(3))
+
+
+def isa_best():
+    """The best instruction set the CPU supports: 'avx512', 'avx2' or
+    'generic'."""
+    return crnn_isa_name(crnn_isa_best()).decode()
+
+
+def isa_active():
+    """The instruction set of the kernels in use."""
+    return crnn_isa_name(crnn_isa_active()).decode()
+
+
+def isa_supported():
+    """Every instruction set this CPU can run, lowest first."""
+    return ISA_NAMES[:crnn_isa_best() + 1]
+
+
+def select_isa(name, what="isa"):
+    """Use the kernels of instruction set ``name`` from now on: one the CPU
+    supports (ValueError otherwise). For tests and benchmarks, between
+    calls; layers repack their cached weights by themselves."""
+    cdef crnn_isa isa
+    if not isinstance(name, str) or \
+            crnn_isa_from_name(name.encode(), &isa) != CRNN_OK:
+        raise ValueError(f"{what}: expected one of {', '.join(ISA_NAMES)}, got {name!r}")
+    if crnn_isa_select(isa) != CRNN_OK:
+        raise ValueError(f"{what}: this CPU does not support {name!r}; it supports "
+                         f"{', '.join(isa_supported())} (best: {isa_best()})")
+
+
+def panel_width(bint double_precision):
+    """Columns of a panel of the active kernels (gemm.h) for float or double."""
+    return crnn_isa_panel_width(double_precision)
+
+
+# CRNN_ISA forces a lower instruction set than the CPU's best (tests,
+# benchmarks); read once, when crnn is imported
+import os as _os
+if _os.environ.get("CRNN_ISA", "").strip():
+    select_isa(_os.environ["CRNN_ISA"].strip().lower(), "CRNN_ISA")
+
 
 cdef crnn_blas BLAS
 BLAS.sgemm = sgemm
@@ -284,6 +337,8 @@ cdef void raise_status(crnn_status st) except *:
     msg = crnn_status_string(st).decode()
     if st == CRNN_ERR_TOO_LARGE:
         raise OverflowError(f"crnn core: {msg}")
+    if st == CRNN_ERR_PACKED:
+        raise ValueError(f"packed_weights: {msg}")
     raise RuntimeError(f"crnn core: {msg} (status {st})")
 
 

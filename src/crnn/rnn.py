@@ -145,9 +145,11 @@ class _PackedWeights:
         self._entries = {}
 
     def get(self, i: int, input_size: int, weights: tuple):
+        isa = _kernels.isa_active()   # packed for one instruction set's kernels
         entry = self._entries.get(i)
-        if entry is None or not _kernels.unchanged(entry[0], (weights[1], weights[4])):
-            entry = self._entries[i] = self._kind.pack(input_size, weights)
+        if entry is None or entry[2] != isa or \
+                not _kernels.unchanged(entry[0], (weights[1], weights[4])):
+            entry = self._entries[i] = self._kind.pack(input_size, weights) + (isa,)
         return entry[1]
 
 

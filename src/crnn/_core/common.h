@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "crnn.h"
-#include "vmath.h"
 
 /* a*b, or SIZE_MAX when it overflows (SIZE_MAX stays SIZE_MAX). */
 static inline size_t crnn_mul(size_t a, size_t b) {
@@ -24,16 +23,78 @@ static inline size_t crnn_add(size_t a, size_t b) {
 
 static inline int crnn_fits_int(size_t v) { return v <= (size_t)INT_MAX; }
 
-/* The hot loops are compiled for AVX-512, AVX2 and baseline x86-64 and the
- * best one the CPU has is picked at load time (GCC's target_clones: an ELF
- * ifunc). Elsewhere (other compilers, macOS, Windows, other CPUs) they are
- * built once, portably. CRNN_NO_CLONES turns the dispatch off. */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && \
-    defined(__ELF__) && !defined(CRNN_NO_CLONES)
-#define CRNN_HOT __attribute__((target_clones("avx512f", "avx2", "default")))
+/* Instruction sets (crnn.h's crnn_isa, as numbers the preprocessor can
+ * compare): core.c compiles the generic core once for each one the target
+ * architecture has. */
+#define CRNN_ID_GENERIC 0
+#define CRNN_ID_AVX2 1
+#define CRNN_ID_AVX512 2
+
+#if defined(__x86_64__) || defined(_M_X64) || defined(_M_AMD64)
+#define CRNN_X86 1
+#include <immintrin.h>
 #else
-#define CRNN_HOT
+#define CRNN_X86 0
 #endif
+/* the portable instantiation's vectors: NEON on aarch64, SSE2 on x86-64
+ * (both baseline), plain C elsewhere */
+#if defined(__aarch64__) || defined(_M_ARM64)
+#define CRNN_GENERIC_NEON 1
+#include <arm_neon.h>
+#else
+#define CRNN_GENERIC_NEON 0
+#endif
+#define CRNN_GENERIC_SSE2 CRNN_X86
+
+/* Per-instantiation target: every function defined between BEGIN and END
+ * is compiled for the instruction set (GCC and clang; MSVC takes the
+ * intrinsics without a flag, and compiles the rest for its baseline). */
+#if CRNN_X86 && defined(__clang__)
+#define CRNN_TARGET_AVX2_BEGIN                                                \
+    _Pragma("clang attribute push (__attribute__((target(\"avx2,fma\"))), apply_to = function)")
+#define CRNN_TARGET_AVX512_BEGIN                                              \
+    _Pragma("clang attribute push (__attribute__((target(\"avx512f,avx512vl,avx512dq,avx512bw,avx2,fma\"))), apply_to = function)")
+#define CRNN_TARGET_END _Pragma("clang attribute pop")
+#elif CRNN_X86 && defined(__GNUC__)
+#define CRNN_TARGET_AVX2_BEGIN _Pragma("GCC push_options") _Pragma("GCC target(\"avx2,fma\")")
+#define CRNN_TARGET_AVX512_BEGIN                                              \
+    _Pragma("GCC push_options")                                               \
+    _Pragma("GCC target(\"avx512f,avx512vl,avx512dq,avx512bw,avx2,fma,prefer-vector-width=512\")")
+#define CRNN_TARGET_END _Pragma("GCC pop_options")
+#else
+#define CRNN_TARGET_AVX2_BEGIN
+#define CRNN_TARGET_AVX512_BEGIN
+#define CRNN_TARGET_END
+#endif
+
+#if defined(_MSC_VER) && !defined(__clang__)
+#define CRNN_INLINE __forceinline
+#define CRNN_UNROLL
+#elif defined(__clang__)
+#define CRNN_INLINE inline __attribute__((always_inline))
+#define CRNN_UNROLL _Pragma("clang loop unroll(full)")
+#elif defined(__GNUC__)
+#define CRNN_INLINE inline __attribute__((always_inline))
+#define CRNN_UNROLL _Pragma("GCC unroll 8")
+#else
+#define CRNN_INLINE inline
+#define CRNN_UNROLL
+#endif
+
+#define CRNN_CAT_(a, b) a##b
+#define CRNN_CAT(a, b) CRNN_CAT_(a, b)
+
+static inline uint32_t crnn_f2u(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
+static inline float crnn_u2f(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
+static inline double crnn_sigmoid(double x) { return 1.0 / (1.0 + exp(-x)); }
+
+/* The instantiation a packed buffer (crnn_?_pack) was made by, in its
+ * first 4 bytes; the panels start CRNN_PACK_HEADER elements in (64 bytes
+ * or more, whichever the real type). */
+#define CRNN_PACK_HEADER 16
+static inline uint32_t crnn_pack_tag(int isa, int dbl) {
+    return 0x6372ea00u | (uint32_t)(isa << 1) | (uint32_t)(dbl != 0);
+}
 
 /* Atomics, a spin-wait hint and a yield for teams (C11 <stdatomic.h> is
  * missing from some compilers the wheels use, so the builtins). */
@@ -79,14 +140,12 @@ typedef long crnn_atomic;
 #endif
 
 /* One share of a product: run(job, n0, n1) computes its output columns
- * [n0, n1). A team's job is the caller's columns [0, split) and the
- * helper's [split, n). */
+ * [n0, n1) of the product that ctx describes. A team's job is the
+ * caller's columns [0, split) and the helper's [split, n). */
 typedef struct crnn_job {
     void (*run)(const struct crnn_job *job, size_t n0, size_t n1);
-    size_t m, n, k, lda, ldc, split;
-    const void *A, *B;
-    void *C;
-    double beta;
+    const void *ctx;
+    size_t n, split;
 } crnn_job;
 
 /* seq: the job the caller posted last; claim: the last job whose helper
@@ -118,20 +177,17 @@ static inline size_t crnn_gates(crnn_cell cell) {
 crnn_status crnn_check_layer_batch(const crnn_layer *ly, const crnn_batch *b);
 
 /* Panels: a (k x n) matrix B stored as ceil(n / NB) blocks of (k, NB),
- * zero-padded, so that c (n) = a (k) . B streams each block once while NB
- * sums stay in registers. */
+ * zero-padded (gemm.h). NB depends on the instruction set and the real
+ * type; sizes are counted with the widest, CRNN_NB, which every NB
+ * divides. */
 enum { CRNN_NB = 64 };
-
-/* Batch-1 dot products (linalg.h): DOT_V partial sums per dot, DOT_ROWS
- * dots at a time. */
-enum { DOT_V = 16, DOT_ROWS = 4 };
 
 static inline size_t crnn_panel_size(size_t n, size_t k) {
     return crnn_mul(crnn_mul((n + CRNN_NB - 1) / CRNN_NB, CRNN_NB), k);
 }
 
 /* Workspace parts (core.c). crnn_proj_rows: the rows of input
- * projections a forward pass holds at once (linalg.h, TYPED(proj)). */
+ * projections a forward pass holds at once (linalg.h, FN(proj)). */
 size_t crnn_proj_rows(const crnn_batch *b, int training);
 int crnn_panels_wanted(const crnn_batch *b, size_t k);
 int crnn_panels_fit(size_t k);

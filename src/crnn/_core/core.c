@@ -11,6 +11,9 @@ const char *crnn_status_string(crnn_status status) {
     case CRNN_ERR_BATCH_SIZES:
         return "batch_sizes must start at the batch size, be >= 1 and non-increasing";
     case CRNN_ERR_TOO_LARGE: return "a size exceeds the 32-bit BLAS integer range";
+    case CRNN_ERR_ISA: return "this CPU (or build) does not support that instruction set";
+    case CRNN_ERR_PACKED:
+        return "the packed weights were made for another instruction set: pack them again";
     }
     return "unknown status";
 }
@@ -77,37 +80,36 @@ static size_t rows_and_batch(size_t R, size_t per_r, size_t N, size_t per_n) {
     return crnn_add(crnn_mul(R, per_r), crnn_mul(N, per_n));
 }
 
-/* The recurrent products of a call with several steps run over weights
- * repacked into panels (linalg.h), if a panel of k (the summed dimension)
- * x 64 elements stays in L2. */
+/* Backward's recurrent products of a call with several steps run over
+ * weights repacked into panels (gemm.h) if a panel of k (the summed
+ * dimension) x 64 elements stays in L2; otherwise BLAS takes them. */
 #define CRNN_PANEL_MAX_K 1024
 
 int crnn_panels_wanted(const crnn_batch *b, size_t k) {
     return b->steps >= 2 && k <= CRNN_PANEL_MAX_K;
 }
 
-
-int crnn_panels_fit(size_t k) { return k <= CRNN_PANEL_MAX_K; }
-
 /* Space for the panels of W_hh (G*H x P) and W_hr (P x H) as the pass
- * packs them (layer.h): for h W^T (forward) or d W (backward); b NULL: the
- * forward panels whenever they fit (crnn_?_pack). */
+ * packs them (layer.h): for h W^T (forward: always) or d W (backward:
+ * when wanted); b NULL: the forward panels (crnn_?_pack). Forward passes
+ * also pack W_ih^T (G*H x I) after them. */
 size_t crnn_panel_space(const crnn_layer *ly, const crnn_batch *b, crnn_pass pass) {
     size_t H = ly->hidden_size, P = ly->proj_size ? ly->proj_size : H;
-    size_t dims[2][2] = {{crnn_mul(crnn_gates(ly->cell), H), P}, {P, H}}, s = 0;
+    size_t GH = crnn_mul(crnn_gates(ly->cell), H);
+    size_t dims[2][2] = {{GH, P}, {P, H}}, s = 0;
     int fwd = pass != CRNN_PASS_BACKWARD;
     for (int i = 0; i < (ly->proj_size ? 2 : 1); i++) {
         size_t n = fwd ? dims[i][0] : dims[i][1], k = fwd ? dims[i][1] : dims[i][0];
-        if (b ? crnn_panels_wanted(b, k) : crnn_panels_fit(k))
-            s = crnn_add(s, crnn_panel_size(n, k));
+        if (fwd || crnn_panels_wanted(b, k)) s = crnn_add(s, crnn_panel_size(n, k));
     }
+    if (fwd && b) s = crnn_add(s, crnn_panel_size(GH, ly->input_size));
     return s;
 }
 
 size_t crnn_packed_size(const crnn_layer *ly) {
     crnn_batch one = {1, 1, NULL};
     if (!ly || crnn_check_layer_batch(ly, &one) != CRNN_OK) return SIZE_MAX;
-    return crnn_panel_space(ly, NULL, CRNN_PASS_INFERENCE);
+    return crnn_add(CRNN_PACK_HEADER, crnn_panel_space(ly, NULL, CRNN_PASS_INFERENCE));
 }
 
 /* Inference computes the input projections a chunk of steps at a time, at
@@ -202,20 +204,193 @@ void crnn_team_help(crnn_team *t) {
     }
 }
 
-#define CRNN_DOUBLE 0
-#include "real.h"
-#include "linalg.h"
-#include "elman.h"
-#include "lstm.h"
-#include "gru.h"
-#include "layer.h"
-#undef CRNN_DOUBLE
+/* -- instruction sets -------------------------------------------------------
+ * What the CPU and its OS support, read once with cpuid (and xgetbv: the OS
+ * must save the vector registers). */
+#if CRNN_X86 && defined(_MSC_VER) && !defined(__clang__)
+static void crnn_cpuid(int leaf, int sub, unsigned r[4]) {
+    int v[4];
+    __cpuidex(v, leaf, sub);
+    for (int i = 0; i < 4; i++) r[i] = (unsigned)v[i];
+}
+static unsigned long long crnn_xgetbv(void) { return _xgetbv(0); }
+#elif CRNN_X86
+#include <cpuid.h>
+static void crnn_cpuid(int leaf, int sub, unsigned r[4]) {
+    if (!__get_cpuid_count((unsigned)leaf, (unsigned)sub, &r[0], &r[1], &r[2], &r[3]))
+        r[0] = r[1] = r[2] = r[3] = 0;
+}
+static unsigned long long crnn_xgetbv(void) {
+    unsigned lo, hi;
+    __asm__ __volatile__("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    return ((unsigned long long)hi << 32) | lo;
+}
+#endif
 
-#define CRNN_DOUBLE 1
-#include "real.h"
-#include "linalg.h"
-#include "elman.h"
-#include "lstm.h"
-#include "gru.h"
-#include "layer.h"
-#undef CRNN_DOUBLE
+static crnn_isa crnn_detect(void) {
+#if CRNN_X86
+    unsigned l1[4], l7[4];
+    unsigned long long xcr0;
+    crnn_cpuid(0, 0, l1);
+    if (l1[0] < 7) return CRNN_ISA_GENERIC;
+    crnn_cpuid(1, 0, l1);
+    crnn_cpuid(7, 0, l7);
+    if (!(l1[2] >> 27 & 1)) return CRNN_ISA_GENERIC; /* no OSXSAVE */
+    xcr0 = crnn_xgetbv();
+    if ((xcr0 & 0x6) != 0x6) return CRNN_ISA_GENERIC; /* no YMM state */
+    /* AVX (leaf 1 ecx 28), FMA (ecx 12), AVX2 (leaf 7 ebx 5) */
+    if (!(l1[2] >> 28 & 1) || !(l1[2] >> 12 & 1) || !(l7[1] >> 5 & 1))
+        return CRNN_ISA_GENERIC;
+    /* AVX-512 F (ebx 16), DQ (17), BW (30), VL (31); opmask and ZMM state */
+    if ((xcr0 & 0xe6) == 0xe6 && (l7[1] >> 16 & 1) && (l7[1] >> 17 & 1) &&
+        (l7[1] >> 30 & 1) && (l7[1] >> 31 & 1))
+        return CRNN_ISA_AVX512;
+    return CRNN_ISA_AVX2;
+#else
+    return CRNN_ISA_GENERIC;
+#endif
+}
+
+static const char *const crnn_isa_names[] = {"generic", "avx2", "avx512"};
+
+const char *crnn_isa_name(crnn_isa isa) {
+    return (unsigned)isa <= CRNN_ISA_AVX512 ? crnn_isa_names[isa] : NULL;
+}
+
+crnn_status crnn_isa_from_name(const char *name, crnn_isa *isa) {
+    if (!name || !isa) return CRNN_ERR_NULL;
+    for (int i = 0; i <= CRNN_ISA_AVX512; i++)
+        if (strcmp(name, crnn_isa_names[i]) == 0) {
+            *isa = (crnn_isa)i;
+            return CRNN_OK;
+        }
+    return CRNN_ERR_ISA;
+}
+
+/* best + 1 and active + 1, 0 until first asked (a race only computes the
+ * same value twice) */
+static crnn_atomic crnn_best_plus1, crnn_active_plus1;
+
+crnn_isa crnn_isa_best(void) {
+    long v = CRNN_LOAD(&crnn_best_plus1);
+    if (!v) {
+        v = (long)crnn_detect() + 1;
+        CRNN_STORE(&crnn_best_plus1, v);
+    }
+    return (crnn_isa)(v - 1);
+}
+
+crnn_isa crnn_isa_active(void) {
+    long v = CRNN_LOAD(&crnn_active_plus1);
+    if (!v) {
+        v = (long)crnn_isa_best() + 1;
+        CRNN_CAS(&crnn_active_plus1, 0, v);
+        v = CRNN_LOAD(&crnn_active_plus1);
+    }
+    return (crnn_isa)(v - 1);
+}
+
+crnn_status crnn_isa_select(crnn_isa isa) {
+    if ((unsigned)isa > CRNN_ISA_AVX512 || isa > crnn_isa_best()) return CRNN_ERR_ISA;
+    CRNN_STORE(&crnn_active_plus1, (long)isa + 1);
+    return CRNN_OK;
+}
+
+/* -- the generic core, once per instruction set and real type ---------------
+ * Each instantiation: CRNN_DOUBLE, CRNN_ISA_ID and CRNN_ISA_TAG, then
+ * real.h (names), simd.h (vectors, blocking), vmath.h (float exp/tanh),
+ * gemm.h (panels, products), linalg.h (the shared pieces of a layer),
+ * elman.h, lstm.h, gru.h (the cells), layer.h (the entry points). */
+#define CRNN_INSTANTIATE "instance.h"
+
+#define CRNN_ISA_ID CRNN_ID_GENERIC
+#define CRNN_ISA_TAG generic
+#include CRNN_INSTANTIATE
+#undef CRNN_ISA_ID
+#undef CRNN_ISA_TAG
+
+#if CRNN_X86
+CRNN_TARGET_AVX2_BEGIN
+#define CRNN_ISA_ID CRNN_ID_AVX2
+#define CRNN_ISA_TAG avx2
+#include CRNN_INSTANTIATE
+#undef CRNN_ISA_ID
+#undef CRNN_ISA_TAG
+CRNN_TARGET_END
+
+CRNN_TARGET_AVX512_BEGIN
+#define CRNN_ISA_ID CRNN_ID_AVX512
+#define CRNN_ISA_TAG avx512
+#include CRNN_INSTANTIATE
+#undef CRNN_ISA_ID
+#undef CRNN_ISA_TAG
+CRNN_TARGET_END
+#endif
+
+size_t crnn_isa_panel_width(int double_precision) {
+    switch (crnn_isa_active()) {
+    case CRNN_ISA_GENERIC: return double_precision ? crnn_generic_d_nb() : crnn_generic_s_nb();
+#if CRNN_X86
+    case CRNN_ISA_AVX2: return double_precision ? crnn_avx2_d_nb() : crnn_avx2_s_nb();
+    case CRNN_ISA_AVX512: return double_precision ? crnn_avx512_d_nb() : crnn_avx512_s_nb();
+#else
+    default: break;
+#endif
+    }
+    return 0;
+}
+
+/* -- the public entry points: the active instantiation's, then the call's
+ * team's helper is let go (on every outcome: a helper never waits for a
+ * call that has returned). */
+#if CRNN_X86
+#define CRNN_DISPATCH(T, name, args)                                          \
+    switch (crnn_isa_active()) {                                              \
+    case CRNN_ISA_AVX512: st = crnn_avx512_##T##_##name args; break;          \
+    case CRNN_ISA_AVX2: st = crnn_avx2_##T##_##name args; break;              \
+    default: st = crnn_generic_##T##_##name args; break;                      \
+    }
+#else
+#define CRNN_DISPATCH(T, name, args) st = crnn_generic_##T##_##name args;
+#endif
+
+#define CRNN_PUBLIC(T, R)                                                     \
+    crnn_status crnn_##T##_forward(                                           \
+        const crnn_blas *blas, const crnn_layer *layer,                       \
+        const crnn_batch *batch, const crnn_##T##_params *w, crnn_##T##_seq x,\
+        crnn_##T##_state h0, crnn_##T##_seq out, crnn_##T##_state hn,         \
+        R *reserve, R *work) {                                                \
+        crnn_status st;                                                       \
+        CRNN_DISPATCH(T, forward_call, (blas, layer, batch, w, x, h0, out, hn,\
+                                        reserve, work))                       \
+        if (blas) crnn_team_end(blas->team);                                  \
+        return st;                                                            \
+    }                                                                         \
+    crnn_status crnn_##T##_backward(                                          \
+        const crnn_blas *blas, const crnn_layer *layer,                       \
+        const crnn_batch *batch, const crnn_##T##_params *w,                  \
+        const crnn_##T##_params *dw, crnn_##T##_seq x, crnn_##T##_seq dout,   \
+        crnn_##T##_state dhn, crnn_##T##_seq dx, crnn_##T##_state dh0,        \
+        const R *reserve, R *work) {                                          \
+        crnn_status st;                                                       \
+        CRNN_DISPATCH(T, backward_call, (blas, layer, batch, w, dw, x, dout,  \
+                                         dhn, dx, dh0, reserve, work))        \
+        if (blas) crnn_team_end(blas->team);                                  \
+        return st;                                                            \
+    }                                                                         \
+    crnn_status crnn_##T##_pack(const crnn_layer *layer,                      \
+                                const crnn_##T##_params *w, R *packed) {      \
+        crnn_batch one = {1, 1, NULL};                                        \
+        crnn_status st;                                                       \
+        if (!layer || !w || !packed) return CRNN_ERR_NULL;                    \
+        if ((st = crnn_check_layer_batch(layer, &one)) != CRNN_OK) return st; \
+        if (!w->w_ih || !w->w_hh || (layer->proj_size && !w->w_hr))          \
+            return CRNN_ERR_NULL;                                             \
+        if (!crnn_fits_int(crnn_mul(crnn_gates(layer->cell), layer->hidden_size))) \
+            return CRNN_ERR_TOO_LARGE;                                        \
+        CRNN_DISPATCH(T, pack, (layer, w, packed))                            \
+        return st;                                                            \
+    }
+
+CRNN_PUBLIC(s, float)
+CRNN_PUBLIC(d, double)

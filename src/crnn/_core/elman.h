@@ -20,7 +20,7 @@
 
 /* a = act(a) in place over n elements; relu keeps NaN (NaN < 0 is false),
  * as torch does */
-CRNN_HOT static void FN(elman_act_n)(int relu, REAL *restrict a, size_t n) {
+static void FN(elman_act_n)(int relu, REAL *restrict a, size_t n) {
     if (!relu) {
         FN(tanh_n)(a, n);
         return;
@@ -30,7 +30,7 @@ CRNN_HOT static void FN(elman_act_n)(int relu, REAL *restrict a, size_t n) {
 
 /* da = dh * act'(a), the derivative from the output y: tanh' = 1 - y^2,
  * relu' = [y > 0] */
-CRNN_HOT static void FN(elman_dact_n)(int relu, REAL *restrict da, const REAL *restrict dh,
+static void FN(elman_dact_n)(int relu, REAL *restrict da, const REAL *restrict dh,
                              const REAL *restrict y, size_t n) {
     if (relu)
         for (size_t j = 0; j < n; j++) {
@@ -43,7 +43,7 @@ CRNN_HOT static void FN(elman_dact_n)(int relu, REAL *restrict da, const REAL *r
 
 static crnn_status FN(elman_forward)(const crnn_blas *bl, const crnn_layer *ly,
                                      const crnn_batch *b, const TYPED(params) *w,
-                                     const TYPED(rmat) *rw,
+                                     const FN(rmat) *rw,
                                      TYPED(seq) x, TYPED(state) h0,
                                      TYPED(seq) out, TYPED(state) hn,
                                      REAL *reserve, REAL *work) {
@@ -54,7 +54,7 @@ static crnn_status FN(elman_forward)(const crnn_blas *bl, const crnn_layer *ly,
     REAL *Hend = train ? reserve + R * H : NULL;  /* (N, H) */
     REAL *A = work;                               /* (C, H): a_t, then h_t */
     REAL *hbuf = train ? NULL : work + C * H;     /* (N, H) */
-    TYPED(proj) pj = FN(proj_init)(bl, b, x, I, w, H, H, A, C);
+    FN(proj) pj = FN(proj_init)(bl, b, x, I, w, rw[2].panels, H, H, A, C);
     crnn_walk wk;
 
     for (crnn_walk_first(&wk, b, ly->reverse); !wk.done; crnn_walk_next(&wk)) {
@@ -75,7 +75,7 @@ static crnn_status FN(elman_forward)(const crnn_blas *bl, const crnn_layer *ly,
 
 static crnn_status FN(elman_backward)(const crnn_blas *bl, const crnn_layer *ly,
                                       const crnn_batch *b, const TYPED(params) *w,
-                                     const TYPED(rmat) *rw,
+                                     const FN(rmat) *rw,
                                       const TYPED(params) *dw, TYPED(seq) x,
                                       TYPED(seq) dout, TYPED(state) dhn,
                                       TYPED(seq) dx, TYPED(state) dh0,

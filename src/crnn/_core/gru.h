@@ -19,7 +19,7 @@
 
 /* One row: the gates into a (3H, ax in, r z n out), ah_n + b_hn into hh,
  * h_t into h. */
-CRNN_HOT static void FN(gru_row)(REAL *restrict a, const REAL *restrict ah,
+static void FN(gru_row)(REAL *restrict a, const REAL *restrict ah,
                         const REAL *restrict bhn, const REAL *restrict hp,
                         REAL *restrict hh, REAL *restrict h, size_t H) {
     for (size_t j = 0; j < 2 * H; j++) a[j] = RSIGMOID(a[j] + ah[j]);
@@ -34,7 +34,7 @@ CRNN_HOT static void FN(gru_row)(REAL *restrict a, const REAL *restrict ah,
 
 /* One row backward: dh (dL/dh_t in, the direct part of dL/dh_{t-1} out),
  * dL/dax into dax, dL/dah into dah. */
-CRNN_HOT static void FN(gru_row_backward)(const REAL *restrict a, const REAL *restrict hh,
+static void FN(gru_row_backward)(const REAL *restrict a, const REAL *restrict hh,
                                  const REAL *restrict hp, REAL *restrict dh,
                                  REAL *restrict dax, REAL *restrict dah, size_t H) {
     for (size_t j = 0; j < H; j++) {
@@ -52,7 +52,7 @@ CRNN_HOT static void FN(gru_row_backward)(const REAL *restrict a, const REAL *re
 
 static crnn_status FN(gru_forward)(const crnn_blas *bl, const crnn_layer *ly,
                                    const crnn_batch *b, const TYPED(params) *w,
-                                     const TYPED(rmat) *rw,
+                                     const FN(rmat) *rw,
                                    TYPED(seq) x, TYPED(state) h0,
                                    TYPED(seq) out, TYPED(state) hn,
                                    REAL *reserve, REAL *work) {
@@ -70,7 +70,7 @@ static crnn_status FN(gru_forward)(const crnn_blas *bl, const crnn_layer *ly,
     REAL *hs = ah + N * G;                           /* (N, H) */
     crnn_walk wk;
 
-    TYPED(proj) pj = FN(proj_init)(bl, b, x, I, w, G, 2 * H, Gt, C);
+    FN(proj) pj = FN(proj_init)(bl, b, x, I, w, rw[2].panels, G, 2 * H, Gt, C);
     for (crnn_walk_first(&wk, b, ly->reverse); !wk.done; crnn_walk_next(&wk)) {
         REAL *hp = FN(state_now)(Hprev, hbuf, &wk, H);
         REAL *a = FN(proj_at)(&pj, &wk);
@@ -88,7 +88,7 @@ static crnn_status FN(gru_forward)(const crnn_blas *bl, const crnn_layer *ly,
 
 static crnn_status FN(gru_backward)(const crnn_blas *bl, const crnn_layer *ly,
                                     const crnn_batch *b, const TYPED(params) *w,
-                                     const TYPED(rmat) *rw,
+                                     const FN(rmat) *rw,
                                     const TYPED(params) *dw, TYPED(seq) x,
                                     TYPED(seq) dout, TYPED(state) dhn,
                                     TYPED(seq) dx, TYPED(state) dh0,

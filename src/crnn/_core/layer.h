@@ -1,5 +1,6 @@
-/* layer.h — the typed public entry points, generic over REAL: check the
- * arguments once, then hand the work to the cell kind's kernel. */
+/* layer.h — the typed entry points of one instantiation (core.c's public
+ * functions dispatch to the active one): check the arguments once, then
+ * hand the work to the cell kind's kernel. */
 
 static crnn_status FN(check_seq)(TYPED(seq) v, const crnn_batch *b,
                                  size_t F, int required) {
@@ -24,12 +25,14 @@ static crnn_status FN(check_state)(TYPED(state) s, const crnn_layer *ly) {
     return CRNN_OK;
 }
 
+/* backward needs BLAS (need_gemm); forward runs on the core's kernels */
 static crnn_status FN(check_common)(const crnn_blas *bl, const crnn_layer *ly,
-                                    const crnn_batch *b, const TYPED(params) *w) {
+                                    const crnn_batch *b, const TYPED(params) *w,
+                                    int need_gemm) {
     size_t G, H, I, R;
     crnn_status st;
     if (!bl || !ly || !b || !w) return CRNN_ERR_NULL;
-    if (!bl->GEMM) return CRNN_ERR_NULL;
+    if (need_gemm && !bl->GEMM) return CRNN_ERR_NULL;
     if ((st = crnn_check_layer_batch(ly, b)) != CRNN_OK) return st;
     if (!w->w_ih || !w->w_hh || (ly->proj_size && !w->w_hr)) return CRNN_ERR_NULL;
     G = crnn_gates(ly->cell); H = ly->hidden_size; I = ly->input_size;
@@ -42,56 +45,68 @@ static crnn_status FN(check_common)(const crnn_blas *bl, const crnn_layer *ly,
     return CRNN_OK;
 }
 
-/* The recurrent weights of a layer: W_hh (G*H x P) and, with projection,
- * W_hr (P x H) in rw[1]; returns how many. */
+/* The weights a call multiplies by: W_hh (G*H x P), with projection W_hr
+ * (P x H) in rw[1], and W_ih (G*H x I) in rw[2]; returns how many
+ * recurrent ones. */
 static int FN(rmats_of)(const crnn_layer *ly, const TYPED(params) *w,
-                        TYPED(rmat) *rw) {
+                        FN(rmat) *rw) {
     size_t H = ly->hidden_size, P = ly->proj_size ? ly->proj_size : H;
-    rw[0] = (TYPED(rmat)){w->w_hh, crnn_gates(ly->cell) * H, P, NULL};
-    rw[1] = (TYPED(rmat)){w->w_hr, P, H, NULL};
+    size_t GH = crnn_gates(ly->cell) * H;
+    rw[0] = (FN(rmat)){w->w_hh, GH, P, NULL};
+    rw[1] = (FN(rmat)){w->w_hr, P, H, NULL};
+    rw[2] = (FN(rmat)){w->w_ih, GH, ly->input_size, NULL};
     return ly->proj_size ? 2 : 1;
 }
 
-/* The recurrent weights of a call as panels: a forward given w->packed
- * (crnn_?_pack) reads them there; otherwise they are packed at the end of
- * the workspace when the call has several steps and a panel fits in L2
- * (core.c sizes the space): forward packs them for h W^T, backward for
- * d W. */
+/* Whether packed weights were made by this instantiation (crnn_?_pack
+ * writes its tag first). */
+static int FN(packed_ours)(const REAL *packed) {
+    uint32_t tag;
+    memcpy(&tag, packed, sizeof tag);
+    return tag == crnn_pack_tag(CRNN_ISA_ID, CRNN_DOUBLE);
+}
+
+/* The weights of a call as panels (gemm.h). Forward reads W_ih^T and the
+ * recurrent weights (for h W^T) from panels always: from w->packed
+ * (crnn_?_pack) when given, else packed at the end of the workspace
+ * (core.c sizes the space); backward packs the recurrent ones (for d W)
+ * when the call has several steps and a panel fits in L2, else it leaves
+ * them to BLAS. */
 static void FN(prepare_rmats)(const crnn_layer *ly, const crnn_batch *b,
                               const TYPED(params) *w, crnn_pass pass,
-                              REAL *work, TYPED(rmat) *rw) {
-    int fwd = pass != CRNN_PASS_BACKWARD, given = fwd && w->packed;
-    const REAL *src = w->packed;
-    REAL *p = work ? work + crnn_workspace_base(ly, b, pass) : NULL;
+                              REAL *work, FN(rmat) *rw) {
+    int fwd = pass != CRNN_PASS_BACKWARD;
+    const REAL *src = fwd && w->packed ? w->packed + CRNN_PACK_HEADER : NULL;
+    REAL *p = work + crnn_workspace_base(ly, b, pass);
     int count = FN(rmats_of)(ly, w, rw);
     for (int i = 0; i < count; i++) {
-        TYPED(rmat) *r = &rw[i];
+        FN(rmat) *r = &rw[i];
         size_t n = fwd ? r->rows : r->cols, k = fwd ? r->cols : r->rows;
-        if (given && crnn_panels_fit(k)) {
+        if (src) {
             r->panels = src;
             src += crnn_panel_size(n, k);
-        } else if (!given && crnn_panels_wanted(b, k)) {
+        } else if (fwd || crnn_panels_wanted(b, k)) {
             FN(pack_panels)(n, k, r->w, r->cols, fwd, p);
             r->panels = p;
             p += crnn_panel_size(n, k);
         }
     }
+    if (fwd) {
+        if (src) p += crnn_panel_space(ly, NULL, CRNN_PASS_INFERENCE);
+        FN(pack_panels)(rw[2].rows, rw[2].cols, rw[2].w, rw[2].cols, 1, p);
+        rw[2].panels = p;
+    }
 }
 
-crnn_status FN(pack)(const crnn_layer *layer, const TYPED(params) *w,
+static crnn_status FN(pack)(const crnn_layer *layer, const TYPED(params) *w,
                      REAL *packed) {
-    crnn_batch one = {1, 1, NULL};
-    crnn_status st;
-    TYPED(rmat) rw[2];
-    int count;
-    if (!layer || !w || !packed) return CRNN_ERR_NULL;
-    if ((st = crnn_check_layer_batch(layer, &one)) != CRNN_OK) return st;
-    if (!w->w_hh || (layer->proj_size && !w->w_hr)) return CRNN_ERR_NULL;
-    if (!crnn_fits_int(crnn_mul(crnn_gates(layer->cell), layer->hidden_size)))
-        return CRNN_ERR_TOO_LARGE;
-    count = FN(rmats_of)(layer, w, rw);
+    uint32_t tag = crnn_pack_tag(CRNN_ISA_ID, CRNN_DOUBLE);
+    FN(rmat) rw[3];
+    int count = FN(rmats_of)(layer, w, rw);
+    memset(packed, 0, CRNN_PACK_HEADER * sizeof(REAL));
+    memcpy(packed, &tag, sizeof tag);
+    packed += CRNN_PACK_HEADER;
     for (int i = 0; i < count; i++) {
-        if (!crnn_panels_fit(rw[i].cols)) continue;
         FN(pack_panels)(rw[i].rows, rw[i].cols, rw[i].w, rw[i].cols, 1, packed);
         packed += crnn_panel_size(rw[i].rows, rw[i].cols);
     }
@@ -102,10 +117,10 @@ static crnn_status FN(forward_call)(const crnn_blas *blas, const crnn_layer *lay
                                     const crnn_batch *batch, const TYPED(params) *w,
                                     TYPED(seq) x, TYPED(state) h0, TYPED(seq) out,
                                     TYPED(state) hn, REAL *reserve, REAL *work) {
-    crnn_status st = FN(check_common)(blas, layer, batch, w);
+    crnn_status st = FN(check_common)(blas, layer, batch, w, 0);
     size_t H, P;
     crnn_pass pass;
-    TYPED(rmat) rw[2];
+    FN(rmat) rw[3];
     if (st != CRNN_OK) return st;
     H = layer->hidden_size;
     P = layer->proj_size ? layer->proj_size : H;
@@ -122,6 +137,7 @@ static crnn_status FN(forward_call)(const crnn_blas *blas, const crnn_layer *lay
     }
     pass = reserve ? CRNN_PASS_TRAINING : CRNN_PASS_INFERENCE;
     if (crnn_workspace_size(layer, batch, pass) && !work) return CRNN_ERR_NULL;
+    if (w->packed && !FN(packed_ours)(w->packed)) return CRNN_ERR_PACKED;
     if (layer->cell != CRNN_LSTM) h0.c = hn.c = NULL;
     FN(prepare_rmats)(layer, batch, w, pass, work, rw);
     switch (layer->cell) {
@@ -144,9 +160,9 @@ static crnn_status FN(backward_call)(const crnn_blas *blas, const crnn_layer *la
                                      const TYPED(params) *dw, TYPED(seq) x,
                                      TYPED(seq) dout, TYPED(state) dhn, TYPED(seq) dx,
                                      TYPED(state) dh0, const REAL *reserve, REAL *work) {
-    crnn_status st = FN(check_common)(blas, layer, batch, w);
+    crnn_status st = FN(check_common)(blas, layer, batch, w, 1);
     size_t H, P;
-    TYPED(rmat) rw[2];
+    FN(rmat) rw[3];
     if (st != CRNN_OK) return st;
     if (!dw) return CRNN_ERR_NULL;
     H = layer->hidden_size;
@@ -180,27 +196,4 @@ static crnn_status FN(backward_call)(const crnn_blas *blas, const crnn_layer *la
                                 dh0, reserve, work);
     }
     return CRNN_ERR_SIZE; /* unreachable: the cell kind was checked */
-}
-
-/* The entry points: the call, then its team's helper is let go (on every
- * outcome: a helper never waits for a call that has returned). */
-crnn_status FN(forward)(const crnn_blas *blas, const crnn_layer *layer,
-                        const crnn_batch *batch, const TYPED(params) *w,
-                        TYPED(seq) x, TYPED(state) h0, TYPED(seq) out,
-                        TYPED(state) hn, REAL *reserve, REAL *work) {
-    crnn_status st = FN(forward_call)(blas, layer, batch, w, x, h0, out, hn,
-                                      reserve, work);
-    if (blas) crnn_team_end(blas->team);
-    return st;
-}
-
-crnn_status FN(backward)(const crnn_blas *blas, const crnn_layer *layer,
-                         const crnn_batch *batch, const TYPED(params) *w,
-                         const TYPED(params) *dw, TYPED(seq) x,
-                         TYPED(seq) dout, TYPED(state) dhn, TYPED(seq) dx,
-                         TYPED(state) dh0, const REAL *reserve, REAL *work) {
-    crnn_status st = FN(backward_call)(blas, layer, batch, w, dw, x, dout, dhn,
-                                       dx, dh0, reserve, work);
-    if (blas) crnn_team_end(blas->team);
-    return st;
 }

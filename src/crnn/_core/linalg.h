@@ -12,58 +12,9 @@ static inline REAL *FN(seq_row)(TYPED(seq) v, const crnn_batch *b, size_t t,
     return v.data + (ptrdiff_t)t * v.stride_t + (ptrdiff_t)n * v.stride_n;
 }
 
-/* For row_dots: the fixed tree over the DOT_V lanes of each of the `rows`
- * dots in acc, then the tail kv..k-1, into c[i + r]. */
-#define DOT_FINISH(rows)                                                      \
-    do {                                                                      \
-        for (int r = 0; r < (rows); r++) {                                    \
-            const REAL *restrict wr = w + r * ldb;                            \
-            REAL t8[DOT_V / 2], t4[DOT_V / 4], s;                             \
-            for (int l = 0; l < DOT_V / 2; l++) t8[l] = acc[r][l] + acc[r][l + DOT_V / 2]; \
-            for (int l = 0; l < DOT_V / 4; l++) t4[l] = t8[l] + t8[l + DOT_V / 4]; \
-            s = (t4[0] + t4[2]) + (t4[1] + t4[3]);                            \
-            for (size_t j = kv; j < k; j++) s += wr[j] * a[j];                \
-            c[i + r] = beta == 0 ? s : beta * c[i + r] + s;                   \
-        }                                                                     \
-    } while (0)
-
-/* One row (batch 1): c (n) = beta c + B a for B (n x k) row-major, as n
- * dot products, four rows at a time so that four chains of sums run side
- * by side. Each dot keeps 16 partial sums in fixed lanes, added up in a
- * fixed tree: vectorised without reassociating, so the result does not
- * depend on the instruction set (nor on the rows it was grouped with). */
-CRNN_HOT static void FN(row_dots)(size_t n, size_t k, const REAL *restrict a,
-                                  const REAL *restrict B, size_t ldb, REAL beta,
-                                  REAL *restrict c) {
-    size_t i = 0, kv = k - k % DOT_V;
-    for (; i + DOT_ROWS <= n; i += DOT_ROWS) {
-        const REAL *restrict w = B + i * ldb;
-        REAL acc[DOT_ROWS][DOT_V] = {{0}};
-        const REAL *restrict w0 = w, *restrict w1 = w + ldb,
-                   *restrict w2 = w + 2 * ldb, *restrict w3 = w + 3 * ldb;
-        for (size_t j = 0; j < kv; j += DOT_V)
-            for (int l = 0; l < DOT_V; l++) {
-                REAL x = a[j + l];
-                acc[0][l] += w0[j + l] * x;
-                acc[1][l] += w1[j + l] * x;
-                acc[2][l] += w2[j + l] * x;
-                acc[3][l] += w3[j + l] * x;
-            }
-        DOT_FINISH(DOT_ROWS);
-    }
-    for (; i < n; i++) {
-        const REAL *restrict w = B + i * ldb;
-        REAL acc[1][DOT_V] = {{0}};
-        for (size_t j = 0; j < kv; j += DOT_V)
-            for (int l = 0; l < DOT_V; l++) acc[0][l] += w[j + l] * a[j + l];
-        DOT_FINISH(1);
-    }
-}
-#undef DOT_FINISH
-
 /* One row: c (n) = beta c + a B for B (k x n) row-major: rows of B scaled
  * by a and added, unit stride throughout (a fixed order per element). */
-CRNN_HOT static void FN(row_axpys)(size_t n, size_t k, const REAL *restrict a,
+static void FN(row_axpys)(size_t n, size_t k, const REAL *restrict a,
                                    const REAL *restrict B, size_t ldb, REAL beta,
                                    REAL *restrict c) {
     if (beta == 0) memset(c, 0, n * sizeof(REAL));
@@ -75,88 +26,15 @@ CRNN_HOT static void FN(row_axpys)(size_t n, size_t k, const REAL *restrict a,
     }
 }
 
-/* Pack into panels (common.h) the (k x n) matrix B = W^T (trans; W is
- * (n x k) with row stride ldw) or B = W (W is (k x n)). Transposing goes
- * by tiles of T x T through a small buffer in L1: T rows of W are read in
- * order (T streams the prefetcher follows) and every line of the panel is
- * written whole, once. */
-static void FN(pack_panels)(size_t n, size_t k, const REAL *restrict W,
-                            size_t ldw, int trans, REAL *restrict dst) {
-    enum { T = 16 };
-    REAL tile[T][T];
-    for (size_t j0 = 0; j0 < n; j0 += CRNN_NB) {
-        REAL *restrict panel = dst + (j0 / CRNN_NB) * k * CRNN_NB;
-        size_t nb = n - j0 < CRNN_NB ? n - j0 : CRNN_NB;
-        if (trans) {
-            for (size_t l0 = 0; l0 < nb; l0 += T) {
-                size_t tl = nb - l0 < T ? nb - l0 : T;
-                for (size_t i0 = 0; i0 < k; i0 += T) {
-                    size_t ti = k - i0 < T ? k - i0 : T;
-                    for (size_t l = 0; l < tl; l++) {
-                        const REAL *restrict src = W + (j0 + l0 + l) * ldw + i0;
-                        for (size_t i = 0; i < ti; i++) tile[i][l] = src[i];
-                    }
-                    for (size_t i = 0; i < ti; i++)
-                        memcpy(panel + (i0 + i) * CRNN_NB + l0, tile[i], tl * sizeof(REAL));
-                }
-            }
-        } else {
-            for (size_t i = 0; i < k; i++)
-                memcpy(panel + i * CRNN_NB, W + i * ldw + j0, nb * sizeof(REAL));
-        }
-        if (nb < CRNN_NB)
-            for (size_t i = 0; i < k; i++)
-                memset(panel + i * CRNN_NB + nb, 0, (CRNN_NB - nb) * sizeof(REAL));
-    }
-}
-
-/* Over panels: C (m x n, ldc) = beta C + A (m x k, lda) . B. Blocks of
- * PANEL_MR rows x NB columns of sums stay in registers while a panel
- * streams past (from L2); every row's sums run over k in the same order,
- * so a row's result does not depend on the batch it came in. */
-CRNN_HOT static void FN(panel_mm)(size_t m, size_t n, size_t k,
-                                  const REAL *restrict A, size_t lda,
-                                  const REAL *restrict panels, REAL beta,
-                                  REAL *restrict C, size_t ldc) {
-    for (size_t j0 = 0; j0 < n; j0 += CRNN_NB) {
-        const REAL *restrict w = panels + (j0 / CRNN_NB) * k * CRNN_NB;
-        size_t nb = n - j0 < CRNN_NB ? n - j0 : CRNN_NB;
-        size_t r0 = 0;
-        for (; r0 + PANEL_MR <= m; r0 += PANEL_MR) {
-            REAL acc[PANEL_MR][CRNN_NB] = {{0}};
-            for (size_t i = 0; i < k; i++) {
-                const REAL *restrict wi = w + i * CRNN_NB;
-                for (int r = 0; r < PANEL_MR; r++) {
-                    REAL ar = A[(r0 + r) * lda + i];
-                    for (int l = 0; l < CRNN_NB; l++) acc[r][l] += ar * wi[l];
-                }
-            }
-            for (int r = 0; r < PANEL_MR; r++) {
-                REAL *c = C + (r0 + r) * ldc + j0;
-                for (size_t l = 0; l < nb; l++) c[l] = beta == 0 ? acc[r][l] : beta * c[l] + acc[r][l];
-            }
-        }
-        for (; r0 < m; r0++) {
-            REAL acc[CRNN_NB] = {0}, *c = C + r0 * ldc + j0;
-            for (size_t i = 0; i < k; i++) {
-                REAL ar = A[r0 * lda + i];
-                for (int l = 0; l < CRNN_NB; l++) acc[l] += ar * w[i * CRNN_NB + l];
-            }
-            for (size_t l = 0; l < nb; l++) c[l] = beta == 0 ? acc[l] : beta * c[l] + acc[l];
-        }
-    }
-}
-
-/* C (m x n) = A (m x k) . op(B) + beta C, where op(B) is B^T for B (n x k)
- * when b_trans, else B for B (k x n). One row (batch 1) takes the loops
- * above: OpenBLAS's gemm repacks B on every call, and its gemv's call
- * overhead dominates at small sizes. */
-static void FN(mm)(const crnn_blas *bl, int b_trans, size_t m, size_t n,
-                   size_t k, const REAL *A, size_t lda, const REAL *B,
-                   size_t ldb, REAL beta, REAL *C, size_t ldc) {
+/* C (m x n) = A (m x k) . B + beta C for B (k x n) row-major, by BLAS
+ * (one row by the loop above: OpenBLAS's gemm repacks B on every call).
+ * Backward only: forward products take the core's kernels (gemm.h). */
+static void FN(mm_nn)(const crnn_blas *bl, size_t m, size_t n, size_t k,
+                      const REAL *A, size_t lda, const REAL *B, size_t ldb,
+                      REAL beta, REAL *C, size_t ldc) {
     int im = (int)m, in = (int)n, ik = (int)k, ila = (int)lda,
         ilb = (int)ldb, ilc = (int)ldc;
-    char tb = b_trans ? 'T' : 'N', tn = 'N';
+    char tn = 'N';
     REAL alpha = 1;
     if (m == 0 || n == 0) return;
     if (k == 0) { /* an empty sum */
@@ -164,27 +42,10 @@ static void FN(mm)(const crnn_blas *bl, int b_trans, size_t m, size_t n,
             for (size_t i = 0; i < m; i++) memset(C + i * ldc, 0, n * sizeof(REAL));
         return;
     }
-    if (m == 1) { /* numpy c = B @ a (b_trans) or c = a @ B */
-        if (b_trans) FN(row_dots)(n, k, A, B, ldb, beta, C);
-        else FN(row_axpys)(n, k, A, B, ldb, beta, C);
-    } else {      /* numpy C = A @ B.T (b_trans) or C = A @ B */
-        bl->GEMM(&tb, &tn, &in, &im, &ik, &alpha, (REAL *)B, &ilb, (REAL *)A,
+    if (m == 1) FN(row_axpys)(n, k, A, B, ldb, beta, C); /* numpy c = a @ B */
+    else        /* numpy C = A @ B */
+        bl->GEMM(&tn, &tn, &in, &im, &ik, &alpha, (REAL *)B, &ilb, (REAL *)A,
                  &ila, &beta, C, &ilc);
-    }
-}
-
-/* C (m x n) = A (m x k) . B^T + beta C, with B (n x k). */
-static inline void FN(mm_nt)(const crnn_blas *bl, size_t m, size_t n, size_t k,
-                             const REAL *A, size_t lda, const REAL *B,
-                             size_t ldb, REAL beta, REAL *C, size_t ldc) {
-    FN(mm)(bl, 1, m, n, k, A, lda, B, ldb, beta, C, ldc);
-}
-
-/* C (m x n) = A (m x k) . B + beta C, with B (k x n). */
-static inline void FN(mm_nn)(const crnn_blas *bl, size_t m, size_t n, size_t k,
-                             const REAL *A, size_t lda, const REAL *B,
-                             size_t ldb, REAL beta, REAL *C, size_t ldc) {
-    FN(mm)(bl, 0, m, n, k, A, lda, B, ldb, beta, C, ldc);
 }
 
 /* C (m x n) += A^T . B, with A (k x m), B (k x n): a sum over k rows. */
@@ -211,18 +72,18 @@ static void FN(mm_tn_acc)(const crnn_blas *bl, size_t m, size_t n, size_t k,
  * padded, rows t of sequence n land on workspace rows t*N + n, so the
  * workspace side has row stride N*F) when nt >= N, or one block per step.
  */
-typedef struct TYPED(blocks) {
+typedef struct FN(blocks) {
     size_t count, rows;   /* blocks, rows per block */
     ptrdiff_t base_v;     /* tensor offset of the first block */
     ptrdiff_t step_v;     /* tensor offset between blocks */
     size_t ld_v;          /* tensor row stride inside a block */
     size_t step_w;        /* workspace row offset between blocks */
     size_t ld_w_rows;     /* workspace row stride inside a block, in rows */
-} TYPED(blocks);
+} FN(blocks);
 
-static TYPED(blocks) FN(blocks_of)(TYPED(seq) v, const crnn_batch *b, size_t t0,
+static FN(blocks) FN(blocks_of)(TYPED(seq) v, const crnn_batch *b, size_t t0,
                                    size_t nt, size_t r0, size_t rows, size_t F) {
-    TYPED(blocks) k;
+    FN(blocks) k;
     size_t N = b->size;
     k.count = 1; k.rows = rows; k.step_v = 0; k.step_w = 0; k.ld_w_rows = 1;
     k.base_v = b->batch_sizes ? (ptrdiff_t)r0 * v.stride_n : (ptrdiff_t)t0 * v.stride_t;
@@ -244,86 +105,88 @@ static TYPED(blocks) FN(blocks_of)(TYPED(seq) v, const crnn_batch *b, size_t t0,
 }
 
 /* All R rows of a tensor: every step. */
-static TYPED(blocks) FN(all_blocks)(TYPED(seq) v, const crnn_batch *b,
+static FN(blocks) FN(all_blocks)(TYPED(seq) v, const crnn_batch *b,
                                     size_t R, size_t F) {
     return FN(blocks_of)(v, b, 0, b->steps, 0, R, F);
 }
 
 /* A recurrent weight W (rows x cols, row-major), with its panels when the
- * call packed them: for out = h W^T in forward, for out = d W in backward. */
-typedef struct TYPED(rmat) {
+ * call has them: for out = h W^T in forward (always), for out = d W in
+ * backward (when packed). */
+typedef struct FN(rmat) {
     const REAL *w;
     size_t rows, cols;
     const REAL *panels;
-} TYPED(rmat);
+} FN(rmat);
 
-/* Columns [n0, n1) of a panel product job (n0 a multiple of the panel
- * width): C = beta C + A . panels. */
-static void FN(panel_job)(const crnn_job *j, size_t n0, size_t n1) {
-    FN(panel_mm)(j->m, n1 - n0, j->k, (const REAL *)j->A, j->lda,
-                 (const REAL *)j->B + (n0 / CRNN_NB) * j->k * CRNN_NB, (REAL)j->beta,
-                 (REAL *)j->C + n0, j->ldc);
+/* The columns [n0, n1) of a panel product job (n0 a multiple of NB):
+ * C = (init ? C : 0) + A . panels, ctx the FN(pm) below. */
+typedef struct FN(pm) {
+    size_t m, n, k, lda, ldc;
+    const REAL *A, *panels;
+    REAL *C;
+    int init;
+} FN(pm);
+
+static void FN(pm_job)(const crnn_job *j, size_t n0, size_t n1) {
+    const FN(pm) *p = (const FN(pm) *)j->ctx;
+    FN(panel_mm)(p->m, p->n, p->k, p->A, p->lda, p->panels, n0 / NB,
+                 FN(panels_of)(n1), p->init, p->C, p->ldc);
 }
 
-/* C (m x n, ldc) = beta C + A (m x k, lda) . panels, with the call's team
- * when it has one and the product is large enough to share (half the
- * panels each); multiply-adds below CRNN_TEAM_MIN stay on the caller. */
+/* The split of an n-column product between a team's two threads: half of
+ * the panels each, when there is a team and enough work (0: no split). */
+static size_t FN(team_split)(const crnn_blas *bl, size_t m, size_t n, size_t k) {
+    size_t np = FN(panels_of)(n);
+    return bl->team && np >= 2 && crnn_mul(crnn_mul(m, n), k) >= CRNN_TEAM_MIN ? np / 2 * NB : 0;
+}
 
+/* C (m x n, ldc) = (init ? C : 0) + A (m x k, lda) . panels, with the
+ * call's team when it has one (crnn_team_run). */
 static void FN(panel_product)(const crnn_blas *bl, size_t m, size_t n, size_t k,
                               const REAL *A, size_t lda, const REAL *panels,
-                              REAL beta, REAL *C, size_t ldc) {
-    size_t np = (n + CRNN_NB - 1) / CRNN_NB;
+                              int init, REAL *C, size_t ldc) {
+    FN(pm) p = {m, n, k, lda, ldc, A, panels, C, init};
     crnn_job job;
-    job.run = FN(panel_job);
-    job.m = m; job.n = n; job.k = k; job.lda = lda; job.ldc = ldc;
-    job.A = A; job.B = panels; job.C = C; job.beta = beta;
-    job.split = bl->team && np >= 2 && m * n * k >= CRNN_TEAM_MIN ? np / 2 * CRNN_NB : 0;
+    job.run = FN(pm_job);
+    job.ctx = &p;
+    job.n = n;
+    job.split = FN(team_split)(bl, m, n, k);
     crnn_team_run(bl->team, &job);
 }
 
-/* out (bs x rows) = beta out + h (bs x cols) . W^T: the recurrent product.
- * Over panels when the call packed them; else OpenBLAS (or, for one row,
- * the dot-product loop: nothing to pack for). */
-static void FN(rmat_fwd)(const crnn_blas *bl, const TYPED(rmat) *r, size_t bs,
-                         const REAL *h, REAL beta, REAL *out) {
-    if (r->panels) FN(panel_product)(bl, bs, r->rows, r->cols, h, r->cols, r->panels, beta, out, r->rows);
-    else FN(mm_nt)(bl, bs, r->rows, r->cols, h, r->cols, r->w, r->cols, beta, out, r->rows);
+/* out (bs x rows) = (init ? out : 0) + h (bs x cols) . W^T: the
+ * recurrent product, over the panels forward always has. */
+static void FN(rmat_fwd)(const crnn_blas *bl, const FN(rmat) *r, size_t bs,
+                         const REAL *h, int init, REAL *out) {
+    FN(panel_product)(bl, bs, r->rows, r->cols, h, r->cols, r->panels, init, out, r->rows);
 }
 
-/* out (bs x cols) = beta out + d (bs x rows) . W: its gradient w.r.t. h. */
-static void FN(rmat_bwd)(const crnn_blas *bl, const TYPED(rmat) *r, size_t bs,
+/* out (bs x cols) = beta out + d (bs x rows) . W: its gradient w.r.t. h,
+ * over panels when backward packed them, else by BLAS. */
+static void FN(rmat_bwd)(const crnn_blas *bl, const FN(rmat) *r, size_t bs,
                          const REAL *d, REAL beta, REAL *out) {
-    if (r->panels) FN(panel_product)(bl, bs, r->cols, r->rows, d, r->rows, r->panels, beta, out, r->cols);
+    if (r->panels) FN(panel_product)(bl, bs, r->cols, r->rows, d, r->rows, r->panels, beta != 0, out, r->cols);
     else FN(mm_nn)(bl, bs, r->cols, r->rows, d, r->rows, r->w, r->cols, beta, out, r->cols);
-}
-
-/* Y (rows, F_out; workspace rows ldy apart) = X . W^T + beta Y for the
- * rows of X that k gives. */
-static void FN(seq_mm_nt)(const crnn_blas *bl, TYPED(blocks) k, TYPED(seq) X,
-                          size_t F_in, const REAL *W, size_t F_out, REAL beta,
-                          REAL *Y, size_t ldy) {
-    for (size_t i = 0; i < k.count; i++)
-        FN(mm_nt)(bl, k.rows, F_out, F_in, X.data + k.base_v + (ptrdiff_t)i * k.step_v,
-                  k.ld_v, W, F_in, beta, Y + i * k.step_w * ldy, k.ld_w_rows * ldy);
 }
 
 /* After a backward loop: the GEMMs over all rows, with dY (R, F_out) the
  * gradient of Y = X W^T (X's rows as the blocks k give them, W (F_out,
  * F_in)). As team jobs, the caller and the helper each take half of the
  * output's columns (dX) or rows (dW). */
-typedef struct TYPED(grad_gemm) {
+typedef struct FN(grad_gemm) {
     const crnn_blas *bl;
-    TYPED(blocks) k;
+    FN(blocks) k;
     const REAL *dY, *W;
     size_t F_out, F_in;
     REAL *X;           /* X (dW's job) or dX (dX's job) */
     REAL *dW;
-} TYPED(grad_gemm);
+} FN(grad_gemm);
 
 /* dX[:, n0:n1] += dY . W[:, n0:n1] */
 static void FN(dx_job)(const crnn_job *j, size_t n0, size_t n1) {
-    const TYPED(grad_gemm) *g = (const TYPED(grad_gemm) *)j->A;
-    TYPED(blocks) k = g->k;
+    const FN(grad_gemm) *g = (const FN(grad_gemm) *)j->ctx;
+    FN(blocks) k = g->k;
     for (size_t i = 0; i < k.count; i++)
         FN(mm_nn)(g->bl, k.rows, n1 - n0, g->F_out, g->dY + i * k.step_w * g->F_out,
                   k.ld_w_rows * g->F_out, g->W + n0, g->F_in, 1,
@@ -332,8 +195,8 @@ static void FN(dx_job)(const crnn_job *j, size_t n0, size_t n1) {
 
 /* dW[n0:n1, :] += dY[:, n0:n1]^T . X */
 static void FN(dw_job)(const crnn_job *j, size_t n0, size_t n1) {
-    const TYPED(grad_gemm) *g = (const TYPED(grad_gemm) *)j->A;
-    TYPED(blocks) k = g->k;
+    const FN(grad_gemm) *g = (const FN(grad_gemm) *)j->ctx;
+    FN(blocks) k = g->k;
     for (size_t i = 0; i < k.count; i++)
         FN(mm_tn_acc)(g->bl, n1 - n0, g->F_in, k.rows,
                       g->dY + i * k.step_w * g->F_out + n0, k.ld_w_rows * g->F_out,
@@ -341,12 +204,12 @@ static void FN(dw_job)(const crnn_job *j, size_t n0, size_t n1) {
                       g->dW + n0 * g->F_in, g->F_in);
 }
 
-static void FN(grad_gemm_run)(const TYPED(grad_gemm) *g, int dx, size_t R) {
+static void FN(grad_gemm_run)(const FN(grad_gemm) *g, int dx, size_t R) {
     crnn_job job;
     size_t n = dx ? g->F_in : g->F_out;
     job.run = dx ? FN(dx_job) : FN(dw_job);
-    job.m = R; job.n = n; job.k = dx ? g->F_out : g->F_in;
-    job.lda = job.ldc = 0; job.A = g; job.B = NULL; job.C = NULL; job.beta = 1;
+    job.ctx = g;
+    job.n = n;
     job.split = g->bl->team && n >= 32 && R * g->F_in * g->F_out >= CRNN_TEAM_MIN ? n / 2 / 16 * 16 : 0;
     crnn_team_run(g->bl->team, &job);
 }
@@ -355,7 +218,7 @@ static void FN(grad_gemm_run)(const TYPED(grad_gemm) *g, int dx, size_t R) {
 static void FN(seq_mm_nn_acc)(const crnn_blas *bl, const crnn_batch *b,
                               size_t R, TYPED(seq) dX, size_t F_in,
                               const REAL *W, size_t F_out, const REAL *dY) {
-    TYPED(grad_gemm) g = {bl, FN(all_blocks)(dX, b, R, F_in), dY, W, F_out, F_in, dX.data, NULL};
+    FN(grad_gemm) g = {bl, FN(all_blocks)(dX, b, R, F_in), dY, W, F_out, F_in, dX.data, NULL};
     FN(grad_gemm_run)(&g, 1, R);
 }
 
@@ -363,7 +226,7 @@ static void FN(seq_mm_nn_acc)(const crnn_blas *bl, const crnn_batch *b,
 static void FN(seq_mm_tn_acc)(const crnn_blas *bl, const crnn_batch *b,
                               size_t R, const REAL *dY, size_t F_out,
                               TYPED(seq) X, size_t F_in, REAL *dW) {
-    TYPED(grad_gemm) g = {bl, FN(all_blocks)(X, b, R, F_in), dY, NULL, F_out, F_in, X.data, dW};
+    FN(grad_gemm) g = {bl, FN(all_blocks)(X, b, R, F_in), dY, NULL, F_out, F_in, X.data, dW};
     FN(grad_gemm_run)(&g, 0, R);
 }
 
@@ -371,8 +234,8 @@ static void FN(seq_mm_tn_acc)(const crnn_blas *bl, const crnn_batch *b,
  * X (R, F_in): the recurrent weights' gradients. */
 static void FN(mat_mm_tn_acc)(const crnn_blas *bl, size_t R, const REAL *dY,
                               size_t F_out, const REAL *X, size_t F_in, REAL *dW) {
-    TYPED(blocks) k = {1, R, 0, 0, F_in, 0, 1};
-    TYPED(grad_gemm) g = {bl, k, dY, NULL, F_out, F_in, (REAL *)X, dW};
+    FN(blocks) k = {1, R, 0, 0, F_in, 0, 1};
+    FN(grad_gemm) g = {bl, k, dY, NULL, F_out, F_in, (REAL *)X, dW};
     FN(grad_gemm_run)(&g, 0, R);
 }
 
@@ -444,11 +307,11 @@ static void FN(add_dout)(REAL *dh, size_t F, TYPED(seq) dout,
 }
 
 /* x = tanh(x), x = sigmoid(x) over n contiguous elements, in place. */
-CRNN_HOT static void FN(tanh_n)(REAL *restrict x, size_t n) {
+static void FN(tanh_n)(REAL *restrict x, size_t n) {
     for (size_t j = 0; j < n; j++) x[j] = RTANH(x[j]);
 }
 
-CRNN_HOT static void FN(sigmoid_n)(REAL *restrict x, size_t n) {
+static void FN(sigmoid_n)(REAL *restrict x, size_t n) {
     for (size_t j = 0; j < n; j++) x[j] = RSIGMOID(x[j]);
 }
 
@@ -471,47 +334,58 @@ static void FN(add_rows)(REAL *dst, size_t ldd, const REAL *src, size_t lds,
 
 /*
  * The input projections a = x W_ih^T + b_ih + b_hh[:F2] (F columns) of the
- * rows a forward loop is at, as GEMMs outside the time loop. Training keeps
- * every row's (cap = R: one GEMM before the first step, into the reserve);
- * inference keeps a chunk of consecutive steps of at most cap rows
- * (crnn_proj_rows), computed when the walk enters it, so that its working
- * memory does not grow with the sequence.
+ * rows a forward loop is at, over W_ih^T's panels, outside the time loop.
+ * Training keeps every row's (cap = R: one product before the first step,
+ * into the reserve); inference keeps a chunk of consecutive steps of at
+ * most cap rows (crnn_proj_rows), computed when the walk enters it, so
+ * that its working memory does not grow with the sequence. Each element is
+ * its bias, then the chain over x (gemm.h): the same bits whatever chunk
+ * or batch the row is in.
  */
-typedef struct TYPED(proj) {
+typedef struct FN(proj) {
     const crnn_blas *bl;
     const crnn_batch *b;
     TYPED(seq) x;
     size_t I, F, F2;
     const TYPED(params) *w;
+    const REAL *panels;   /* W_ih^T */
     REAL *A;
     size_t cap, lo, hi;   /* A holds rows [lo, hi) of the layout */
-} TYPED(proj);
+    FN(blocks) blk;       /* the rows of the chunk being computed */
+    int biased;
+} FN(proj);
 
-static TYPED(proj) FN(proj_init)(const crnn_blas *bl, const crnn_batch *b,
-                                 TYPED(seq) x, size_t I,
-                                 const TYPED(params) *w, size_t F, size_t F2,
-                                 REAL *A, size_t cap) {
-    TYPED(proj) p = {bl, b, x, I, F, F2, w, A, cap, 0, 0};
+static FN(proj) FN(proj_init)(const crnn_blas *bl, const crnn_batch *b,
+                              TYPED(seq) x, size_t I, const TYPED(params) *w,
+                              const REAL *panels, size_t F, size_t F2,
+                              REAL *A, size_t cap) {
+    FN(proj) p;
+    memset(&p, 0, sizeof p);
+    p.bl = bl; p.b = b; p.x = x; p.I = I; p.F = F; p.F2 = F2; p.w = w;
+    p.panels = panels; p.A = A; p.cap = cap;
+    p.biased = w->b_ih || w->b_hh;
     return p;
 }
 
-/* Columns [n0, n1) of a chunk's projections (a job: A the proj, B the
- * blocks of its rows, m their count, beta whether biased). */
+/* Columns [n0, n1) of a chunk's projections (a job; n0 a multiple of NB):
+ * the bias, then the chain over x. */
 static void FN(proj_job)(const crnn_job *j, size_t n0, size_t n1) {
-    const TYPED(proj) *p = (const TYPED(proj) *)j->A;
-    int biased = j->beta != 0;
-    if (biased) FN(fill_bias)(p->A, j->m, p->F, n0, n1, p->w->b_ih, p->w->b_hh, p->F2);
-    FN(seq_mm_nt)(p->bl, *(const TYPED(blocks) *)j->B, p->x, p->I, p->w->w_ih + n0 * p->I,
-                  n1 - n0, biased ? (REAL)1 : (REAL)0, p->A + n0, p->F);
+    const FN(proj) *p = (const FN(proj) *)j->ctx;
+    const FN(blocks) *k = &p->blk;
+    if (p->biased) FN(fill_bias)(p->A, k->count * k->rows, p->F, n0, n1, p->w->b_ih, p->w->b_hh, p->F2);
+    for (size_t i = 0; i < k->count; i++)
+        FN(panel_mm)(k->rows, p->F, p->I, p->x.data + k->base_v + (ptrdiff_t)i * k->step_v,
+                     k->ld_v, p->panels, n0 / NB, FN(panels_of)(n1), p->biased,
+                     p->A + i * k->step_w * p->F, k->ld_w_rows * p->F);
 }
 
 /* The projections of the walk's current rows (computing the chunk that
  * starts at its step, in processing order, when they are not held). */
-static REAL *FN(proj_at)(TYPED(proj) *p, const crnn_walk *wk) {
+static REAL *FN(proj_at)(FN(proj) *p, const crnn_walk *wk) {
     if (wk->off < p->lo || wk->off >= p->hi) {
         const crnn_batch *b = p->b;
         size_t rows = wk->bs, t0 = wk->t, t1 = wk->t, lo = wk->off;
-        int biased = p->w->b_ih || p->w->b_hh;
+        crnn_job job;
         /* take the following steps (t1 up, or t0 down) while they fit */
         if (!wk->reverse)
             while (t1 + 1 < b->steps && rows + crnn_batch_at(b, t1 + 1) <= p->cap)
@@ -521,15 +395,14 @@ static REAL *FN(proj_at)(TYPED(proj) *p, const crnn_walk *wk) {
                 rows += crnn_batch_at(b, --t0);
                 lo -= crnn_batch_at(b, t0);
             }
-        crnn_job job;
-        TYPED(blocks) k = FN(blocks_of)(p->x, b, t0, t1 - t0 + 1, lo, rows, p->I);
+        p->blk = FN(blocks_of)(p->x, b, t0, t1 - t0 + 1, lo, rows, p->I);
         p->lo = lo;
         p->hi = lo + rows;
-        /* one GEMM, its columns shared with the team's helper if any */
+        /* one product, its columns shared with the team's helper if any */
         job.run = FN(proj_job);
-        job.m = rows; job.n = p->F; job.k = p->I; job.lda = job.ldc = 0;
-        job.A = p; job.B = &k; job.C = NULL; job.beta = biased;
-        job.split = p->bl->team && rows * p->F * p->I >= CRNN_TEAM_MIN ? p->F / 2 / 16 * 16 : 0;
+        job.ctx = p;
+        job.n = p->F;
+        job.split = FN(team_split)(p->bl, rows, p->F, p->I);
         crnn_team_run(p->bl->team, &job);
     }
     return p->A + (wk->off - p->lo) * p->F;

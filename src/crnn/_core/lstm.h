@@ -20,7 +20,7 @@
  */
 
 /* One row: activate the gates a (4H) in place; c = f cp + i g; m = o tanh(c). */
-CRNN_HOT static void FN(lstm_row)(REAL *restrict a, const REAL *restrict cp,
+static void FN(lstm_row)(REAL *restrict a, const REAL *restrict cp,
                          REAL *restrict c, REAL *restrict m, size_t H) {
     FN(sigmoid_n)(a, 2 * H);
     FN(tanh_n)(a + 2 * H, H);
@@ -33,7 +33,7 @@ CRNN_HOT static void FN(lstm_row)(REAL *restrict a, const REAL *restrict cp,
 
 /* One row backward, from the gates a (4H), c_{t-1} cp and dL/dm_t dm:
  * dL/da_t into da, and dc (dL/dc_t in) becomes dL/dc_{t-1}. */
-CRNN_HOT static void FN(lstm_row_backward)(const REAL *restrict a, const REAL *restrict cp,
+static void FN(lstm_row_backward)(const REAL *restrict a, const REAL *restrict cp,
                                   const REAL *restrict dm, REAL *restrict dc,
                                   REAL *restrict da, size_t H) {
     for (size_t j = 0; j < H; j++) {
@@ -51,7 +51,7 @@ CRNN_HOT static void FN(lstm_row_backward)(const REAL *restrict a, const REAL *r
 
 static crnn_status FN(lstm_forward)(const crnn_blas *bl, const crnn_layer *ly,
                                     const crnn_batch *b, const TYPED(params) *w,
-                                     const TYPED(rmat) *rw,
+                                     const FN(rmat) *rw,
                                     TYPED(seq) x, TYPED(state) s0,
                                     TYPED(seq) out, TYPED(state) sn,
                                     REAL *reserve, REAL *work) {
@@ -70,7 +70,7 @@ static crnn_status FN(lstm_forward)(const crnn_blas *bl, const crnn_layer *ly,
     REAL *ms = cs + N * H, *hs = ms + N * H;            /* (N, H), (N, P) */
     crnn_walk wk;
 
-    TYPED(proj) pj = FN(proj_init)(bl, b, x, I, w, G, G, Gt, C);
+    FN(proj) pj = FN(proj_init)(bl, b, x, I, w, rw[2].panels, G, G, Gt, C);
     for (crnn_walk_first(&wk, b, ly->reverse); !wk.done; crnn_walk_next(&wk)) {
         REAL *hp = FN(state_now)(Hprev, hbuf, &wk, P);
         REAL *cp = FN(state_now)(Cprev, cbuf, &wk, H);
@@ -95,7 +95,7 @@ static crnn_status FN(lstm_forward)(const crnn_blas *bl, const crnn_layer *ly,
 
 static crnn_status FN(lstm_backward)(const crnn_blas *bl, const crnn_layer *ly,
                                      const crnn_batch *b, const TYPED(params) *w,
-                                     const TYPED(rmat) *rw,
+                                     const FN(rmat) *rw,
                                      const TYPED(params) *dw, TYPED(seq) x,
                                      TYPED(seq) dout, TYPED(state) dsn,
                                      TYPED(seq) dx, TYPED(state) ds0,
