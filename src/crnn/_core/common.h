@@ -190,7 +190,7 @@ static inline size_t crnn_panel_size(size_t n, size_t k) {
  * projections a forward pass holds at once (linalg.h, FN(proj)). */
 size_t crnn_proj_rows(const crnn_batch *b, int training);
 int crnn_panels_wanted(const crnn_batch *b, size_t k);
-int crnn_panels_fit(size_t k);
+int crnn_pack_wanted(const crnn_batch *b);
 size_t crnn_panel_space(const crnn_layer *ly, const crnn_batch *b, crnn_pass pass);
 size_t crnn_workspace_base(const crnn_layer *ly, const crnn_batch *b, crnn_pass pass);
 

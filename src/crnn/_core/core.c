@@ -89,6 +89,10 @@ int crnn_panels_wanted(const crnn_batch *b, size_t k) {
     return b->steps >= 2 && k <= CRNN_PANEL_MAX_K;
 }
 
+/* Forward packs its weights into panels when the call has more rows than
+ * this; fewer read them as they are (gemm.h, FN(tmm): the same results). */
+int crnn_pack_wanted(const crnn_batch *b) { return crnn_rows(b) > 8; }
+
 /* Space for the panels of W_hh (G*H x P) and W_hr (P x H) as the pass
  * packs them (layer.h): for h W^T (forward: always) or d W (backward:
  * when wanted); b NULL: the forward panels (crnn_?_pack). Forward passes
@@ -100,9 +104,10 @@ size_t crnn_panel_space(const crnn_layer *ly, const crnn_batch *b, crnn_pass pas
     int fwd = pass != CRNN_PASS_BACKWARD;
     for (int i = 0; i < (ly->proj_size ? 2 : 1); i++) {
         size_t n = fwd ? dims[i][0] : dims[i][1], k = fwd ? dims[i][1] : dims[i][0];
-        if (fwd || crnn_panels_wanted(b, k)) s = crnn_add(s, crnn_panel_size(n, k));
+        if (fwd ? !b || crnn_pack_wanted(b) : crnn_panels_wanted(b, k))
+            s = crnn_add(s, crnn_panel_size(n, k));
     }
-    if (fwd && b) s = crnn_add(s, crnn_panel_size(GH, ly->input_size));
+    if (fwd && b && crnn_pack_wanted(b)) s = crnn_add(s, crnn_panel_size(GH, ly->input_size));
     return s;
 }
 

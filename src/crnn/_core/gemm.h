@@ -182,3 +182,56 @@ static void FN(panel_mm)(size_t m, size_t n, size_t k, const REAL *A,
 
 /* Panels of an n-column product. */
 static inline size_t FN(panels_of)(size_t n) { return (n + NB - 1) / NB; }
+
+/* The same product from W itself, unpacked: C (m x n, ldc) = (init ? C :
+ * 0) + A (m x k, lda) . W^T for W (n x k) row-major (ldw), its columns
+ * [j0, j1) only. The chains are those of FN(panel_mm) over W's panels
+ * (one VFMA per summed element, in order), so results match it bit for
+ * bit; tiles of W (VL rows x VL sums) are transposed in registers instead
+ * of packed, which pays for calls of few rows (a step at batch 1), where
+ * packing would cost more than the product. Rows go TM at a time. */
+enum { FN(TM) = 4 };
+
+static void FN(tmm)(size_t m, size_t k, const REAL *A, size_t lda,
+                    const REAL *W, size_t ldw, int init, REAL *C, size_t ldc,
+                    size_t j0, size_t j1) {
+    size_t kv = k - k % VL;
+    for (size_t r0 = 0; r0 < m; r0 += FN(TM)) {
+        size_t tm = m - r0 < FN(TM) ? m - r0 : FN(TM);
+        for (size_t j = j0; j < j1; j += VL) {
+            size_t nj = j1 - j < VL ? j1 - j : VL;
+            VT acc[4], t[VL];
+            REAL tmp[VL];
+            for (size_t r = 0; r < tm; r++) {
+                if (init) {
+                    for (size_t l = 0; l < VL; l++) tmp[l] = l < nj ? C[(r0 + r) * ldc + j + l] : 0;
+                    acc[r] = VLOAD(tmp);
+                } else {
+                    acc[r] = VZERO();
+                }
+            }
+            for (size_t i = 0; i < kv; i += VL) {
+                for (size_t l = 0; l < VL; l++)
+                    t[l] = l < nj ? VLOAD(W + (j + l) * ldw + i) : VZERO();
+                VTRANSPOSE(t); /* t[q]: column i + q of W^T, lanes j .. j+VL */
+                for (size_t r = 0; r < tm; r++) {
+                    const REAL *a = A + (r0 + r) * lda + i;
+                    CRNN_UNROLL
+                    for (int q = 0; q < VL; q++) acc[r] = VFMA(VBCAST(a + q), t[q], acc[r]);
+                }
+            }
+            for (size_t i = kv; i < k; i++) { /* the last k % VL sums */
+                VT col;
+                for (size_t l = 0; l < VL; l++) tmp[l] = l < nj ? W[(j + l) * ldw + i] : 0;
+                col = VLOAD(tmp);
+                for (size_t r = 0; r < tm; r++)
+                    acc[r] = VFMA(VBCAST(A + (r0 + r) * lda + i), col, acc[r]);
+            }
+            for (size_t r = 0; r < tm; r++) {
+                VSTORE(tmp, acc[r]);
+                memcpy(C + (r0 + r) * ldc + j, tmp, nj * sizeof(REAL));
+            }
+        }
+    }
+}
+

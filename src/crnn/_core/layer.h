@@ -66,12 +66,13 @@ static int FN(packed_ours)(const REAL *packed) {
     return tag == crnn_pack_tag(CRNN_ISA_ID, CRNN_DOUBLE);
 }
 
-/* The weights of a call as panels (gemm.h). Forward reads W_ih^T and the
- * recurrent weights (for h W^T) from panels always: from w->packed
- * (crnn_?_pack) when given, else packed at the end of the workspace
- * (core.c sizes the space); backward packs the recurrent ones (for d W)
- * when the call has several steps and a panel fits in L2, else it leaves
- * them to BLAS. */
+/* The weights of a call as panels (gemm.h). Forward reads the recurrent
+ * weights (for h W^T) from w->packed (crnn_?_pack) when given; a forward
+ * of more than CRNN_TMM_ROWS rows packs them, and W_ih^T, at the end of
+ * the workspace (core.c sizes the space); one of fewer reads the weights
+ * as they are (the same results). Backward packs the recurrent ones (for
+ * d W) when the call has several steps and a panel fits in L2, else it
+ * leaves them to BLAS. */
 static void FN(prepare_rmats)(const crnn_layer *ly, const crnn_batch *b,
                               const TYPED(params) *w, crnn_pass pass,
                               REAL *work, FN(rmat) *rw) {
@@ -85,13 +86,13 @@ static void FN(prepare_rmats)(const crnn_layer *ly, const crnn_batch *b,
         if (src) {
             r->panels = src;
             src += crnn_panel_size(n, k);
-        } else if (fwd || crnn_panels_wanted(b, k)) {
+        } else if (fwd ? crnn_pack_wanted(b) : crnn_panels_wanted(b, k)) {
             FN(pack_panels)(n, k, r->w, r->cols, fwd, p);
             r->panels = p;
             p += crnn_panel_size(n, k);
         }
     }
-    if (fwd) {
+    if (fwd && crnn_pack_wanted(b)) {
         if (src) p += crnn_panel_space(ly, NULL, CRNN_PASS_INFERENCE);
         FN(pack_panels)(rw[2].rows, rw[2].cols, rw[2].w, rw[2].cols, 1, p);
         rw[2].panels = p;

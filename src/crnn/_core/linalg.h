@@ -119,19 +119,23 @@ typedef struct FN(rmat) {
     const REAL *panels;
 } FN(rmat);
 
-/* The columns [n0, n1) of a panel product job (n0 a multiple of NB):
- * C = (init ? C : 0) + A . panels, ctx the FN(pm) below. */
+/* The columns [n0, n1) of a product job (n0 a multiple of NB):
+ * C = (init ? C : 0) + A . W^T, over W's panels when there are, else W
+ * itself (FN(tmm)); ctx the FN(pm) below. */
 typedef struct FN(pm) {
     size_t m, n, k, lda, ldc;
-    const REAL *A, *panels;
+    const REAL *A, *W, *panels;
     REAL *C;
     int init;
 } FN(pm);
 
 static void FN(pm_job)(const crnn_job *j, size_t n0, size_t n1) {
     const FN(pm) *p = (const FN(pm) *)j->ctx;
-    FN(panel_mm)(p->m, p->n, p->k, p->A, p->lda, p->panels, n0 / NB,
-                 FN(panels_of)(n1), p->init, p->C, p->ldc);
+    if (p->panels)
+        FN(panel_mm)(p->m, p->n, p->k, p->A, p->lda, p->panels, n0 / NB,
+                     FN(panels_of)(n1), p->init, p->C, p->ldc);
+    else
+        FN(tmm)(p->m, p->k, p->A, p->lda, p->W, p->k, p->init, p->C, p->ldc, n0, n1);
 }
 
 /* The split of an n-column product between a team's two threads: half of
@@ -141,12 +145,13 @@ static size_t FN(team_split)(const crnn_blas *bl, size_t m, size_t n, size_t k) 
     return bl->team && np >= 2 && crnn_mul(crnn_mul(m, n), k) >= CRNN_TEAM_MIN ? np / 2 * NB : 0;
 }
 
-/* C (m x n, ldc) = (init ? C : 0) + A (m x k, lda) . panels, with the
- * call's team when it has one (crnn_team_run). */
+/* C (m x n, ldc) = (init ? C : 0) + A (m x k, lda) . W^T (W (n x k),
+ * or its panels when not NULL), with the call's team when it has one
+ * (crnn_team_run). */
 static void FN(panel_product)(const crnn_blas *bl, size_t m, size_t n, size_t k,
-                              const REAL *A, size_t lda, const REAL *panels,
-                              int init, REAL *C, size_t ldc) {
-    FN(pm) p = {m, n, k, lda, ldc, A, panels, C, init};
+                              const REAL *A, size_t lda, const REAL *W,
+                              const REAL *panels, int init, REAL *C, size_t ldc) {
+    FN(pm) p = {m, n, k, lda, ldc, A, W, panels, C, init};
     crnn_job job;
     job.run = FN(pm_job);
     job.ctx = &p;
@@ -156,17 +161,18 @@ static void FN(panel_product)(const crnn_blas *bl, size_t m, size_t n, size_t k,
 }
 
 /* out (bs x rows) = (init ? out : 0) + h (bs x cols) . W^T: the
- * recurrent product, over the panels forward always has. */
+ * recurrent product, over W's panels, or W when the call has few rows. */
 static void FN(rmat_fwd)(const crnn_blas *bl, const FN(rmat) *r, size_t bs,
                          const REAL *h, int init, REAL *out) {
-    FN(panel_product)(bl, bs, r->rows, r->cols, h, r->cols, r->panels, init, out, r->rows);
+    FN(panel_product)(bl, bs, r->rows, r->cols, h, r->cols, r->w, r->panels, init, out, r->rows);
 }
 
 /* out (bs x cols) = beta out + d (bs x rows) . W: its gradient w.r.t. h,
  * over panels when backward packed them, else by BLAS. */
 static void FN(rmat_bwd)(const crnn_blas *bl, const FN(rmat) *r, size_t bs,
                          const REAL *d, REAL beta, REAL *out) {
-    if (r->panels) FN(panel_product)(bl, bs, r->cols, r->rows, d, r->rows, r->panels, beta != 0, out, r->cols);
+    if (r->panels)
+        FN(panel_product)(bl, bs, r->cols, r->rows, d, r->rows, NULL, r->panels, beta != 0, out, r->cols);
     else FN(mm_nn)(bl, bs, r->cols, r->rows, d, r->rows, r->w, r->cols, beta, out, r->cols);
 }
 
@@ -334,7 +340,8 @@ static void FN(add_rows)(REAL *dst, size_t ldd, const REAL *src, size_t lds,
 
 /*
  * The input projections a = x W_ih^T + b_ih + b_hh[:F2] (F columns) of the
- * rows a forward loop is at, over W_ih^T's panels, outside the time loop.
+ * rows a forward loop is at, over W_ih^T's panels (or W_ih itself in calls
+ * of few rows, FN(tmm)), outside the time loop.
  * Training keeps every row's (cap = R: one product before the first step,
  * into the reserve); inference keeps a chunk of consecutive steps of at
  * most cap rows (crnn_proj_rows), computed when the walk enters it, so
@@ -348,7 +355,7 @@ typedef struct FN(proj) {
     TYPED(seq) x;
     size_t I, F, F2;
     const TYPED(params) *w;
-    const REAL *panels;   /* W_ih^T */
+    const REAL *panels;   /* W_ih^T's, or NULL: W_ih itself */
     REAL *A;
     size_t cap, lo, hi;   /* A holds rows [lo, hi) of the layout */
     FN(blocks) blk;       /* the rows of the chunk being computed */
@@ -373,10 +380,16 @@ static void FN(proj_job)(const crnn_job *j, size_t n0, size_t n1) {
     const FN(proj) *p = (const FN(proj) *)j->ctx;
     const FN(blocks) *k = &p->blk;
     if (p->biased) FN(fill_bias)(p->A, k->count * k->rows, p->F, n0, n1, p->w->b_ih, p->w->b_hh, p->F2);
-    for (size_t i = 0; i < k->count; i++)
-        FN(panel_mm)(k->rows, p->F, p->I, p->x.data + k->base_v + (ptrdiff_t)i * k->step_v,
-                     k->ld_v, p->panels, n0 / NB, FN(panels_of)(n1), p->biased,
-                     p->A + i * k->step_w * p->F, k->ld_w_rows * p->F);
+    for (size_t i = 0; i < k->count; i++) {
+        const REAL *x = p->x.data + k->base_v + (ptrdiff_t)i * k->step_v;
+        REAL *a = p->A + i * k->step_w * p->F;
+        if (p->panels)
+            FN(panel_mm)(k->rows, p->F, p->I, x, k->ld_v, p->panels, n0 / NB,
+                         FN(panels_of)(n1), p->biased, a, k->ld_w_rows * p->F);
+        else
+            FN(tmm)(k->rows, p->I, x, k->ld_v, p->w->w_ih, p->I, p->biased, a,
+                    k->ld_w_rows * p->F, n0, n1);
+    }
 }
 
 /* The projections of the walk's current rows (computing the chunk that

@@ -28,6 +28,7 @@
 #undef NB
 #undef KC
 #undef MADD
+#undef VTRANSPOSE
 
 #if CRNN_ISA_ID == CRNN_ID_AVX512
 #if CRNN_DOUBLE
@@ -48,6 +49,48 @@
 #define VFMA(a, b, c) _mm512_fmadd_ps((a), (b), (c))
 #endif
 /* 32 registers: 6 rows x 4 vectors of sums, 4 of panel, 1 broadcast */
+/* r[0..VL) rows of a VL x VL tile -> its columns (in registers) */
+#if CRNN_DOUBLE
+#define VTRANSPOSE(r) FN(transpose)(r)
+static CRNN_INLINE void FN(transpose)(VT r[8]) {
+    VT t[8];
+    for (int i = 0; i < 4; i++) {
+        t[2 * i] = _mm512_unpacklo_pd(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_pd(r[2 * i], r[2 * i + 1]);
+    }
+    for (int c = 0; c < 2; c++) { /* t[2g + c], 128-bit block q: column 2q + c */
+        VT vl = _mm512_shuffle_f64x2(t[c], t[2 + c], 0x44), vh = _mm512_shuffle_f64x2(t[c], t[2 + c], 0xEE);
+        VT wl = _mm512_shuffle_f64x2(t[4 + c], t[6 + c], 0x44), wh = _mm512_shuffle_f64x2(t[4 + c], t[6 + c], 0xEE);
+        r[c] = _mm512_shuffle_f64x2(vl, wl, 0x88);
+        r[2 + c] = _mm512_shuffle_f64x2(vl, wl, 0xDD);
+        r[4 + c] = _mm512_shuffle_f64x2(vh, wh, 0x88);
+        r[6 + c] = _mm512_shuffle_f64x2(vh, wh, 0xDD);
+    }
+}
+#else
+#define VTRANSPOSE(r) FN(transpose)(r)
+static CRNN_INLINE void FN(transpose)(VT r[16]) {
+    VT t[16], u[16];
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int g = 0; g < 4; g++) { /* u[4g + c], 128-bit block q: column 4q + c */
+        u[4 * g] = _mm512_shuffle_ps(t[4 * g], t[4 * g + 2], 0x44);
+        u[4 * g + 1] = _mm512_shuffle_ps(t[4 * g], t[4 * g + 2], 0xEE);
+        u[4 * g + 2] = _mm512_shuffle_ps(t[4 * g + 1], t[4 * g + 3], 0x44);
+        u[4 * g + 3] = _mm512_shuffle_ps(t[4 * g + 1], t[4 * g + 3], 0xEE);
+    }
+    for (int c = 0; c < 4; c++) {
+        VT vl = _mm512_shuffle_f32x4(u[c], u[4 + c], 0x44), vh = _mm512_shuffle_f32x4(u[c], u[4 + c], 0xEE);
+        VT wl = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0x44), wh = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0xEE);
+        r[c] = _mm512_shuffle_f32x4(vl, wl, 0x88);
+        r[4 + c] = _mm512_shuffle_f32x4(vl, wl, 0xDD);
+        r[8 + c] = _mm512_shuffle_f32x4(vh, wh, 0x88);
+        r[12 + c] = _mm512_shuffle_f32x4(vh, wh, 0xDD);
+    }
+}
+#endif
 #define NV 4
 #define MR 6
 
@@ -70,6 +113,36 @@
 #define VFMA(a, b, c) _mm256_fmadd_ps((a), (b), (c))
 #endif
 /* 16 registers: 6 rows x 2 vectors of sums, 2 of panel, 1 broadcast */
+#if CRNN_DOUBLE
+#define VTRANSPOSE(r) FN(transpose)(r)
+static CRNN_INLINE void FN(transpose)(VT r[4]) {
+    VT t0 = _mm256_unpacklo_pd(r[0], r[1]), t1 = _mm256_unpackhi_pd(r[0], r[1]);
+    VT t2 = _mm256_unpacklo_pd(r[2], r[3]), t3 = _mm256_unpackhi_pd(r[2], r[3]);
+    r[0] = _mm256_permute2f128_pd(t0, t2, 0x20);
+    r[1] = _mm256_permute2f128_pd(t1, t3, 0x20);
+    r[2] = _mm256_permute2f128_pd(t0, t2, 0x31);
+    r[3] = _mm256_permute2f128_pd(t1, t3, 0x31);
+}
+#else
+#define VTRANSPOSE(r) FN(transpose)(r)
+static CRNN_INLINE void FN(transpose)(VT r[8]) {
+    VT t[8], u[8];
+    for (int i = 0; i < 4; i++) {
+        t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int g = 0; g < 2; g++) { /* u[4g + c], 128-bit half h: column 4h + c */
+        u[4 * g] = _mm256_shuffle_ps(t[4 * g], t[4 * g + 2], 0x44);
+        u[4 * g + 1] = _mm256_shuffle_ps(t[4 * g], t[4 * g + 2], 0xEE);
+        u[4 * g + 2] = _mm256_shuffle_ps(t[4 * g + 1], t[4 * g + 3], 0x44);
+        u[4 * g + 3] = _mm256_shuffle_ps(t[4 * g + 1], t[4 * g + 3], 0xEE);
+    }
+    for (int c = 0; c < 4; c++) {
+        r[c] = _mm256_permute2f128_ps(u[c], u[4 + c], 0x20);
+        r[4 + c] = _mm256_permute2f128_ps(u[c], u[4 + c], 0x31);
+    }
+}
+#endif
 #define NV 2
 #define MR 6
 
@@ -92,6 +165,23 @@
 #define VFMA(a, b, c) vfmaq_f32((c), (a), (b))
 #endif
 /* 32 registers: 4 rows x 4 vectors of sums */
+#if CRNN_DOUBLE
+#define VTRANSPOSE(r) FN(transpose)(r)
+static CRNN_INLINE void FN(transpose)(VT r[2]) {
+    VT a = vzip1q_f64(r[0], r[1]), b = vzip2q_f64(r[0], r[1]);
+    r[0] = a;
+    r[1] = b;
+}
+#else
+#define VTRANSPOSE(r) FN(transpose)(r)
+static CRNN_INLINE void FN(transpose)(VT r[4]) {
+    float32x4x2_t p = vtrnq_f32(r[0], r[1]), q = vtrnq_f32(r[2], r[3]);
+    r[0] = vcombine_f32(vget_low_f32(p.val[0]), vget_low_f32(q.val[0]));
+    r[1] = vcombine_f32(vget_low_f32(p.val[1]), vget_low_f32(q.val[1]));
+    r[2] = vcombine_f32(vget_high_f32(p.val[0]), vget_high_f32(q.val[0]));
+    r[3] = vcombine_f32(vget_high_f32(p.val[1]), vget_high_f32(q.val[1]));
+}
+#endif
 #define NV 4
 #define MR 4
 
@@ -114,6 +204,16 @@
 #define VFMA(a, b, c) _mm_add_ps(_mm_mul_ps((a), (b)), (c))
 #endif
 /* 16 registers, no FMA: 2 rows x 4 vectors of sums */
+#if CRNN_DOUBLE
+#define VTRANSPOSE(r) FN(transpose)(r)
+static CRNN_INLINE void FN(transpose)(VT r[2]) {
+    VT a = _mm_unpacklo_pd(r[0], r[1]), b = _mm_unpackhi_pd(r[0], r[1]);
+    r[0] = a;
+    r[1] = b;
+}
+#else
+#define VTRANSPOSE(r) _MM_TRANSPOSE4_PS(r[0], r[1], r[2], r[3])
+#endif
 #define NV 4
 #define MR 2
 
@@ -125,6 +225,7 @@
 #define VSTORE(p, v) (*(p) = (v))
 #define VBCAST(p) (*(p))
 #define VFMA(a, b, c) ((c) + (a) * (b))
+#define VTRANSPOSE(r) ((void)(r))
 #define NV 4
 #define MR 4
 #endif
