@@ -13,6 +13,7 @@ from .linear import Linear
 from .loss import CrossEntropyLoss, MSELoss
 from ._random import manual_seed
 from ._threads import get_num_threads, set_num_threads
+from ._config import show_config
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 
 __version__ = "0.1.0"
@@ -20,4 +21,4 @@ __version__ = "0.1.0"
 __all__ = ["Module", "Parameter", "Linear", "MSELoss", "CrossEntropyLoss", "optim",
            "utils", "io", "save", "load", "RNN", "LSTM", "GRU", "RNNBase", "RNNCell",
            "LSTMCell", "GRUCell", "RNNCellBase", "manual_seed", "set_num_threads",
-           "get_num_threads", "__version__"]
+           "get_num_threads", "show_config", "__version__"]

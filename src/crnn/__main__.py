@@ -1,5 +1,6 @@
-"""python -m crnn [info] — run the reference example, say which BLAS is in
-use, and time a forward and a backward pass.
+"""python -m crnn [info] — say which kernels (instruction set) and which BLAS
+are in use, run the reference example, and time a forward and a backward
+pass.
 python -m crnn demo — train a GRU forecaster on a real series and plot it
 (crnn.demo)."""
 import argparse
@@ -9,22 +10,6 @@ import time
 import numpy as np
 
 import crnn
-
-
-def blas_in_use() -> str:
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:  # pragma: no cover - threadpoolctl is a dependency
-        return "scipy.linalg.cython_blas (threadpoolctl not installed)"
-    import scipy.linalg.cython_blas  # noqa: F401  (load SciPy's BLAS)
-    for info in threadpool_info():
-        path = info.get("filepath", "").replace("\\", "/")
-        # SciPy's own copy (scipy.libs/ or scipy/.dylibs), not NumPy's
-        if info.get("user_api") == "blas" and ("scipy.libs" in path or "/scipy/" in path):
-            return (f"{info.get('internal_api')} {info.get('version')} "
-                    f"({info.get('architecture')}, {info.get('num_threads')} threads) "
-                    f"from SciPy: {info.get('filepath')}")
-    return "scipy.linalg.cython_blas"
 
 
 def best_of(f, repeat):
@@ -53,8 +38,7 @@ def main(argv=None) -> int:
             return 1
         return 0
 
-    print(f"crnn {crnn.__version__} on Python {sys.version.split()[0]}, NumPy {np.__version__}")
-    print(f"BLAS: {blas_in_use()}")
+    crnn.show_config()
 
     print("\nThe reference example: RNN(10, 20, 2, nonlinearity='relu', bidirectional=True)")
     m = crnn.RNN(10, 20, 2, nonlinearity="relu", bidirectional=True, seed=0)

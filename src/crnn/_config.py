@@ -1,0 +1,70 @@
+"""What crnn runs on: its kernels' instruction set, the CPU's best, and
+SciPy's OpenBLAS (backward's products over all steps) with its kernel."""
+from __future__ import annotations
+
+import platform
+import sys
+
+import numpy as np
+
+from . import _kernels
+from ._threads import get_num_threads
+
+
+def _scipy_openblas() -> dict:
+    """threadpoolctl's record of the BLAS SciPy (and so crnn) uses."""
+    try:
+        import scipy.linalg.cython_blas  # noqa: F401  (load SciPy's BLAS)
+        from threadpoolctl import threadpool_info
+    except ImportError:  # pragma: no cover - both are dependencies
+        return {}
+    for info in threadpool_info():
+        path = info.get("filepath", "").replace("\\", "/")
+        # SciPy's own copy (scipy.libs/ or scipy/.dylibs), not NumPy's
+        if info.get("user_api") == "blas" and ("scipy.libs" in path or "/scipy/" in path):
+            return info
+    return {}
+
+
+def config() -> dict:
+    """The configuration as a dict (what ``show_config`` prints)."""
+    blas = _scipy_openblas()
+    return {
+        "crnn": _kernels.version,
+        "python": sys.version.split()[0],
+        "numpy": np.__version__,
+        "machine": platform.machine(),
+        "isa": _kernels.isa_active(),
+        "isa_best": _kernels.isa_best(),
+        "isa_supported": list(_kernels.isa_supported()),
+        "panel_width": {"float32": _kernels.panel_width(False),
+                        "float64": _kernels.panel_width(True)},
+        "threads": get_num_threads(),
+        "blas": {k: blas.get(k) for k in ("internal_api", "version", "architecture",
+                                          "num_threads", "filepath")} if blas else None,
+    }
+
+
+def show_config(mode: str = "stdout"):
+    """Print which kernels crnn runs (the instruction set in use and the
+    CPU's best; ``CRNN_ISA=avx2`` or ``generic`` forces a lower one) and
+    SciPy's OpenBLAS with the kernel it chose for this CPU. With
+    ``mode="dicts"``, return the same as a dict instead."""
+    if mode not in ("stdout", "dicts"):
+        raise ValueError(f"mode: expected 'stdout' or 'dicts', got {mode!r}")
+    c = config()
+    if mode == "dicts":
+        return c
+    forced = "" if c["isa"] == c["isa_best"] else f" (forced by CRNN_ISA; CPU's best: {c['isa_best']})"
+    print(f"crnn {c['crnn']} on Python {c['python']}, NumPy {c['numpy']}, {c['machine']}")
+    print(f"kernels: {c['isa']}{forced}; this CPU runs {', '.join(c['isa_supported'])}; "
+          f"panel width {c['panel_width']['float32']} (float32), "
+          f"{c['panel_width']['float64']} (float64)")
+    print(f"threads: {c['threads']}")
+    b = c["blas"]
+    if b:
+        print(f"BLAS (backward): {b['internal_api']} {b['version']}, kernel {b['architecture']}, "
+              f"{b['num_threads']} threads, from SciPy: {b['filepath']}")
+    else:
+        print("BLAS (backward): scipy.linalg.cython_blas")
+    return None
