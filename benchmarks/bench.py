@@ -1,13 +1,21 @@
-"""crnn against torch and ONNX Runtime, side by side in one process.
+"""crnn against torch and ONNX Runtime, side by side in one run.
 
 Every case runs the same weights on the same inputs in crnn, torch (CPU)
 and ONNX Runtime (inference only: the weights expressed as ONNX RNN / LSTM /
-GRU nodes, GRU with linear_before_reset=1), at 1 and 2 threads, and the
-script prints the time of each (the median of back-to-back calls; the
-contenders take turns, and each keeps its best of a few medians), crnn's
-ratio to the fastest peer and to the GEMM floor: the case's matrix-product flops divided by the sgemm rate
-measured on the spot (a large sgemm of SciPy's OpenBLAS at the same thread
-count). Peers that are not installed are left out (``pip install .[bench]``).
+GRU nodes, GRU with linear_before_reset=1), at 1 and 2 threads. Each
+library runs in its own process (torch's OpenMP workers spin after a call
+and slow whatever shares their process) with its thread count set, crnn
+included; the contenders take turns over a few rounds and each keeps its
+best median of back-to-back calls. The script prints each time, crnn's
+ratio to the fastest peer and to the GEMM floor: the case's matrix-product
+flops divided by the sgemm rate measured in the same run (a large sgemm of
+SciPy's OpenBLAS at the same thread count), and which instruction set and
+OpenBLAS kernel each process used. Peers that are not installed are left
+out (``pip install .[bench]``).
+
+With CRNN_ISA=avx2 (or generic) crnn runs that path, and torch is held to
+AVX2 too (ATEN_CPU_CAPABILITY=avx2, ONEDNN_MAX_CPU_ISA=AVX2); ONNX Runtime
+has no such switch and runs its best path.
 
     python benchmarks/bench.py                 # the full grid (several minutes)
     python benchmarks/bench.py --quick         # a smoke run (CI)
@@ -17,8 +25,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
+import subprocess
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 
@@ -82,6 +93,7 @@ def grid(kinds, quick):
             continue
         cases += [Case(kind, "stream", 1, 100, 64, H) for H in (64, 128, 256, 512)]
         cases += [Case(kind, "batch", 64, 100, 256, 256),
+                  Case(kind, "batch", 64, 100, 256, 512),
                   Case(kind, "batch", 32, 100, 512, 512, 2, True),
                   Case(kind, "batch", 32, 50, 1024, 1024),
                   Case(kind, "train", 32, 100, 256, 256),
@@ -244,65 +256,107 @@ def sgemm_rate(threads):
 
 
 def peers_available():
-    have = {}
-    for name in ("torch", "onnxruntime"):
+    have = {"crnn": True}
+    for name, key in (("torch", "torch"), ("onnxruntime", "ort")):
         try:
             __import__(name)
-            have[name] = True
+            have[key] = True
         except ImportError:
-            have[name] = False
+            have[key] = False
     return have
+
+
+def selected(args):
+    return [c for c in grid(args.kinds.split(","), args.quick)
+            if not args.modes or c.mode in args.modes.split(",")]
+
+
+def worker(args):
+    """One contender at one thread count over the selected cases, in this
+    process: prints a JSON record of its medians and what it ran on."""
+    threads, who = args.threads_one, args.worker
+    crnn.set_num_threads(threads)
+    info = {"threads": threads}
+    if who == "crnn":
+        cfg = crnn.show_config("dicts")
+        info.update(isa=cfg["isa"], blas_kernel=(cfg["blas"] or {}).get("architecture"),
+                    sgemm=sgemm_rate(threads))
+    elif who == "torch":
+        import torch
+        torch.set_num_threads(threads)
+        info.update(isa=torch.backends.cpu.get_cpu_capability())
+    else:
+        import onnxruntime
+        info.update(isa=f"onnxruntime {onnxruntime.__version__} (its own)")
+    rng = np.random.default_rng(0)
+    budget = 0.05 if args.quick else args.budget / args.rounds
+    times = {}
+    for case in selected(args):
+        if who == "ort" and case.training:
+            continue
+        m = getattr(crnn, case.kind)(case.I, case.H, case.layers,
+                                     bidirectional=case.bidirectional, seed=0)
+        x = inputs(case, rng)
+        f = {"crnn": lambda: crnn_fn(case, m, x), "torch": lambda: torch_fn(case, m, x),
+             "ort": lambda: ort_fn(case, m, x, threads)}[who]()
+        times[case.name] = median_time(f, budget)
+    print(json.dumps({"info": info, "times": times}))
+
+
+def spawn(args, who, threads):
+    """Run one contender's worker in a fresh process; its record."""
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+    if who == "torch" and os.environ.get("CRNN_ISA", "").strip() in ("avx2", "generic"):
+        # hold torch to crnn's instruction set where torch allows it
+        env.update(ATEN_CPU_CAPABILITY="avx2" if os.environ["CRNN_ISA"].strip() == "avx2"
+                   else "default", ONEDNN_MAX_CPU_ISA="AVX2" if
+                   os.environ["CRNN_ISA"].strip() == "avx2" else "SSE41")
+    cmd = [sys.executable, os.path.abspath(__file__), "--worker", who, "--threads-one",
+           str(threads), "--kinds", args.kinds, "--budget", str(args.budget),
+           "--rounds", str(args.rounds)] + (["--modes", args.modes] if args.modes else []) + \
+        (["--quick"] if args.quick else [])
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
 
 
 def run(args):
     have = peers_available()
-    kinds = args.kinds.split(",")
+    who_all = [k for k, v in have.items() if v]
     threads_list = [int(t) for t in args.threads.split(",")]
-    budget = 0.05 if args.quick else args.budget
-    rng = np.random.default_rng(0)
     records = []
     print(f"crnn {crnn.__version__}; {platform.processor() or platform.machine()}; "
-          f"peers: {', '.join(k for k, v in have.items() if v) or 'none'}")
+          f"contenders: {', '.join(who_all)}, each in its own process")
     for threads in threads_list:
-        crnn.set_num_threads(threads)
-        if have["torch"]:
-            import torch
-            torch.set_num_threads(threads)
-        rate = sgemm_rate(threads)
+        best, info = {}, {}
+        for _ in range(args.rounds):       # the contenders take turns
+            for who in who_all:
+                rec = spawn(args, who, threads)
+                info[who] = rec["info"]
+                for name, t in rec["times"].items():
+                    best[(who, name)] = min(best.get((who, name), float("inf")), t)
+        rate = info["crnn"]["sgemm"]
         print(f"\n== {threads} thread(s); sgemm {rate:.0f} GFLOP/s; float32; "
               f"best of {args.rounds} medians, ms")
+        for who in who_all:
+            extra = f", OpenBLAS kernel {info[who]['blas_kernel']}" if who == "crnn" else ""
+            print(f"   {who}: instruction set {info[who]['isa']}{extra}")
         print(f"{'case':44} {'crnn':>8} {'torch':>8} {'ort':>8} {'vs best':>8} "
               f"{'floor':>8} {'vs floor':>8}")
-        for case in grid(kinds, args.quick):
-            if args.modes and case.mode not in args.modes.split(","):
-                continue
-            m = getattr(crnn, case.kind)(case.I, case.H, case.layers,
-                                         bidirectional=case.bidirectional, seed=0)
-            x = inputs(case, rng)
-            fns = {"crnn": crnn_fn(case, m, x)}
-            if have["torch"]:
-                fns["torch"] = torch_fn(case, m, x)
-            if have["onnxruntime"] and not case.training:
-                fns["ort"] = ort_fn(case, m, x, threads)
-            # the contenders take turns, and each keeps its best median: a
-            # burst of noise on this shared machine (or another runtime's
-            # threads still winding down) then hits no one for good
-            t = {}
-            for _ in range(args.rounds):
-                for k, f in fns.items():
-                    t[k] = min(t.get(k, float("inf")), median_time(f, budget / args.rounds))
+        for case in selected(args):
+            t = {who: best[(who, case.name)] for who in who_all if (who, case.name) in best}
             peers = [v for k, v in t.items() if k != "crnn"]
-            best = min(peers) if peers else None
+            top = min(peers) if peers else None
             floor = case.flops() / (rate * 1e9)
             rec = dict(asdict(case), name=case.name, threads=threads, sgemm_gflops=rate,
-                       floor_s=floor, **{f"{k}_s": v for k, v in t.items()})
-            rec["vs_best_peer"] = t["crnn"] / best if best else None
+                       floor_s=floor, isa={k: v["isa"] for k, v in info.items()},
+                       **{f"{k}_s": v for k, v in t.items()})
+            rec["vs_best_peer"] = t["crnn"] / top if top else None
             rec["vs_floor"] = t["crnn"] / floor
             records.append(rec)
 
             def ms(k):
                 return f"{t[k] * 1e3:8.2f}" if k in t else f"{'-':>8}"
-            vs = f"{rec['vs_best_peer']:8.2f}" if best else f"{'-':>8}"
+            vs = f"{rec['vs_best_peer']:8.2f}" if top else f"{'-':>8}"
             print(f"{case.name:44} {ms('crnn')} {ms('torch')} {ms('ort')} {vs} "
                   f"{floor * 1e3:8.2f} {rec['vs_floor']:8.2f}", flush=True)
     if args.json:
@@ -324,7 +378,13 @@ def main():
     ap.add_argument("--rounds", type=int, default=3,
                     help="turns the contenders take on each case; each keeps its best median")
     ap.add_argument("--json", help="also write the records to this file")
-    run(ap.parse_args())
+    ap.add_argument("--worker", choices=["crnn", "torch", "ort"], help=argparse.SUPPRESS)
+    ap.add_argument("--threads-one", type=int, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.worker:
+        worker(args)
+    else:
+        run(args)
 
 
 if __name__ == "__main__":
