@@ -117,11 +117,12 @@ typedef void crnn_dgemm_fn(char *transa, char *transb, int *m, int *n, int *k,
 /* A second thread's help with one call (see crnn_team_help). */
 typedef struct crnn_team crnn_team;
 
-/* What the core computes with, injected by the caller: BLAS for
- * backward's products over all steps (the float entry points need sgemm,
- * the double ones dgemm; forward runs on the core's own kernels only) and,
- * optionally, a team: a helper thread that takes a share of every step's
- * recurrent products. */
+/* What the core computes with, injected by the caller: optionally, a
+ * team: a helper thread that takes a share of every product. The BLAS
+ * members are no longer called (every product runs on the core's own
+ * kernels, whose sums have a fixed order: results do not depend on batch,
+ * chunking or threads) and may be NULL; they stay for source
+ * compatibility. */
 typedef struct crnn_blas {
     crnn_sgemm_fn *sgemm;
     crnn_dgemm_fn *dgemm;

@@ -1,5 +1,6 @@
 """The same bits however the work arrives: a sequence's outputs do not
-depend on the batch it runs in, on how it is cut into calls, or on threads.
+depend on the batch it runs in, on how it is cut into calls, or on threads;
+training's gradients do not depend on threads.
 Each property on every instruction set this CPU runs (bits may differ
 between two instruction sets, never within one), float32 and float64,
 every kind, stacked, bidirectional where it applies, projections included.
@@ -163,3 +164,37 @@ def test_thread_and_load_invariance(isa, kind, dtype, restore_threads):
     for t in threads:
         t.join()
     assert not errors, errors[0]
+
+
+@pytest.mark.filterwarnings("ignore:dropout option adds dropout")
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("seed", range(2))
+def test_training_is_thread_invariant(isa, kind, dtype, seed, restore_threads):
+    """Forward and backward in training mode on 1, 2 and 3 threads: the
+    same outputs, input and state gradients and parameter gradients, bit
+    for bit (unidirectional layers share their products with a helper,
+    bidirectional ones run their directions side by side)."""
+    key = [seed, 20 + KINDS.index(kind), dtype == np.float64]
+    rng = np.random.default_rng(key)
+    kw = dict(dropout=0.3) if rng.integers(2) else {}
+    m0 = make(kind, np.random.default_rng(key), dtype, **kw)
+    N, L = int(rng.integers(1, 80)), int(rng.integers(2, 40))
+    x = rng.standard_normal((L, N, m0.input_size)).astype(dtype)
+    if rng.integers(2):
+        lengths = sorted(rng.integers(1, L + 1, N).tolist(), reverse=True)
+        lengths[0] = L
+        x = crnn.utils.rnn.pack_padded_sequence(x, lengths)
+    runs = []
+    for n in (1, 2, 3):
+        crnn.set_num_threads(n)
+        m = make(kind, np.random.default_rng(key), dtype, **kw).train()
+        out, state = m(x)
+        data = out.data if hasattr(out, "batch_sizes") else out
+        g = np.random.default_rng(5).standard_normal(data.shape).astype(dtype)
+        gx, _ = m.backward(out._replace(data=g) if hasattr(out, "batch_sizes") else g)
+        runs.append([data, gx.data if hasattr(gx, "batch_sizes") else gx,
+                     m.flat_gradients.copy()])
+    for run in runs[1:]:
+        for a, b, what in zip(run, runs[0], ("output", "grad input", "parameter grads")):
+            assert_same(a, b, what)

@@ -32,33 +32,40 @@ def test_parallel_directions_match_serial(kind, restore_threads):
         gx, _ = m.backward(np.ones_like(out))
         runs.append((out, gx, m.flat_gradients.copy()))
     for a, b in zip(*runs):
-        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+        np.testing.assert_array_equal(a, b)
 
 
 @pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
 @pytest.mark.parametrize("batch_first", [False, True])
 def test_batch_slices_match_serial(kind, batch_first, restore_threads):
-    """A unidirectional layer on 2 threads cuts the batch in two and runs the
-    halves side by side: the same numbers, gradients included."""
+    """A unidirectional layer on 2 threads cuts an inference batch in two and
+    runs the halves side by side; training keeps the batch whole and shares
+    its products with a helper: the same bits as 1 thread, gradients
+    included."""
     rng = np.random.default_rng(1)
-    x = rng.standard_normal((17, 40, 32) if batch_first else (40, 17, 32))
-    kw = dict(proj_size=20) if kind == "LSTM" else {}
-    h0 = rng.standard_normal((2, 17, 20 if kind == "LSTM" else 48))
-    hx = (h0, rng.standard_normal((2, 17, 48))) if kind == "LSTM" else h0
+    x = rng.standard_normal((17, 80, 32) if batch_first else (80, 17, 32))
+    kw = dict(proj_size=40) if kind == "LSTM" else {}
+    h0 = rng.standard_normal((2, 17, 40 if kind == "LSTM" else 96))
+    hx = (h0, rng.standard_normal((2, 17, 96))) if kind == "LSTM" else h0
     runs = []
     for n in (1, 2):
         crnn.set_num_threads(n)
-        m = getattr(crnn, kind)(32, 48, 2, batch_first=batch_first, dtype=np.float64,
+        m = getattr(crnn, kind)(32, 96, 2, batch_first=batch_first, dtype=np.float64,
                                 seed=2, **kw)
-        pieces, parallel = m._pieces(crnn.rnn._Layout.of_input(m, x), 0, True)
+        lay = crnn.rnn._Layout.of_input(m, x)
+        pieces, parallel = m._pieces(lay, 0, False)
         assert (len(pieces), parallel) == ((1, False) if n == 1 else (2, True))
-        out, st = m(x, hx)
+        runs_eval = m.eval()(x, hx)[0]
+        pieces, parallel = m._pieces(lay, 0, True)
+        assert (len(pieces), parallel) == (1, False)
+        assert (m._team(lay, 0, pieces, True) is not None) == (n == 2)
+        out, st = m.train()(x, hx)
         g = np.random.default_rng(3).standard_normal(out.shape)
         gx, gh = m.backward(g)
-        runs.append((out, gx, m.flat_gradients.copy(),
+        runs.append((runs_eval, out, gx, m.flat_gradients.copy(),
                      *(st if kind == "LSTM" else (st,)), *(gh if kind == "LSTM" else (gh,))))
     for a, b in zip(*runs):
-        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+        np.testing.assert_array_equal(a, b)
 
 
 def test_set_num_threads_validates_and_reports(restore_threads):
@@ -140,9 +147,8 @@ def test_an_eval_forward_leaves_a_pending_training_forward():
 def test_a_helper_thread_gives_the_numbers_of_one(kind, packed, restore_threads):
     """A layer that is one piece (batch 1, a packed batch) gets a helper on
     2 threads that computes half of every step's recurrent product and of
-    the GEMMs over all rows (a team): the outputs are the ones of 1 thread,
-    bit for bit, and so are the gradients but for rounding (OpenBLAS may
-    take another kernel for half a GEMM)."""
+    the products over all rows (a team): the outputs and the gradients are
+    the ones of 1 thread, bit for bit."""
     rng = np.random.default_rng(3)
     H = {"RNN": 520, "LSTM": 200, "GRU": 240}[kind]
     x = rng.standard_normal((12, 3 if packed else 1, 8))
@@ -164,11 +170,8 @@ def test_a_helper_thread_gives_the_numbers_of_one(kind, packed, restore_threads)
         runs.append((gx.data if packed else gx).copy())
         runs.append(m.flat_gradients.copy())
     half = len(runs) // 2
-    for i, (a, b) in enumerate(zip(runs[:half], runs[half:])):
-        if i < 2:   # the eval and the training forward
-            np.testing.assert_array_equal(a, b)
-        else:
-            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+    for a, b in zip(runs[:half], runs[half:]):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_a_team_whose_call_fails_lets_its_helper_go():

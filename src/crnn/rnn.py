@@ -388,15 +388,18 @@ class RNNBase(Module):
         """Layer k's independent pieces of work, (direction, batch slice or
         None), and whether to run them side by side: directions always are
         pieces; with threads to spare (a unidirectional layer on 2 threads),
-        a padded batch is cut into slices too. Side by side only when each
-        piece has enough work to pay for the hand-over to another thread
-        (~0.05 ms)."""
+        a padded batch in inference is cut into slices too (a row's outputs
+        do not depend on its batch; training keeps the batch whole, so that
+        its weight gradients are the same sums on any thread count, and
+        shares the products with a team instead). Side by side only when
+        each piece has enough work to pay for the hand-over to another
+        thread (~0.05 ms)."""
         D, kind = self.num_directions, self._kind
         rows = lay.x.shape[0] * (1 if lay.packed is not None else lay.x.shape[1])
         flops = 2 * rows * kind.gate_size * (self._layer_input_size(k) + kind.out_size)
         flops *= 3 if training else 1
         n_slices = get_num_threads() // D
-        if lay.packed is not None or n_slices < 2 or lay.N < 2 * n_slices or \
+        if training or lay.packed is not None or n_slices < 2 or lay.N < 2 * n_slices or \
                 flops / n_slices < _PARALLEL_FLOPS:
             slices = [None]
         else:
@@ -474,13 +477,10 @@ class RNNBase(Module):
                 dx = np.zeros(lay.x.shape[:-1] + (in_k,), self.dtype)
             parallel = len(pieces) > 1 and self._pieces(lay, k, True)[1]
             team = self._team(lay, k, pieces, True)
-            # pieces running at once accumulate into separate dx (directions)
-            # and separate parameter gradients (batch slices after the first)
-            dxs = [dx] + [np.zeros_like(dx) if parallel else dx] * (D - 1)
-            grads = [self._views[k * D + d][1] if sl is None or sl.start == 0 else
-                     tuple(None if g is None else np.zeros_like(g)
-                           for g in self._views[k * D + d][1])
-                     for d, sl in pieces]
+            # each direction sums its dx from zero, the two added after: the
+            # same bits whether they ran side by side or one after the other
+            dxs = [dx] + [np.zeros_like(dx)] * (D - 1)
+            grads = [self._views[k * D + d][1] for d, sl in pieces]
 
             def piece(j, k=k, in_k=in_k, pieces=pieces, reserves=reserves, dout=dout,
                       team=team):
@@ -495,13 +495,8 @@ class RNNBase(Module):
                               [None if t is None else t[i][rows] for t in ds0], reserve,
                               lay.batch_sizes, team)
             _run_pieces([partial(piece, j) for j in range(len(pieces))], parallel, team)
-            for j, (d, sl) in enumerate(pieces):
-                if grads[j] is not self._views[k * D + d][1]:
-                    for total, part in zip(self._views[k * D + d][1], grads[j]):
-                        if total is not None:
-                            total += part
-            if dxs[-1] is not dx:
-                dx += dxs[-1]
+            if D == 2:
+                dx += dxs[1]
             if k > 0:
                 mask = s["layers"][k - 1][2]
                 dout = dx if mask is None else dx * mask

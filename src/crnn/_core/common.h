@@ -88,6 +88,11 @@ static inline uint32_t crnn_f2u(float f) { uint32_t u; memcpy(&u, &f, 4); return
 static inline float crnn_u2f(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
 static inline double crnn_sigmoid(double x) { return 1.0 / (1.0 + exp(-x)); }
 
+#if CRNN_X86 /* AVX2 masked loads of the first n lanes: 8 (4) ones, then zeros */
+static const int32_t crnn_mask32[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+static const int64_t crnn_mask64[8] = {-1, -1, -1, -1, 0, 0, 0, 0};
+#endif
+
 /* The instantiation a packed buffer (crnn_?_pack) was made by, in its
  * first 4 bytes; the panels start CRNN_PACK_HEADER elements in (64 bytes
  * or more, whichever the real type). */
@@ -189,7 +194,6 @@ static inline size_t crnn_panel_size(size_t n, size_t k) {
 /* Workspace parts (core.c). crnn_proj_rows: the rows of input
  * projections a forward pass holds at once (linalg.h, FN(proj)). */
 size_t crnn_proj_rows(const crnn_batch *b, int training);
-int crnn_panels_wanted(const crnn_batch *b, size_t k);
 int crnn_pack_wanted(const crnn_batch *b);
 size_t crnn_panel_space(const crnn_layer *ly, const crnn_batch *b, crnn_pass pass);
 size_t crnn_workspace_base(const crnn_layer *ly, const crnn_batch *b, crnn_pass pass);

@@ -80,34 +80,21 @@ static size_t rows_and_batch(size_t R, size_t per_r, size_t N, size_t per_n) {
     return crnn_add(crnn_mul(R, per_r), crnn_mul(N, per_n));
 }
 
-/* Backward's recurrent products of a call with several steps run over
- * weights repacked into panels (gemm.h) if a panel of k (the summed
- * dimension) x 64 elements stays in L2; otherwise BLAS takes them. */
-#define CRNN_PANEL_MAX_K 1024
-
-int crnn_panels_wanted(const crnn_batch *b, size_t k) {
-    return b->steps >= 2 && k <= CRNN_PANEL_MAX_K;
-}
-
 /* Forward packs its weights into panels when the call has more rows than
  * this; fewer read them as they are (gemm.h, FN(tmm): the same results). */
 int crnn_pack_wanted(const crnn_batch *b) { return crnn_rows(b) > 8; }
 
-/* Space for the panels of W_hh (G*H x P) and W_hr (P x H) as the pass
- * packs them (layer.h): for h W^T (forward: always) or d W (backward:
- * when wanted); b NULL: the forward panels (crnn_?_pack). Forward passes
- * also pack W_ih^T (G*H x I) after them. */
+/* Space for the panels of W_hh (G*H x P) and W_hr (P x H) for h W^T, as
+ * a forward pass of more than a few rows packs them (layer.h), then
+ * W_ih^T (G*H x I); b NULL: the recurrent ones (crnn_?_pack). Backward
+ * reads the weights unpacked. */
 size_t crnn_panel_space(const crnn_layer *ly, const crnn_batch *b, crnn_pass pass) {
     size_t H = ly->hidden_size, P = ly->proj_size ? ly->proj_size : H;
-    size_t GH = crnn_mul(crnn_gates(ly->cell), H);
-    size_t dims[2][2] = {{GH, P}, {P, H}}, s = 0;
-    int fwd = pass != CRNN_PASS_BACKWARD;
-    for (int i = 0; i < (ly->proj_size ? 2 : 1); i++) {
-        size_t n = fwd ? dims[i][0] : dims[i][1], k = fwd ? dims[i][1] : dims[i][0];
-        if (fwd ? !b || crnn_pack_wanted(b) : crnn_panels_wanted(b, k))
-            s = crnn_add(s, crnn_panel_size(n, k));
-    }
-    if (fwd && b && crnn_pack_wanted(b)) s = crnn_add(s, crnn_panel_size(GH, ly->input_size));
+    size_t GH = crnn_mul(crnn_gates(ly->cell), H), s;
+    if (pass == CRNN_PASS_BACKWARD || (b && !crnn_pack_wanted(b))) return 0;
+    s = crnn_panel_size(GH, P);
+    if (ly->proj_size) s = crnn_add(s, crnn_panel_size(P, H));
+    if (b) s = crnn_add(s, crnn_panel_size(GH, ly->input_size));
     return s;
 }
 
@@ -118,10 +105,9 @@ size_t crnn_packed_size(const crnn_layer *ly) {
 }
 
 /* Inference computes the input projections a chunk of steps at a time, at
- * most max(N, CRNN_PROJ_ROWS) rows: enough rows that OpenBLAS's repacking
- * of W_ih for every GEMM costs little (1024: within this machine's noise
- * of one GEMM over all rows; 256 cost 5-8%), few enough that working
- * memory does not grow with the sequence.
+ * most max(N, CRNN_PROJ_ROWS) rows: enough rows that the projections run
+ * as one product of many row blocks, few enough that working memory does
+ * not grow with the sequence.
  * Training keeps all R in the reserve. */
 #define CRNN_PROJ_ROWS 1024
 

@@ -54,17 +54,42 @@ static void FN(pack_panels)(size_t n, size_t k, const REAL *restrict W,
 #define PMAX (8 / NV > 0 ? 8 / NV : 1)
 #define PF(R) (MR / (R) < PMAX ? (MR / (R) > 0 ? MR / (R) : 1) : PMAX)
 
-/* The register block: R rows x P panels, all columns valid:
- *   C[r][p*NB + l] = (init ? C[r][p*NB + l] : 0)
- *                    + sum_{i<k} A[r*lda + i] * panel_p[i*NB + l]
- * with panel p at b + p*pstride (rows NB apart), its columns at
- * c + p*NB. R and P are constants where it is inlined: the sums stay in
+/* A product C (m x n) = (init ? C : 0) + A (m x k) . B (k x n):
+ *   a(r, i) = a[r*rs_a + i*cs_a]   (rows of A, or A^T of a row-major matrix)
+ *   b(i, j) = b[p*pstride + i*ldb + l] for j = p*NB + l: B as panels
+ *             (FN(pack_panels): ldb = NB, pstride = k*NB, zero-padded), or
+ *             B's own rows (ldb its row stride, pstride = NB, brows set:
+ *             the last panel is read only up to column n)
+ *   c(r, j) = c[r*ldc + j]
+ */
+typedef struct FN(mm) {
+    size_t m, n, k;
+    const REAL *a;
+    size_t rs_a, cs_a;
+    const REAL *b;
+    size_t ldb, pstride;
+    int brows;
+    REAL *c;
+    size_t ldc;
+    int init;
+} FN(mm);
+
+/* The register block: R rows x P panels (with TB, one panel whose first
+ * nbv columns only may be read):
+ *   c(r, p*NB + l) = (init ? c(r, p*NB + l) : 0) + sum_{i<k} a(r, i) b(i, p*NB + l)
+ * R, P and TB are constants where it is inlined: the sums stay in
  * registers. */
-static CRNN_INLINE void FN(block)(const int R, const int P, size_t k,
-                                  const REAL *restrict a, size_t lda,
-                                  const REAL *restrict b, size_t pstride,
-                                  REAL *restrict c, size_t ldc, int init) {
+static CRNN_INLINE void FN(block)(const int R, const int P, const int TB, size_t k,
+                                  const REAL *restrict a, size_t rs, size_t cs,
+                                  const REAL *restrict b, size_t pstride, size_t ldb,
+                                  size_t nbv, REAL *restrict c, size_t ldc, int init) {
     VT acc[6][8];
+    size_t cnt[8];
+    CRNN_UNROLL
+    for (int q = 0; q < P * NV; q++) {
+        size_t lo = (size_t)(q % NV) * VL;
+        cnt[q] = nbv <= lo ? 0 : nbv - lo < (size_t)VL ? nbv - lo : (size_t)VL;
+    }
     CRNN_UNROLL
     for (int r = 0; r < R; r++) {
         CRNN_UNROLL
@@ -74,11 +99,13 @@ static CRNN_INLINE void FN(block)(const int R, const int P, size_t k,
     for (size_t i = 0; i < k; i++) {
         VT bv[8];
         CRNN_UNROLL
-        for (int q = 0; q < P * NV; q++)
-            bv[q] = VLOAD(b + (q / NV) * pstride + i * NB + (q % NV) * VL);
+        for (int q = 0; q < P * NV; q++) {
+            const REAL *bq = b + (q / NV) * pstride + i * ldb + (q % NV) * VL;
+            bv[q] = TB ? VLOADN(bq, cnt[q]) : VLOAD(bq);
+        }
         CRNN_UNROLL
         for (int r = 0; r < R; r++) {
-            VT ar = VBCAST(a + r * lda + i);
+            VT ar = VBCAST(a + r * rs + i * cs);
             CRNN_UNROLL
             for (int q = 0; q < P * NV; q++) acc[r][q] = VFMA(ar, bv[q], acc[r][q]);
         }
@@ -91,16 +118,18 @@ static CRNN_INLINE void FN(block)(const int R, const int P, size_t k,
     }
 }
 
-/* FN(block) for R (1..MR) rows: with `multi`, PF(R) panels, else one. */
-#define GEMM_ARGS k, a, lda, b, pstride, c, ldc, init
+/* FN(block) for R (1..MR) rows: `multi` panels at once (PF(R)), one, or
+ * one read only to nbv columns (tail). */
+#define GEMM_ARGS k, a, rs, cs, b, pstride, ldb, nbv, c, ldc, init
 #define GEMM_CASE(r)                                                          \
     case r:                                                                   \
-        if (multi) FN(block)(r, PF(r) < 1 ? 1 : PF(r), GEMM_ARGS);            \
-        else FN(block)(r, 1, GEMM_ARGS);                                      \
+        if (multi) FN(block)(r, PF(r) < 1 ? 1 : PF(r), 0, GEMM_ARGS);         \
+        else if (tail) FN(block)(r, 1, 1, GEMM_ARGS);                         \
+        else FN(block)(r, 1, 0, GEMM_ARGS);                                   \
         return;
-static void FN(block_rows)(size_t R, int multi, size_t k, const REAL *a,
-                           size_t lda, const REAL *b, size_t pstride, REAL *c,
-                           size_t ldc, int init) {
+static void FN(block_rows)(size_t R, int multi, int tail, size_t k, const REAL *a,
+                           size_t rs, size_t cs, const REAL *b, size_t pstride,
+                           size_t ldb, size_t nbv, REAL *c, size_t ldc, int init) {
     switch (R) {
     GEMM_CASE(1)
     GEMM_CASE(2)
@@ -118,66 +147,74 @@ static void FN(block_rows)(size_t R, int multi, size_t k, const REAL *a,
 #undef GEMM_CASE
 #undef GEMM_ARGS
 
-/* R rows (1..MR) over the panels [p0, p1) of a pass: full panels in
- * groups (PF(R) at once), the zero-padded last one (nb valid columns)
- * through a tile on the stack. */
-static void FN(strip)(size_t R, size_t p0, size_t p1, size_t nfull,
-                      size_t tail, size_t kc, const REAL *a, size_t lda,
-                      const REAL *b, size_t pstride, REAL *c, size_t ldc,
-                      int init) {
+/* R rows (1..MR) from row r0, over the panels [p0, p1), the sum's pass
+ * [k0, k0 + kc): full panels in groups (PF(R) at once), the last one
+ * (tail valid columns) through a tile on the stack. */
+static void FN(strip)(const FN(mm) *op, size_t R, size_t r0, size_t p0, size_t p1,
+                      size_t k0, size_t kc, int init) {
+    size_t nfull = op->n / NB, tail = op->n % NB;
     size_t P = R == (size_t)MR ? 1 : (size_t)PF(R), p = p0;
     size_t full_end = p1 < nfull ? p1 : nfull;
+    const REAL *a = op->a + r0 * op->rs_a + k0 * op->cs_a;
+    const REAL *b = op->b + k0 * op->ldb;
+    REAL *c = op->c + r0 * op->ldc;
+#define STRIP_ARGS kc, a, op->rs_a, op->cs_a, b + p * op->pstride, op->pstride, op->ldb
     for (; P > 1 && p + P <= full_end; p += P)
-        FN(block_rows)(R, 1, kc, a, lda, b + p * pstride, pstride, c + p * NB, ldc, init);
+        FN(block_rows)(R, 1, 0, STRIP_ARGS, NB, c + p * NB, op->ldc, init);
     for (; p < full_end; p++)
-        FN(block_rows)(R, 0, kc, a, lda, b + p * pstride, pstride, c + p * NB, ldc, init);
+        FN(block_rows)(R, 0, 0, STRIP_ARGS, NB, c + p * NB, op->ldc, init);
     if (p < p1 && tail) { /* the last panel, tail columns valid */
         REAL t[6 * NB];
         for (size_t r = 0; r < R; r++)
             for (size_t l = 0; l < (size_t)NB; l++)
-                t[r * NB + l] = init && l < tail ? c[r * ldc + p * NB + l] : 0;
-        FN(block_rows)(R, 0, kc, a, lda, b + p * pstride, pstride, t, NB, init);
+                t[r * NB + l] = init && l < tail ? c[r * op->ldc + p * NB + l] : 0;
+        FN(block_rows)(R, 0, op->brows, STRIP_ARGS, tail, t, NB, init);
         for (size_t r = 0; r < R; r++)
-            memcpy(c + r * ldc + p * NB, t + r * NB, tail * sizeof(REAL));
+            memcpy(c + r * op->ldc + p * NB, t + r * NB, tail * sizeof(REAL));
     }
+#undef STRIP_ARGS
 }
 
-/* C (m x n, ldc) = (init ? C : 0) + A (m x k, lda) . B, for B (k x n) as
- * FN(pack_panels) left it: the panels [p0, p1) of it (their columns
- * p0*NB .. min(n, p1*NB)). Rows go in blocks of MR within slices of MC
- * rows (A's slice stays in L2 while the panels stream), the sum in
- * passes of KC (a panel's pass stays in L1 across the row blocks). */
+/* The product op over its panels [p0, p1) (columns p0*NB .. min(n,
+ * p1*NB)). Rows go in blocks of MR within slices of MC rows (A's slice
+ * stays in L2 while the panels stream), the sum in passes of KC (a
+ * panel's pass stays in L1 across the row blocks); a pass after the first
+ * starts from the sums the one before stored, so blocking changes no
+ * chain. */
 enum { FN(MC) = 120 };
 
-static void FN(panel_mm)(size_t m, size_t n, size_t k, const REAL *A,
-                         size_t lda, const REAL *panels, size_t p0, size_t p1,
-                         int init, REAL *C, size_t ldc) {
-    size_t nfull = n / NB, tail = n % NB, pstride = k * NB;
+static void FN(gemm)(const FN(mm) *op, size_t p0, size_t p1) {
+    size_t m = op->m, k = op->k;
     if (m == 0 || p0 >= p1) return;
     if (k == 0) {
-        if (!init)
+        if (!op->init)
             for (size_t i = 0; i < m; i++) {
-                size_t j0 = p0 * NB, j1 = p1 * NB < n ? p1 * NB : n;
-                memset(C + i * ldc + j0, 0, (j1 - j0) * sizeof(REAL));
+                size_t j0 = p0 * NB, j1 = p1 * NB < op->n ? p1 * NB : op->n;
+                memset(op->c + i * op->ldc + j0, 0, (j1 - j0) * sizeof(REAL));
             }
         return;
     }
     for (size_t k0 = 0; k0 < k; k0 += KC) {
         size_t kc = k - k0 < KC ? k - k0 : KC;
-        int in = init || k0 > 0;
-        const REAL *b = panels + k0 * NB;
+        int in = op->init || k0 > 0;
         for (size_t m0 = 0; m0 < m; m0 += FN(MC)) {
             size_t mc = m - m0 < FN(MC) ? m - m0 : FN(MC);
             size_t rem = mc % MR, mfull = mc - rem;
             for (size_t p = p0; p < p1; p++)
                 for (size_t r = 0; r < mfull; r += MR)
-                    FN(strip)(MR, p, p + 1, nfull, tail, kc, A + (m0 + r) * lda + k0,
-                              lda, b, pstride, C + (m0 + r) * ldc, ldc, in);
-            if (rem)
-                FN(strip)(rem, p0, p1, nfull, tail, kc, A + (m0 + mfull) * lda + k0,
-                          lda, b, pstride, C + (m0 + mfull) * ldc, ldc, in);
+                    FN(strip)(op, MR, m0 + r, p, p + 1, k0, kc, in);
+            if (rem) FN(strip)(op, rem, m0 + mfull, p0, p1, k0, kc, in);
         }
     }
+}
+
+/* C (m x n, ldc) = (init ? C : 0) + A (m x k, lda) . B, for B (k x n) as
+ * FN(pack_panels) left it: its panels [p0, p1). */
+static void FN(panel_mm)(size_t m, size_t n, size_t k, const REAL *A,
+                         size_t lda, const REAL *panels, size_t p0, size_t p1,
+                         int init, REAL *C, size_t ldc) {
+    FN(mm) op = {m, n, k, A, lda, 1, panels, NB, k * NB, 0, C, ldc, init};
+    FN(gemm)(&op, p0, p1);
 }
 
 /* Panels of an n-column product. */

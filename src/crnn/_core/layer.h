@@ -25,14 +25,11 @@ static crnn_status FN(check_state)(TYPED(state) s, const crnn_layer *ly) {
     return CRNN_OK;
 }
 
-/* backward needs BLAS (need_gemm); forward runs on the core's kernels */
 static crnn_status FN(check_common)(const crnn_blas *bl, const crnn_layer *ly,
-                                    const crnn_batch *b, const TYPED(params) *w,
-                                    int need_gemm) {
+                                    const crnn_batch *b, const TYPED(params) *w) {
     size_t G, H, I, R;
     crnn_status st;
     if (!bl || !ly || !b || !w) return CRNN_ERR_NULL;
-    if (need_gemm && !bl->GEMM) return CRNN_ERR_NULL;
     if ((st = crnn_check_layer_batch(ly, b)) != CRNN_OK) return st;
     if (!w->w_ih || !w->w_hh || (ly->proj_size && !w->w_hr)) return CRNN_ERR_NULL;
     G = crnn_gates(ly->cell); H = ly->hidden_size; I = ly->input_size;
@@ -70,9 +67,8 @@ static int FN(packed_ours)(const REAL *packed) {
  * weights (for h W^T) from w->packed (crnn_?_pack) when given; a forward
  * of more than CRNN_TMM_ROWS rows packs them, and W_ih^T, at the end of
  * the workspace (core.c sizes the space); one of fewer reads the weights
- * as they are (the same results). Backward packs the recurrent ones (for
- * d W) when the call has several steps and a panel fits in L2, else it
- * leaves them to BLAS. */
+ * as they are (the same results). Backward reads them unpacked (its
+ * products' columns are the weights' rows). */
 static void FN(prepare_rmats)(const crnn_layer *ly, const crnn_batch *b,
                               const TYPED(params) *w, crnn_pass pass,
                               REAL *work, FN(rmat) *rw) {
@@ -86,7 +82,7 @@ static void FN(prepare_rmats)(const crnn_layer *ly, const crnn_batch *b,
         if (src) {
             r->panels = src;
             src += crnn_panel_size(n, k);
-        } else if (fwd ? crnn_pack_wanted(b) : crnn_panels_wanted(b, k)) {
+        } else if (fwd && crnn_pack_wanted(b)) {
             FN(pack_panels)(n, k, r->w, r->cols, fwd, p);
             r->panels = p;
             p += crnn_panel_size(n, k);
@@ -118,7 +114,7 @@ static crnn_status FN(forward_call)(const crnn_blas *blas, const crnn_layer *lay
                                     const crnn_batch *batch, const TYPED(params) *w,
                                     TYPED(seq) x, TYPED(state) h0, TYPED(seq) out,
                                     TYPED(state) hn, REAL *reserve, REAL *work) {
-    crnn_status st = FN(check_common)(blas, layer, batch, w, 0);
+    crnn_status st = FN(check_common)(blas, layer, batch, w);
     size_t H, P;
     crnn_pass pass;
     FN(rmat) rw[3];
@@ -161,7 +157,7 @@ static crnn_status FN(backward_call)(const crnn_blas *blas, const crnn_layer *la
                                      const TYPED(params) *dw, TYPED(seq) x,
                                      TYPED(seq) dout, TYPED(state) dhn, TYPED(seq) dx,
                                      TYPED(state) dh0, const REAL *reserve, REAL *work) {
-    crnn_status st = FN(check_common)(blas, layer, batch, w, 1);
+    crnn_status st = FN(check_common)(blas, layer, batch, w);
     size_t H, P;
     FN(rmat) rw[3];
     if (st != CRNN_OK) return st;

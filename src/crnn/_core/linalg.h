@@ -1,8 +1,6 @@
-/* linalg.h — generic (REAL) matrix helpers over the injected BLAS.
- * Row-major in, column-major BLAS out: a row-major (r x c) matrix with row
- * stride ld is the column-major (c x r) matrix with leading dimension ld,
- * so every product below swaps its operands instead of copying.
- * Callers have checked that every size and stride fits an int. */
+/* linalg.h — the pieces of a layer shared by the cell kinds, generic over
+ * REAL and the instruction set: sequence rows, the products of a layer on
+ * the core's kernels (gemm.h), biases, states, the input projections. */
 
 /* Address of row (t, n) of a sequence tensor; off is the first row of step
  * t in the packed row layout. */
@@ -12,58 +10,8 @@ static inline REAL *FN(seq_row)(TYPED(seq) v, const crnn_batch *b, size_t t,
     return v.data + (ptrdiff_t)t * v.stride_t + (ptrdiff_t)n * v.stride_n;
 }
 
-/* One row: c (n) = beta c + a B for B (k x n) row-major: rows of B scaled
- * by a and added, unit stride throughout (a fixed order per element). */
-static void FN(row_axpys)(size_t n, size_t k, const REAL *restrict a,
-                                   const REAL *restrict B, size_t ldb, REAL beta,
-                                   REAL *restrict c) {
-    if (beta == 0) memset(c, 0, n * sizeof(REAL));
-    else if (beta != 1) for (size_t j = 0; j < n; j++) c[j] *= beta;
-    for (size_t i = 0; i < k; i++) {
-        const REAL *restrict w = B + i * ldb;
-        REAL ai = a[i];
-        for (size_t j = 0; j < n; j++) c[j] += ai * w[j];
-    }
-}
-
-/* C (m x n) = A (m x k) . B + beta C for B (k x n) row-major, by BLAS
- * (one row by the loop above: OpenBLAS's gemm repacks B on every call).
- * Backward only: forward products take the core's kernels (gemm.h). */
-static void FN(mm_nn)(const crnn_blas *bl, size_t m, size_t n, size_t k,
-                      const REAL *A, size_t lda, const REAL *B, size_t ldb,
-                      REAL beta, REAL *C, size_t ldc) {
-    int im = (int)m, in = (int)n, ik = (int)k, ila = (int)lda,
-        ilb = (int)ldb, ilc = (int)ldc;
-    char tn = 'N';
-    REAL alpha = 1;
-    if (m == 0 || n == 0) return;
-    if (k == 0) { /* an empty sum */
-        if (beta == 0)
-            for (size_t i = 0; i < m; i++) memset(C + i * ldc, 0, n * sizeof(REAL));
-        return;
-    }
-    if (m == 1) FN(row_axpys)(n, k, A, B, ldb, beta, C); /* numpy c = a @ B */
-    else        /* numpy C = A @ B */
-        bl->GEMM(&tn, &tn, &in, &im, &ik, &alpha, (REAL *)B, &ilb, (REAL *)A,
-                 &ila, &beta, C, &ilc);
-}
-
-/* C (m x n) += A^T . B, with A (k x m), B (k x n): a sum over k rows. */
-static void FN(mm_tn_acc)(const crnn_blas *bl, size_t m, size_t n, size_t k,
-                          const REAL *A, size_t lda, const REAL *B,
-                          size_t ldb, REAL *C, size_t ldc) {
-    int im = (int)m, in = (int)n, ik = (int)k, ila = (int)lda,
-        ilb = (int)ldb, ilc = (int)ldc;
-    REAL alpha = 1, beta = 1;
-    char ta = 'N', tb = 'T';
-    if (m == 0 || n == 0 || k == 0) return;
-    /* numpy C += A.T @ B */
-    bl->GEMM(&ta, &tb, &in, &im, &ik, &alpha, (REAL *)B, &ilb, (REAL *)A,
-             &ila, &beta, C, &ilc);
-}
-
 /*
- * Rows of a sequence tensor as BLAS matrices in the batch's row layout
+ * Rows of a sequence tensor as strided matrices in the batch's row layout
  * (row (t, n) is row off_t + n of a contiguous (rows, F) workspace): the
  * nt steps from time t0 on, which start at row r0 of the layout and land
  * on the workspace from its row 0. One block when the tensor's rows
@@ -167,73 +115,88 @@ static void FN(rmat_fwd)(const crnn_blas *bl, const FN(rmat) *r, size_t bs,
     FN(panel_product)(bl, bs, r->rows, r->cols, h, r->cols, r->w, r->panels, init, out, r->rows);
 }
 
-/* out (bs x cols) = beta out + d (bs x rows) . W: its gradient w.r.t. h,
- * over panels when backward packed them, else by BLAS. */
-static void FN(rmat_bwd)(const crnn_blas *bl, const FN(rmat) *r, size_t bs,
-                         const REAL *d, REAL beta, REAL *out) {
-    if (r->panels)
-        FN(panel_product)(bl, bs, r->cols, r->rows, d, r->rows, NULL, r->panels, beta != 0, out, r->cols);
-    else FN(mm_nn)(bl, bs, r->cols, r->rows, d, r->rows, r->w, r->cols, beta, out, r->cols);
+/* The columns [n0, n1) of a job over an FN(mm) (n0 a multiple of NB). */
+static void FN(mm_job)(const crnn_job *j, size_t n0, size_t n1) {
+    FN(gemm)((const FN(mm) *)j->ctx, n0 / NB, FN(panels_of)(n1));
 }
 
-/* After a backward loop: the GEMMs over all rows, with dY (R, F_out) the
- * gradient of Y = X W^T (X's rows as the blocks k give them, W (F_out,
- * F_in)). As team jobs, the caller and the helper each take half of the
- * output's columns (dX) or rows (dW). */
-typedef struct FN(grad_gemm) {
-    const crnn_blas *bl;
+/* out (bs x cols) = (init ? out : 0) + d (bs x rows) . W: its gradient
+ * w.r.t. h, over W's own rows; columns shared with the team if any. */
+static void FN(rmat_bwd)(const crnn_blas *bl, const FN(rmat) *r, size_t bs,
+                         const REAL *d, int init, REAL *out) {
+    FN(mm) op = {bs, r->cols, r->rows, d, r->rows, 1, r->w, r->cols, NB, 1, out, r->cols, init};
+    crnn_job job;
+    job.run = FN(mm_job);
+    job.ctx = &op;
+    job.n = r->cols;
+    job.split = FN(team_split)(bl, bs, r->cols, r->rows);
+    crnn_team_run(bl->team, &job);
+}
+
+/* After a backward loop: the products over all rows, with dY (R, F_out)
+ * the gradient of Y = X W^T (X's rows as the blocks k give them, W (F_out,
+ * F_in)): dX += dY W, dW += dY^T X. Each element is one chain over its sum
+ * in the blocks' order: the same bits on one thread or two. As team jobs,
+ * the caller and the helper each take half of dX's columns or dW's rows. */
+typedef struct FN(grad) {
     FN(blocks) k;
     const REAL *dY, *W;
     size_t F_out, F_in;
     REAL *X;           /* X (dW's job) or dX (dX's job) */
     REAL *dW;
-} FN(grad_gemm);
+} FN(grad);
 
-/* dX[:, n0:n1] += dY . W[:, n0:n1] */
+/* dX[:, n0:n1] += dY . W[:, n0:n1], block by block of dX's rows */
 static void FN(dx_job)(const crnn_job *j, size_t n0, size_t n1) {
-    const FN(grad_gemm) *g = (const FN(grad_gemm) *)j->ctx;
+    const FN(grad) *g = (const FN(grad) *)j->ctx;
     FN(blocks) k = g->k;
-    for (size_t i = 0; i < k.count; i++)
-        FN(mm_nn)(g->bl, k.rows, n1 - n0, g->F_out, g->dY + i * k.step_w * g->F_out,
-                  k.ld_w_rows * g->F_out, g->W + n0, g->F_in, 1,
-                  g->X + k.base_v + (ptrdiff_t)i * k.step_v + n0, k.ld_v);
+    for (size_t i = 0; i < k.count; i++) {
+        FN(mm) op = {k.rows, g->F_in, g->F_out, g->dY + i * k.step_w * g->F_out,
+                     k.ld_w_rows * g->F_out, 1, g->W, g->F_in, NB, 1,
+                     g->X + k.base_v + (ptrdiff_t)i * k.step_v, k.ld_v, 1};
+        FN(gemm)(&op, n0 / NB, FN(panels_of)(n1));
+    }
 }
 
-/* dW[n0:n1, :] += dY[:, n0:n1]^T . X */
+/* dW[n0:n1, :] += dY[:, n0:n1]^T . X: a chain over all rows, block after
+ * block (each pass starts from the sums the one before stored) */
 static void FN(dw_job)(const crnn_job *j, size_t n0, size_t n1) {
-    const FN(grad_gemm) *g = (const FN(grad_gemm) *)j->ctx;
+    const FN(grad) *g = (const FN(grad) *)j->ctx;
     FN(blocks) k = g->k;
-    for (size_t i = 0; i < k.count; i++)
-        FN(mm_tn_acc)(g->bl, n1 - n0, g->F_in, k.rows,
-                      g->dY + i * k.step_w * g->F_out + n0, k.ld_w_rows * g->F_out,
-                      g->X + k.base_v + (ptrdiff_t)i * k.step_v, k.ld_v,
-                      g->dW + n0 * g->F_in, g->F_in);
+    for (size_t i = 0; i < k.count; i++) {
+        FN(mm) op = {n1 - n0, g->F_in, k.rows, g->dY + i * k.step_w * g->F_out + n0, 1,
+                     k.ld_w_rows * g->F_out, g->X + k.base_v + (ptrdiff_t)i * k.step_v,
+                     k.ld_v, NB, 1, g->dW + n0 * g->F_in, g->F_in, 1};
+        FN(gemm)(&op, 0, FN(panels_of)(g->F_in));
+    }
 }
 
-static void FN(grad_gemm_run)(const FN(grad_gemm) *g, int dx, size_t R) {
+static void FN(grad_run)(const crnn_blas *bl, const FN(grad) *g, int dx, size_t R) {
     crnn_job job;
     size_t n = dx ? g->F_in : g->F_out;
     job.run = dx ? FN(dx_job) : FN(dw_job);
     job.ctx = g;
     job.n = n;
-    job.split = g->bl->team && n >= 32 && R * g->F_in * g->F_out >= CRNN_TEAM_MIN ? n / 2 / 16 * 16 : 0;
-    crnn_team_run(g->bl->team, &job);
+    /* dX: half the panels each; dW: half the rows */
+    job.split = !bl->team || crnn_mul(crnn_mul(R, g->F_in), g->F_out) < CRNN_TEAM_MIN ? 0
+                : dx ? FN(team_split)(bl, R, n, g->F_out) : n / 2;
+    crnn_team_run(bl->team, &job);
 }
 
 /* dX += dY . W for every row of a sequence tensor dX. */
 static void FN(seq_mm_nn_acc)(const crnn_blas *bl, const crnn_batch *b,
                               size_t R, TYPED(seq) dX, size_t F_in,
                               const REAL *W, size_t F_out, const REAL *dY) {
-    FN(grad_gemm) g = {bl, FN(all_blocks)(dX, b, R, F_in), dY, W, F_out, F_in, dX.data, NULL};
-    FN(grad_gemm_run)(&g, 1, R);
+    FN(grad) g = {FN(all_blocks)(dX, b, R, F_in), dY, W, F_out, F_in, dX.data, NULL};
+    FN(grad_run)(bl, &g, 1, R);
 }
 
 /* dW (F_out, F_in) += dY^T . X over every row of a sequence tensor X. */
 static void FN(seq_mm_tn_acc)(const crnn_blas *bl, const crnn_batch *b,
                               size_t R, const REAL *dY, size_t F_out,
                               TYPED(seq) X, size_t F_in, REAL *dW) {
-    FN(grad_gemm) g = {bl, FN(all_blocks)(X, b, R, F_in), dY, NULL, F_out, F_in, X.data, dW};
-    FN(grad_gemm_run)(&g, 0, R);
+    FN(grad) g = {FN(all_blocks)(X, b, R, F_in), dY, NULL, F_out, F_in, X.data, dW};
+    FN(grad_run)(bl, &g, 0, R);
 }
 
 /* dW (F_out, F_in) += dY^T . X for plain matrices dY (R, F_out) and
@@ -241,8 +204,8 @@ static void FN(seq_mm_tn_acc)(const crnn_blas *bl, const crnn_batch *b,
 static void FN(mat_mm_tn_acc)(const crnn_blas *bl, size_t R, const REAL *dY,
                               size_t F_out, const REAL *X, size_t F_in, REAL *dW) {
     FN(blocks) k = {1, R, 0, 0, F_in, 0, 1};
-    FN(grad_gemm) g = {bl, k, dY, NULL, F_out, F_in, (REAL *)X, dW};
-    FN(grad_gemm_run)(&g, 0, R);
+    FN(grad) g = {k, dY, NULL, F_out, F_in, (REAL *)X, dW};
+    FN(grad_run)(bl, &g, 0, R);
 }
 
 /* Y[r][j] = b1[j] + (j < F2 ? b2[j] : 0) for the columns j in [j0, j1) of

@@ -9,7 +9,6 @@
 #undef REAL
 #undef FN
 #undef TYPED
-#undef GEMM
 #undef RTANH
 #undef RSIGMOID
 
@@ -17,14 +16,12 @@
 #define REAL double
 #define FN(name) CRNN_CAT(CRNN_CAT(CRNN_CAT(crnn_, CRNN_ISA_TAG), _d_), name)
 #define TYPED(name) crnn_d_##name
-#define GEMM dgemm
 #define RTANH tanh
 #define RSIGMOID crnn_sigmoid
 #else
 #define REAL float
 #define FN(name) CRNN_CAT(CRNN_CAT(CRNN_CAT(crnn_, CRNN_ISA_TAG), _s_), name)
 #define TYPED(name) crnn_s_##name
-#define GEMM sgemm
 #define RTANH FN(tanhf)
 #define RSIGMOID FN(sigmoidf)
 #endif

@@ -6,6 +6,8 @@
  *   VZERO()       all lanes 0
  *   VLOAD(p)      VL REALs from p (any alignment)
  *   VSTORE(p, v)  v to p (any alignment)
+ *   VLOADN(p, n)  the first n <= VL REALs from p, zeros after them (never
+ *                 reads past p + n)
  *   VBCAST(p)     *p in every lane
  *   VFMA(a, b, c) c + a * b lane by lane: one rounding where the ISA has
  *                 FMA (AVX2, AVX-512, aarch64), two elsewhere (SSE2) — the
@@ -29,6 +31,7 @@
 #undef KC
 #undef MADD
 #undef VTRANSPOSE
+#undef VLOADN
 
 #if CRNN_ISA_ID == CRNN_ID_AVX512
 #if CRNN_DOUBLE
@@ -39,6 +42,7 @@
 #define VSTORE(p, v) _mm512_storeu_pd((p), (v))
 #define VBCAST(p) _mm512_set1_pd(*(p))
 #define VFMA(a, b, c) _mm512_fmadd_pd((a), (b), (c))
+#define VLOADN(p, n) _mm512_maskz_loadu_pd((__mmask8)((1u << (n)) - 1u), (p))
 #else
 #define VT __m512
 #define VL 16
@@ -47,6 +51,7 @@
 #define VSTORE(p, v) _mm512_storeu_ps((p), (v))
 #define VBCAST(p) _mm512_set1_ps(*(p))
 #define VFMA(a, b, c) _mm512_fmadd_ps((a), (b), (c))
+#define VLOADN(p, n) _mm512_maskz_loadu_ps((__mmask16)((1u << (n)) - 1u), (p))
 #endif
 /* 32 registers: 6 rows x 4 vectors of sums, 4 of panel, 1 broadcast */
 /* r[0..VL) rows of a VL x VL tile -> its columns (in registers) */
@@ -103,6 +108,8 @@ static CRNN_INLINE void FN(transpose)(VT r[16]) {
 #define VSTORE(p, v) _mm256_storeu_pd((p), (v))
 #define VBCAST(p) _mm256_broadcast_sd(p)
 #define VFMA(a, b, c) _mm256_fmadd_pd((a), (b), (c))
+#define VLOADN(p, n) \
+    _mm256_maskload_pd((p), _mm256_loadu_si256((const __m256i *)(crnn_mask64 + 4 - (n))))
 #else
 #define VT __m256
 #define VL 8
@@ -111,6 +118,8 @@ static CRNN_INLINE void FN(transpose)(VT r[16]) {
 #define VSTORE(p, v) _mm256_storeu_ps((p), (v))
 #define VBCAST(p) _mm256_broadcast_ss(p)
 #define VFMA(a, b, c) _mm256_fmadd_ps((a), (b), (c))
+#define VLOADN(p, n) \
+    _mm256_maskload_ps((p), _mm256_loadu_si256((const __m256i *)(crnn_mask32 + 8 - (n))))
 #endif
 /* 16 registers: 6 rows x 2 vectors of sums, 2 of panel, 1 broadcast */
 #if CRNN_DOUBLE
@@ -228,6 +237,15 @@ static CRNN_INLINE void FN(transpose)(VT r[2]) {
 #define VTRANSPOSE(r) ((void)(r))
 #define NV 4
 #define MR 4
+#endif
+
+#ifndef VLOADN /* no masked loads: through a zeroed buffer */
+#define VLOADN(p, n) FN(loadn)((p), (n))
+static inline VT FN(loadn)(const REAL *p, size_t n) {
+    REAL t[VL] = {0};
+    memcpy(t, p, n * sizeof(REAL));
+    return VLOAD(t);
+}
 #endif
 
 #define NB (NV * VL)
