@@ -187,6 +187,20 @@ crnn_status crnn_check_layer_batch(const crnn_layer *ly, const crnn_batch *b);
  * divides. */
 enum { CRNN_NB = 64 };
 
+/* Products run in slices of CRNN_MC rows and passes of CRNN_KC summed
+ * elements (gemm.h). A product whose A is the transpose of a row-major
+ * matrix (a row of A is a column of that matrix: one element per cache
+ * line and page) reads it from a copy of each slice, CRNN_APACK elements,
+ * made once rather than once per panel. */
+enum { CRNN_MC = 120, CRNN_KC = 512, CRNN_APACK = CRNN_MC * CRNN_KC };
+/* Likewise a product whose B is given as a matrix's rows (not panels)
+ * and read by many row blocks copies each panel's pass, CRNN_BPACK
+ * elements (CRNN_NB below is the widest panel). */
+enum { CRNN_BPACK = CRNN_KC * 64 };
+/* backward's room for both, one of each per thread of a team, at the end
+ * of its workspace */
+#define CRNN_BWD_SCRATCH (2 * ((size_t)CRNN_APACK + CRNN_BPACK))
+
 static inline size_t crnn_panel_size(size_t n, size_t k) {
     return crnn_mul(crnn_mul((n + CRNN_NB - 1) / CRNN_NB, CRNN_NB), k);
 }

@@ -74,7 +74,7 @@ static crnn_status FN(elman_forward)(const crnn_blas *bl, const crnn_layer *ly,
 }
 
 static crnn_status FN(elman_backward)(const crnn_blas *bl, const crnn_layer *ly,
-                                      const crnn_batch *b, const TYPED(params) *w,
+                                      const crnn_batch *b,
                                      const FN(rmat) *rw,
                                       const TYPED(params) *dw, TYPED(seq) x,
                                       TYPED(seq) dout, TYPED(state) dhn,
@@ -85,6 +85,7 @@ static crnn_status FN(elman_backward)(const crnn_blas *bl, const crnn_layer *ly,
     const REAL *Hprev = reserve, *Hend = reserve + R * H;
     REAL *dA = work;           /* (R, H) gradient of the pre-activations */
     REAL *dh = work + R * H;   /* (N, H) gradient w.r.t. h_t, active rows */
+    REAL *scratch = work + crnn_workspace_size(ly, b, CRNN_PASS_BACKWARD) - CRNN_BWD_SCRATCH;
     crnn_walk wk;
 
     /* the forward loop, walked in reverse */
@@ -108,8 +109,8 @@ static crnn_status FN(elman_backward)(const crnn_blas *bl, const crnn_layer *ly,
         FN(add_rows)(dh0.h, dh0.ld_h, dh, H, wk.prev_bs, wk.bs, H);
     }
     /* a_t += h_{t-1} W_hh^T  ->  dW_hh += dA^T Hprev, over all steps */
-    if (dw->w_hh) FN(mat_mm_tn_acc)(bl, R, dA, H, Hprev, H, dw->w_hh);
+    if (dw->w_hh) FN(mat_mm_tn_acc)(bl, R, dA, H, Hprev, H, dw->w_hh, scratch);
     /* A = x W_ih^T + b_ih + b_hh  ->  db_ih, db_hh, dW_ih, dx */
-    FN(input_projection_backward)(bl, b, R, x, I, w, dw, dw->b_hh, H, dA, dx);
+    FN(input_projection_backward)(bl, b, R, x, I, dw, dw->b_hh, H, dA, dx, rw[2].panels, scratch);
     return CRNN_OK;
 }

@@ -72,7 +72,33 @@ typedef struct FN(mm) {
     REAL *c;
     size_t ldc;
     int init;
+    REAL *apack;  /* NULL, or CRNN_APACK elements to copy A's slices into */
+    REAL *bpack;  /* NULL, or CRNN_BPACK elements to copy B's panels into
+                     (B given as rows, read by many row blocks) */
 } FN(mm);
+
+/* B's panel p, rows [k0, k0 + kc), from B's rows into op->bpack (kc x
+ * NB, zero-padded past column n). */
+static void FN(pack_rows)(const FN(mm) *op, size_t p, size_t k0, size_t kc) {
+    size_t j0 = p * NB, nb = op->n - j0 < (size_t)NB ? op->n - j0 : (size_t)NB;
+    for (size_t i = 0; i < kc; i++) {
+        REAL *dst = op->bpack + i * NB;
+        memcpy(dst, op->b + (k0 + i) * op->ldb + j0, nb * sizeof(REAL));
+        if (nb < (size_t)NB) memset(dst + nb, 0, (NB - nb) * sizeof(REAL));
+    }
+}
+
+/* A's rows [m0, m0 + mc) and sums [k0, k0 + kc) into op->apack: blocks of
+ * MR rows, each kc x MR (a(r, i) at i*MR + r), matrix rows read in order. */
+static void FN(pack_at)(const FN(mm) *op, size_t m0, size_t mc, size_t k0, size_t kc) {
+    for (size_t i = 0; i < kc; i++) {
+        const REAL *src = op->a + m0 + (k0 + i) * op->cs_a;
+        for (size_t r = 0; r < mc; r += MR) {
+            size_t nr = mc - r < MR ? mc - r : MR;
+            memcpy(op->apack + r * kc + i * MR, src + r, nr * sizeof(REAL));
+        }
+    }
+}
 
 /* The register block: R rows x P panels (with TB, one panel whose first
  * nbv columns only may be read):
@@ -147,18 +173,18 @@ static void FN(block_rows)(size_t R, int multi, int tail, size_t k, const REAL *
 #undef GEMM_CASE
 #undef GEMM_ARGS
 
-/* R rows (1..MR) from row r0, over the panels [p0, p1), the sum's pass
- * [k0, k0 + kc): full panels in groups (PF(R) at once), the last one
+/* R rows (1..MR) from row r0, over the panels [p0, p1), a pass of kc
+ * sums (A's part of it at a, rs, cs; B's at b, panel p at b + p*pstride,
+ * rows ldb apart): full panels in groups (PF(R) at once), the last one
  * (tail valid columns) through a tile on the stack. */
 static void FN(strip)(const FN(mm) *op, size_t R, size_t r0, size_t p0, size_t p1,
-                      size_t k0, size_t kc, int init) {
+                      size_t kc, int init, const REAL *a, size_t rs, size_t cs,
+                      const REAL *b, size_t pstride, size_t ldb, int brows) {
     size_t nfull = op->n / NB, tail = op->n % NB;
     size_t P = R == (size_t)MR ? 1 : (size_t)PF(R), p = p0;
     size_t full_end = p1 < nfull ? p1 : nfull;
-    const REAL *a = op->a + r0 * op->rs_a + k0 * op->cs_a;
-    const REAL *b = op->b + k0 * op->ldb;
     REAL *c = op->c + r0 * op->ldc;
-#define STRIP_ARGS kc, a, op->rs_a, op->cs_a, b + p * op->pstride, op->pstride, op->ldb
+#define STRIP_ARGS kc, a, rs, cs, b + p * pstride, pstride, ldb
     for (; P > 1 && p + P <= full_end; p += P)
         FN(block_rows)(R, 1, 0, STRIP_ARGS, NB, c + p * NB, op->ldc, init);
     for (; p < full_end; p++)
@@ -168,7 +194,7 @@ static void FN(strip)(const FN(mm) *op, size_t R, size_t r0, size_t p0, size_t p
         for (size_t r = 0; r < R; r++)
             for (size_t l = 0; l < (size_t)NB; l++)
                 t[r * NB + l] = init && l < tail ? c[r * op->ldc + p * NB + l] : 0;
-        FN(block_rows)(R, 0, op->brows, STRIP_ARGS, tail, t, NB, init);
+        FN(block_rows)(R, 0, brows, STRIP_ARGS, tail, t, NB, init);
         for (size_t r = 0; r < R; r++)
             memcpy(c + r * op->ldc + p * NB, t + r * NB, tail * sizeof(REAL));
     }
@@ -181,7 +207,6 @@ static void FN(strip)(const FN(mm) *op, size_t R, size_t r0, size_t p0, size_t p
  * panel's pass stays in L1 across the row blocks); a pass after the first
  * starts from the sums the one before stored, so blocking changes no
  * chain. */
-enum { FN(MC) = 120 };
 
 static void FN(gemm)(const FN(mm) *op, size_t p0, size_t p1) {
     size_t m = op->m, k = op->k;
@@ -197,13 +222,37 @@ static void FN(gemm)(const FN(mm) *op, size_t p0, size_t p1) {
     for (size_t k0 = 0; k0 < k; k0 += KC) {
         size_t kc = k - k0 < KC ? k - k0 : KC;
         int in = op->init || k0 > 0;
-        for (size_t m0 = 0; m0 < m; m0 += FN(MC)) {
-            size_t mc = m - m0 < FN(MC) ? m - m0 : FN(MC);
+        const REAL *b = op->b + k0 * op->ldb;
+        for (size_t m0 = 0; m0 < m; m0 += CRNN_MC) {
+            size_t mc = m - m0 < CRNN_MC ? m - m0 : CRNN_MC;
             size_t rem = mc % MR, mfull = mc - rem;
+            const REAL *a = op->a + k0 * op->cs_a;
+            size_t rs = op->rs_a, cs = op->cs_a, rstep = MR * op->rs_a;
+            if (op->apack) { /* A^T of a row-major matrix: copy its slice */
+                FN(pack_at)(op, m0, mc, k0, kc);
+                a = op->apack;
+                rs = 1; cs = MR; rstep = MR * kc;
+            } else {
+                a += m0 * rs;
+            }
+            if (op->bpack) { /* B's rows: copy each panel's pass, then use it */
+                for (size_t p = p0; p < p1; p++) {
+                    FN(pack_rows)(op, p, k0, kc);
+                    for (size_t r = 0; r < mfull; r += MR)
+                        FN(strip)(op, MR, m0 + r, p, p + 1, kc, in, a + r / MR * rstep, rs,
+                                  cs, op->bpack, 0, NB, 0);
+                    if (rem)
+                        FN(strip)(op, rem, m0 + mfull, p, p + 1, kc, in, a + mfull / MR * rstep,
+                                  rs, cs, op->bpack, 0, NB, 0);
+                }
+                continue;
+            }
             for (size_t p = p0; p < p1; p++)
                 for (size_t r = 0; r < mfull; r += MR)
-                    FN(strip)(op, MR, m0 + r, p, p + 1, k0, kc, in);
-            if (rem) FN(strip)(op, rem, m0 + mfull, p0, p1, k0, kc, in);
+                    FN(strip)(op, MR, m0 + r, p, p + 1, kc, in, a + r / MR * rstep, rs, cs,
+                              b, op->pstride, op->ldb, op->brows);
+            if (rem) FN(strip)(op, rem, m0 + mfull, p0, p1, kc, in, a + mfull / MR * rstep,
+                               rs, cs, b, op->pstride, op->ldb, op->brows);
         }
     }
 }
@@ -213,7 +262,7 @@ static void FN(gemm)(const FN(mm) *op, size_t p0, size_t p1) {
 static void FN(panel_mm)(size_t m, size_t n, size_t k, const REAL *A,
                          size_t lda, const REAL *panels, size_t p0, size_t p1,
                          int init, REAL *C, size_t ldc) {
-    FN(mm) op = {m, n, k, A, lda, 1, panels, NB, k * NB, 0, C, ldc, init};
+    FN(mm) op = {m, n, k, A, lda, 1, panels, NB, k * NB, 0, C, ldc, init, NULL, NULL};
     FN(gemm)(&op, p0, p1);
 }
 

@@ -87,7 +87,7 @@ static crnn_status FN(gru_forward)(const crnn_blas *bl, const crnn_layer *ly,
 }
 
 static crnn_status FN(gru_backward)(const crnn_blas *bl, const crnn_layer *ly,
-                                    const crnn_batch *b, const TYPED(params) *w,
+                                    const crnn_batch *b,
                                      const FN(rmat) *rw,
                                     const TYPED(params) *dw, TYPED(seq) x,
                                     TYPED(seq) dout, TYPED(state) dhn,
@@ -99,6 +99,7 @@ static crnn_status FN(gru_backward)(const crnn_blas *bl, const crnn_layer *ly,
     REAL *dAx = work;          /* (R, 3H) gradient of ax */
     REAL *dAh = dAx + R * G;   /* (R, 3H) gradient of ah */
     REAL *dh = dAh + R * G;    /* (N, H) */
+    REAL *scratch = work + crnn_workspace_size(ly, b, CRNN_PASS_BACKWARD) - CRNN_BWD_SCRATCH;
     crnn_walk wk;
 
     for (crnn_walk_last(&wk, b, ly->reverse); !wk.done; crnn_walk_prev(&wk)) {
@@ -115,8 +116,8 @@ static crnn_status FN(gru_backward)(const crnn_blas *bl, const crnn_layer *ly,
         FN(add_rows)(dh0.h, dh0.ld_h, dh, H, wk.prev_bs, wk.bs, H);
     }
     FN(colsum_acc)(dw->b_hh, dAh, R, G);
-    if (dw->w_hh) FN(mat_mm_tn_acc)(bl, R, dAh, G, Hprev, H, dw->w_hh);
+    if (dw->w_hh) FN(mat_mm_tn_acc)(bl, R, dAh, G, Hprev, H, dw->w_hh, scratch);
     /* ax = x W_ih^T + b_ih (+ b_hr, b_hz, whose gradients dAh holds) */
-    FN(input_projection_backward)(bl, b, R, x, I, w, dw, NULL, G, dAx, dx);
+    FN(input_projection_backward)(bl, b, R, x, I, dw, NULL, G, dAx, dx, rw[2].panels, scratch);
     return CRNN_OK;
 }

@@ -63,12 +63,12 @@ static int FN(packed_ours)(const REAL *packed) {
     return tag == crnn_pack_tag(CRNN_ISA_ID, CRNN_DOUBLE);
 }
 
-/* The weights of a call as panels (gemm.h). Forward reads the recurrent
- * weights (for h W^T) from w->packed (crnn_?_pack) when given; a forward
- * of more than CRNN_TMM_ROWS rows packs them, and W_ih^T, at the end of
- * the workspace (core.c sizes the space); one of fewer reads the weights
- * as they are (the same results). Backward reads them unpacked (its
- * products' columns are the weights' rows). */
+/* The weights of a call as panels (gemm.h), at the end of the workspace
+ * (core.c sizes the space). Forward reads the recurrent weights (for
+ * h W^T) from w->packed (crnn_?_pack) when given; a forward of more rows
+ * than a few (crnn_pack_wanted) packs them, and W_ih^T; one of fewer reads
+ * the weights as they are (the same results). Backward packs all three as
+ * they are (for d W). */
 static void FN(prepare_rmats)(const crnn_layer *ly, const crnn_batch *b,
                               const TYPED(params) *w, crnn_pass pass,
                               REAL *work, FN(rmat) *rw) {
@@ -76,22 +76,21 @@ static void FN(prepare_rmats)(const crnn_layer *ly, const crnn_batch *b,
     const REAL *src = fwd && w->packed ? w->packed + CRNN_PACK_HEADER : NULL;
     REAL *p = work + crnn_workspace_base(ly, b, pass);
     int count = FN(rmats_of)(ly, w, rw);
-    for (int i = 0; i < count; i++) {
+    if (fwd && !src && !crnn_pack_wanted(b)) return;
+    for (int i = 0; i < 3; i++) {
         FN(rmat) *r = &rw[i];
         size_t n = fwd ? r->rows : r->cols, k = fwd ? r->cols : r->rows;
-        if (src) {
+        if (i == 1 && count < 2) continue;
+        if (src && i < 2) {
             r->panels = src;
             src += crnn_panel_size(n, k);
-        } else if (fwd && crnn_pack_wanted(b)) {
-            FN(pack_panels)(n, k, r->w, r->cols, fwd, p);
-            r->panels = p;
-            p += crnn_panel_size(n, k);
+            continue;
         }
-    }
-    if (fwd && crnn_pack_wanted(b)) {
-        if (src) p += crnn_panel_space(ly, NULL, CRNN_PASS_INFERENCE);
-        FN(pack_panels)(rw[2].rows, rw[2].cols, rw[2].w, rw[2].cols, 1, p);
-        rw[2].panels = p;
+        if (fwd && i == 2 && !crnn_pack_wanted(b)) continue;
+        if (i == 2 && src) p += crnn_panel_space(ly, NULL, CRNN_PASS_INFERENCE);
+        FN(pack_panels)(n, k, r->w, r->cols, fwd, p);
+        r->panels = p;
+        p += crnn_panel_size(n, k);
     }
 }
 
@@ -183,13 +182,13 @@ static crnn_status FN(backward_call)(const crnn_blas *blas, const crnn_layer *la
     switch (layer->cell) {
     case CRNN_RNN_TANH:
     case CRNN_RNN_RELU:
-        return FN(elman_backward)(blas, layer, batch, w, rw, dw, x, dout, dhn, dx,
+        return FN(elman_backward)(blas, layer, batch, rw, dw, x, dout, dhn, dx,
                                   dh0, reserve, work);
     case CRNN_LSTM:
-        return FN(lstm_backward)(blas, layer, batch, w, rw, dw, x, dout, dhn, dx,
+        return FN(lstm_backward)(blas, layer, batch, rw, dw, x, dout, dhn, dx,
                                  dh0, reserve, work);
     case CRNN_GRU:
-        return FN(gru_backward)(blas, layer, batch, w, rw, dw, x, dout, dhn, dx,
+        return FN(gru_backward)(blas, layer, batch, rw, dw, x, dout, dhn, dx,
                                 dh0, reserve, work);
     }
     return CRNN_ERR_SIZE; /* unreachable: the cell kind was checked */

@@ -115,22 +115,12 @@ static void FN(rmat_fwd)(const crnn_blas *bl, const FN(rmat) *r, size_t bs,
     FN(panel_product)(bl, bs, r->rows, r->cols, h, r->cols, r->w, r->panels, init, out, r->rows);
 }
 
-/* The columns [n0, n1) of a job over an FN(mm) (n0 a multiple of NB). */
-static void FN(mm_job)(const crnn_job *j, size_t n0, size_t n1) {
-    FN(gemm)((const FN(mm) *)j->ctx, n0 / NB, FN(panels_of)(n1));
-}
-
 /* out (bs x cols) = (init ? out : 0) + d (bs x rows) . W: its gradient
- * w.r.t. h, over W's own rows; columns shared with the team if any. */
+ * w.r.t. h, over the panels of W backward packed (layer.h); columns
+ * shared with the team if any. */
 static void FN(rmat_bwd)(const crnn_blas *bl, const FN(rmat) *r, size_t bs,
                          const REAL *d, int init, REAL *out) {
-    FN(mm) op = {bs, r->cols, r->rows, d, r->rows, 1, r->w, r->cols, NB, 1, out, r->cols, init};
-    crnn_job job;
-    job.run = FN(mm_job);
-    job.ctx = &op;
-    job.n = r->cols;
-    job.split = FN(team_split)(bl, bs, r->cols, r->rows);
-    crnn_team_run(bl->team, &job);
+    FN(panel_product)(bl, bs, r->cols, r->rows, d, r->rows, NULL, r->panels, init, out, r->cols);
 }
 
 /* After a backward loop: the products over all rows, with dY (R, F_out)
@@ -140,10 +130,11 @@ static void FN(rmat_bwd)(const crnn_blas *bl, const FN(rmat) *r, size_t bs,
  * the caller and the helper each take half of dX's columns or dW's rows. */
 typedef struct FN(grad) {
     FN(blocks) k;
-    const REAL *dY, *W;
+    const REAL *dY, *W;  /* W: dX's job, W's panels (F_out x F_in, packed) */
     size_t F_out, F_in;
     REAL *X;           /* X (dW's job) or dX (dX's job) */
     REAL *dW;
+    REAL *scratch;     /* dW: 2 * (CRNN_APACK + CRNN_BPACK), a part per thread */
 } FN(grad);
 
 /* dX[:, n0:n1] += dY . W[:, n0:n1], block by block of dX's rows */
@@ -152,8 +143,8 @@ static void FN(dx_job)(const crnn_job *j, size_t n0, size_t n1) {
     FN(blocks) k = g->k;
     for (size_t i = 0; i < k.count; i++) {
         FN(mm) op = {k.rows, g->F_in, g->F_out, g->dY + i * k.step_w * g->F_out,
-                     k.ld_w_rows * g->F_out, 1, g->W, g->F_in, NB, 1,
-                     g->X + k.base_v + (ptrdiff_t)i * k.step_v, k.ld_v, 1};
+                     k.ld_w_rows * g->F_out, 1, g->W, NB, g->F_out * NB, 0,
+                     g->X + k.base_v + (ptrdiff_t)i * k.step_v, k.ld_v, 1, NULL, NULL};
         FN(gemm)(&op, n0 / NB, FN(panels_of)(n1));
     }
 }
@@ -166,7 +157,9 @@ static void FN(dw_job)(const crnn_job *j, size_t n0, size_t n1) {
     for (size_t i = 0; i < k.count; i++) {
         FN(mm) op = {n1 - n0, g->F_in, k.rows, g->dY + i * k.step_w * g->F_out + n0, 1,
                      k.ld_w_rows * g->F_out, g->X + k.base_v + (ptrdiff_t)i * k.step_v,
-                     k.ld_v, NB, 1, g->dW + n0 * g->F_in, g->F_in, 1};
+                     k.ld_v, NB, 1, g->dW + n0 * g->F_in, g->F_in, 1,
+                     g->scratch + (n0 ? CRNN_APACK : 0),
+                     g->scratch + 2 * CRNN_APACK + (n0 ? CRNN_BPACK : 0)};
         FN(gemm)(&op, 0, FN(panels_of)(g->F_in));
     }
 }
@@ -183,28 +176,30 @@ static void FN(grad_run)(const crnn_blas *bl, const FN(grad) *g, int dx, size_t 
     crnn_team_run(bl->team, &job);
 }
 
-/* dX += dY . W for every row of a sequence tensor dX. */
+/* dX += dY . W for every row of a sequence tensor dX (W's panels). */
 static void FN(seq_mm_nn_acc)(const crnn_blas *bl, const crnn_batch *b,
                               size_t R, TYPED(seq) dX, size_t F_in,
                               const REAL *W, size_t F_out, const REAL *dY) {
-    FN(grad) g = {FN(all_blocks)(dX, b, R, F_in), dY, W, F_out, F_in, dX.data, NULL};
+    FN(grad) g = {FN(all_blocks)(dX, b, R, F_in), dY, W, F_out, F_in, dX.data, NULL, NULL};
     FN(grad_run)(bl, &g, 1, R);
 }
 
-/* dW (F_out, F_in) += dY^T . X over every row of a sequence tensor X. */
+/* dW (F_out, F_in) += dY^T . X over every row of a sequence tensor X
+ * (scratch: 2 * (CRNN_APACK + CRNN_BPACK) elements). */
 static void FN(seq_mm_tn_acc)(const crnn_blas *bl, const crnn_batch *b,
                               size_t R, const REAL *dY, size_t F_out,
-                              TYPED(seq) X, size_t F_in, REAL *dW) {
-    FN(grad) g = {FN(all_blocks)(X, b, R, F_in), dY, NULL, F_out, F_in, X.data, dW};
+                              TYPED(seq) X, size_t F_in, REAL *dW, REAL *scratch) {
+    FN(grad) g = {FN(all_blocks)(X, b, R, F_in), dY, NULL, F_out, F_in, X.data, dW, scratch};
     FN(grad_run)(bl, &g, 0, R);
 }
 
 /* dW (F_out, F_in) += dY^T . X for plain matrices dY (R, F_out) and
- * X (R, F_in): the recurrent weights' gradients. */
+ * X (R, F_in): the recurrent weights' gradients (scratch as above). */
 static void FN(mat_mm_tn_acc)(const crnn_blas *bl, size_t R, const REAL *dY,
-                              size_t F_out, const REAL *X, size_t F_in, REAL *dW) {
+                              size_t F_out, const REAL *X, size_t F_in, REAL *dW,
+                              REAL *scratch) {
     FN(blocks) k = {1, R, 0, 0, F_in, 0, 1};
-    FN(grad) g = {k, dY, NULL, F_out, F_in, (REAL *)X, dW};
+    FN(grad) g = {k, dY, NULL, F_out, F_in, (REAL *)X, dW, scratch};
     FN(grad_run)(bl, &g, 0, R);
 }
 
@@ -390,12 +385,12 @@ static REAL *FN(proj_at)(FN(proj) *p, const crnn_walk *wk) {
 static void FN(input_projection_backward)(const crnn_blas *bl,
                                           const crnn_batch *b, size_t R,
                                           TYPED(seq) x, size_t I,
-                                          const TYPED(params) *w,
                                           const TYPED(params) *dw,
                                           REAL *db_hh, size_t F,
-                                          const REAL *dA, TYPED(seq) dx) {
+                                          const REAL *dA, TYPED(seq) dx,
+                                          const REAL *w_ih_panels, REAL *scratch) {
     FN(colsum_acc)(dw->b_ih, dA, R, F);
     FN(colsum_acc)(db_hh, dA, R, F);
-    if (dw->w_ih) FN(seq_mm_tn_acc)(bl, b, R, dA, F, x, I, dw->w_ih);
-    if (dx.data) FN(seq_mm_nn_acc)(bl, b, R, dx, I, w->w_ih, F, dA);
+    if (dw->w_ih) FN(seq_mm_tn_acc)(bl, b, R, dA, F, x, I, dw->w_ih, scratch);
+    if (dx.data) FN(seq_mm_nn_acc)(bl, b, R, dx, I, w_ih_panels, F, dA);
 }

@@ -94,7 +94,7 @@ static crnn_status FN(lstm_forward)(const crnn_blas *bl, const crnn_layer *ly,
 }
 
 static crnn_status FN(lstm_backward)(const crnn_blas *bl, const crnn_layer *ly,
-                                     const crnn_batch *b, const TYPED(params) *w,
+                                     const crnn_batch *b,
                                      const FN(rmat) *rw,
                                      const TYPED(params) *dw, TYPED(seq) x,
                                      TYPED(seq) dout, TYPED(state) dsn,
@@ -111,6 +111,7 @@ static crnn_status FN(lstm_backward)(const crnn_blas *bl, const crnn_layer *ly,
     REAL *dc = dh + N * P;                 /* (N, H) dL/dc_t, active rows */
     REAL *dHt = proj ? dc + N * H : NULL;  /* (R, P) */
     REAL *dm = proj ? dHt + R * P : dh;    /* (N, H) dL/dm_t */
+    REAL *scratch = work + crnn_workspace_size(ly, b, CRNN_PASS_BACKWARD) - CRNN_BWD_SCRATCH;
     crnn_walk wk;
 
     for (crnn_walk_last(&wk, b, ly->reverse); !wk.done; crnn_walk_prev(&wk)) {
@@ -133,8 +134,8 @@ static crnn_status FN(lstm_backward)(const crnn_blas *bl, const crnn_layer *ly,
         FN(add_rows)(ds0.h, ds0.ld_h, dh, P, wk.prev_bs, wk.bs, P);
         FN(add_rows)(ds0.c, ds0.ld_c, dc, H, wk.prev_bs, wk.bs, H);
     }
-    if (proj && dw->w_hr) FN(mat_mm_tn_acc)(bl, R, dHt, P, M, H, dw->w_hr);
-    if (dw->w_hh) FN(mat_mm_tn_acc)(bl, R, dA, G, Hprev, P, dw->w_hh);
-    FN(input_projection_backward)(bl, b, R, x, I, w, dw, dw->b_hh, G, dA, dx);
+    if (proj && dw->w_hr) FN(mat_mm_tn_acc)(bl, R, dHt, P, M, H, dw->w_hr, scratch);
+    if (dw->w_hh) FN(mat_mm_tn_acc)(bl, R, dA, G, Hprev, P, dw->w_hh, scratch);
+    FN(input_projection_backward)(bl, b, R, x, I, dw, dw->b_hh, G, dA, dx, rw[2].panels, scratch);
     return CRNN_OK;
 }

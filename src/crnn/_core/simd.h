@@ -249,7 +249,7 @@ static inline VT FN(loadn)(const REAL *p, size_t n) {
 #endif
 
 #define NB (NV * VL)
-#define KC 512
+#define KC CRNN_KC
 
 /* a * b + c for the element-wise math (vmath.h, the cells): fused where
  * the instantiation's ISA has FMA, two roundings elsewhere. The build
