@@ -1,5 +1,6 @@
-"""What crnn runs on: its kernels' instruction set, the CPU's best, and
-SciPy's OpenBLAS (backward's products over all steps) with its kernel."""
+"""What crnn runs on: its kernels' instruction set and the CPU's best; and,
+for reference, SciPy's OpenBLAS with the kernel it chose for this CPU (the
+benchmarks' GEMM floor; crnn's own products do not call it)."""
 from __future__ import annotations
 
 import platform
@@ -47,8 +48,9 @@ def config() -> dict:
 
 def show_config(mode: str = "stdout"):
     """Print which kernels crnn runs (the instruction set in use and the
-    CPU's best; ``CRNN_ISA=avx2`` or ``generic`` forces a lower one) and
-    SciPy's OpenBLAS with the kernel it chose for this CPU. With
+    CPU's best; ``CRNN_ISA=avx2`` or ``generic`` forces a lower one) and,
+    for reference, SciPy's OpenBLAS with the kernel it chose for this CPU
+    (crnn's products run on its own kernels and do not call it). With
     ``mode="dicts"``, return the same as a dict instead."""
     if mode not in ("stdout", "dicts"):
         raise ValueError(f"mode: expected 'stdout' or 'dicts', got {mode!r}")
@@ -63,8 +65,8 @@ def show_config(mode: str = "stdout"):
     print(f"threads: {c['threads']}")
     b = c["blas"]
     if b:
-        print(f"BLAS (backward): {b['internal_api']} {b['version']}, kernel {b['architecture']}, "
-              f"{b['num_threads']} threads, from SciPy: {b['filepath']}")
+        print(f"SciPy's BLAS (not called by crnn's kernels): {b['internal_api']} "
+              f"{b['version']}, kernel {b['architecture']}, from {b['filepath']}")
     else:
-        print("BLAS (backward): scipy.linalg.cython_blas")
+        print("SciPy's BLAS: not found by threadpoolctl")
     return None
