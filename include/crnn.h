@@ -217,9 +217,9 @@ CRNN_API size_t crnn_reserve_size(const crnn_layer *layer,
         T *b_ih; /* (G*H) */                                                  \
         T *b_hh; /* (G*H) */                                                  \
         T *w_hr; /* (P, H), LSTM with proj_size P only */                     \
-        /* optional, forward only: w_hh and w_hr as crnn_?_pack left them   \
-           (kept in step with them by the caller); NULL: forward repacks    \
-           them into the workspace when the call has several steps */       \
+        /* optional, forward only: w_hh, w_hr and w_ih as crnn_?_pack left  \
+           them (kept in step with them by the caller); NULL: a forward of  \
+           more than a few rows packs them into its workspace */            \
         const T *packed;                                                      \
     } crnn_##p##_params;
 
@@ -269,9 +269,10 @@ CRNN_DECLARE_TYPES(d, double)
         crnn_##p##_state dh0, const T *reserve, T *work);
 
 /*
- * crnn_?_pack — the recurrent weights (w_hh, and w_hr with projection) of
- * one layer-direction, repacked the way every forward step reads them, into
- * `packed` (crnn_packed_size() elements), for the instruction set in use.
+ * crnn_?_pack — the weights of one layer-direction (w_hh, w_hr with
+ * projection, and w_ih), repacked the way forward's products read them,
+ * into `packed` (crnn_packed_size() elements), for the instruction set in
+ * use.
  * Set params.packed to it: forward calls then skip their own repacking,
  * which pays at batch 1 and in short calls (streaming). Pack again whenever
  * the weights change or crnn_isa_select changed the instruction set.

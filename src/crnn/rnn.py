@@ -104,17 +104,16 @@ class _Kind:
                           dx, ds0[0], dc0, reserve, work, batch_sizes, team)
 
     def pack(self, input_size, weights):
-        """The recurrent weights (w_hh, w_hr) of one layer-direction copied,
-        and repacked from the copy the way every forward step reads them:
-        (copies, packed)."""
-        kept = tuple(None if w is None else w.copy() for w in (weights[1], weights[4]))
-        from_kept = (weights[0], kept[0], weights[2], weights[3], kept[1])
+        """The weights of one layer-direction that forward multiplies by
+        (w_ih, w_hh, w_hr) copied, and repacked from the copy the way its
+        products read them: (copies, packed)."""
+        kept = tuple(None if w is None else w.copy() for w in (weights[0], weights[1], weights[4]))
+        from_kept = (kept[0], kept[1], weights[2], weights[3], kept[2])
         packed = np.empty(_kernels.packed_size(self.cell, input_size, self.hidden_size,
                                                self.proj_size), weights[1].dtype)
         _kernels.pack(self.cell, input_size, self.hidden_size, self.proj_size,
                       from_kept, packed)
         return kept, packed
-
 
     def split_state(self, value, name: str):
         """A user's state argument as a per-state list: an array (or None)
@@ -133,9 +132,9 @@ class _Kind:
 
 
 class _PackedWeights:
-    """Each layer-direction's recurrent weights repacked once for inference
-    (the layout every step reads; otherwise every call repacks them), with
-    a copy of the weights they came from. Reused while the weights hold the
+    """Each layer-direction's weights repacked once for inference (the
+    layout the products read; otherwise every call repacks them), with a
+    copy of the weights they came from. Reused while the weights hold the
     same bytes: compared with the copy at every call, which reads them once
     and costs less than repacking. However the weights change (an optimizer,
     load_state_dict, writes into ``.data``), the next call sees it."""
@@ -148,7 +147,7 @@ class _PackedWeights:
         isa = _kernels.isa_active()   # packed for one instruction set's kernels
         entry = self._entries.get(i)
         if entry is None or entry[2] != isa or \
-                not _kernels.unchanged(entry[0], (weights[1], weights[4])):
+                not _kernels.unchanged(entry[0], (weights[0], weights[1], weights[4])):
             entry = self._entries[i] = self._kind.pack(input_size, weights) + (isa,)
         return entry[1]
 

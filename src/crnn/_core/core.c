@@ -84,11 +84,11 @@ static size_t rows_and_batch(size_t R, size_t per_r, size_t N, size_t per_n) {
  * this; fewer read them as they are (gemm.h, FN(tmm): the same results). */
 int crnn_pack_wanted(const crnn_batch *b) { return crnn_rows(b) > 8; }
 
-/* The workspace after a pass's base: forward's panels of W_hh (G*H x P)
- * and W_hr (P x H) for h W^T, as a forward of more than a few rows packs
- * them (layer.h), then W_ih^T (G*H x I) (b NULL: the recurrent ones, for
- * crnn_?_pack); backward's panels of the same weights as they are (for
- * d W), then the copies of slices its weight gradients make (gemm.h). */
+/* The workspace after a pass's base: forward's panels of W_hh (G*H x P),
+ * W_hr (P x H) and W_ih (G*H x I) for x W^T, as a forward of more than a
+ * few rows packs them (layer.h; b NULL: all of them, crnn_?_pack's
+ * output); backward's panels of the same weights as they are (for d W),
+ * then the copies of slices its weight gradients make (gemm.h). */
 size_t crnn_panel_space(const crnn_layer *ly, const crnn_batch *b, crnn_pass pass) {
     size_t H = ly->hidden_size, P = ly->proj_size ? ly->proj_size : H;
     size_t GH = crnn_mul(crnn_gates(ly->cell), H), s;
@@ -98,9 +98,8 @@ size_t crnn_panel_space(const crnn_layer *ly, const crnn_batch *b, crnn_pass pas
         return crnn_add(s, CRNN_BWD_SCRATCH);
     }
     if (b && !crnn_pack_wanted(b)) return 0;
-    s = crnn_panel_size(GH, P);
+    s = crnn_add(crnn_panel_size(GH, P), crnn_panel_size(GH, ly->input_size));
     if (ly->proj_size) s = crnn_add(s, crnn_panel_size(P, H));
-    if (b) s = crnn_add(s, crnn_panel_size(GH, ly->input_size));
     return s;
 }
 

@@ -247,12 +247,19 @@ static void FN(gemm)(const FN(mm) *op, size_t p0, size_t p1) {
                 }
                 continue;
             }
-            for (size_t p = p0; p < p1; p++)
+            if (!mfull) { /* few rows: several panels at once */
+                FN(strip)(op, rem, m0, p0, p1, kc, in, a, rs, cs, b, op->pstride, op->ldb,
+                          op->brows);
+                continue;
+            }
+            for (size_t p = p0; p < p1; p++) { /* each panel's pass read once */
                 for (size_t r = 0; r < mfull; r += MR)
                     FN(strip)(op, MR, m0 + r, p, p + 1, kc, in, a + r / MR * rstep, rs, cs,
                               b, op->pstride, op->ldb, op->brows);
-            if (rem) FN(strip)(op, rem, m0 + mfull, p0, p1, kc, in, a + mfull / MR * rstep,
-                               rs, cs, b, op->pstride, op->ldb, op->brows);
+                if (rem)
+                    FN(strip)(op, rem, m0 + mfull, p, p + 1, kc, in, a + mfull / MR * rstep,
+                              rs, cs, b, op->pstride, op->ldb, op->brows);
+            }
         }
     }
 }

@@ -64,11 +64,11 @@ static int FN(packed_ours)(const REAL *packed) {
 }
 
 /* The weights of a call as panels (gemm.h), at the end of the workspace
- * (core.c sizes the space). Forward reads the recurrent weights (for
- * h W^T) from w->packed (crnn_?_pack) when given; a forward of more rows
- * than a few (crnn_pack_wanted) packs them, and W_ih^T; one of fewer reads
- * the weights as they are (the same results). Backward packs all three as
- * they are (for d W). */
+ * (core.c sizes the space). Forward reads W_hh, W_hr and W_ih (for
+ * x W^T) from w->packed (crnn_?_pack) when given; a forward of more rows
+ * than a few (crnn_pack_wanted) packs them; one of fewer reads the weights
+ * as they are (the same results). Backward packs all three as they are
+ * (for d W). */
 static void FN(prepare_rmats)(const crnn_layer *ly, const crnn_batch *b,
                               const TYPED(params) *w, crnn_pass pass,
                               REAL *work, FN(rmat) *rw) {
@@ -77,32 +77,31 @@ static void FN(prepare_rmats)(const crnn_layer *ly, const crnn_batch *b,
     REAL *p = work + crnn_workspace_base(ly, b, pass);
     int count = FN(rmats_of)(ly, w, rw);
     if (fwd && !src && !crnn_pack_wanted(b)) return;
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 3; i++) { /* W_hh, W_hr (projection only), W_ih */
         FN(rmat) *r = &rw[i];
         size_t n = fwd ? r->rows : r->cols, k = fwd ? r->cols : r->rows;
         if (i == 1 && count < 2) continue;
-        if (src && i < 2) {
+        if (src) {
             r->panels = src;
             src += crnn_panel_size(n, k);
-            continue;
+        } else {
+            FN(pack_panels)(n, k, r->w, r->cols, fwd, p);
+            r->panels = p;
+            p += crnn_panel_size(n, k);
         }
-        if (fwd && i == 2 && !crnn_pack_wanted(b)) continue;
-        if (i == 2 && src) p += crnn_panel_space(ly, NULL, CRNN_PASS_INFERENCE);
-        FN(pack_panels)(n, k, r->w, r->cols, fwd, p);
-        r->panels = p;
-        p += crnn_panel_size(n, k);
     }
 }
 
 static crnn_status FN(pack)(const crnn_layer *layer, const TYPED(params) *w,
-                     REAL *packed) {
+                            REAL *packed) {
     uint32_t tag = crnn_pack_tag(CRNN_ISA_ID, CRNN_DOUBLE);
     FN(rmat) rw[3];
     int count = FN(rmats_of)(layer, w, rw);
     memset(packed, 0, CRNN_PACK_HEADER * sizeof(REAL));
     memcpy(packed, &tag, sizeof tag);
     packed += CRNN_PACK_HEADER;
-    for (int i = 0; i < count; i++) {
+    for (int i = 0; i < 3; i++) { /* as prepare_rmats reads them */
+        if (i == 1 && count < 2) continue;
         FN(pack_panels)(rw[i].rows, rw[i].cols, rw[i].w, rw[i].cols, 1, packed);
         packed += crnn_panel_size(rw[i].rows, rw[i].cols);
     }
