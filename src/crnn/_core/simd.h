@@ -53,7 +53,6 @@
 #define VFMA(a, b, c) _mm512_fmadd_ps((a), (b), (c))
 #define VLOADN(p, n) _mm512_maskz_loadu_ps((__mmask16)((1u << (n)) - 1u), (p))
 #endif
-/* 32 registers: 6 rows x 4 vectors of sums, 4 of panel, 1 broadcast */
 /* r[0..VL) rows of a VL x VL tile -> its columns (in registers) */
 #if CRNN_DOUBLE
 #define VTRANSPOSE(r) FN(transpose)(r)
@@ -63,39 +62,18 @@ static CRNN_INLINE void FN(transpose)(VT r[8]) {
         t[2 * i] = _mm512_unpacklo_pd(r[2 * i], r[2 * i + 1]);
         t[2 * i + 1] = _mm512_unpackhi_pd(r[2 * i], r[2 * i + 1]);
     }
-    for (int c = 0; c < 2; c++) { /* t[2g + c], 128-bit block q: column 2q + c */
-        VT vl = _mm512_shuffle_f64x2(t[c], t[2 + c], 0x44), vh = _mm512_shuffle_f64x2(t[c], t[2 + c], 0xEE);
-        VT wl = _mm512_shuffle_f64x2(t[4 + c], t[6 + c], 0x44), wh = _mm512_shuffle_f64x2(t[4 + c], t[6 + c], 0xEE);
-        r[c] = _mm512_shuffle_f64x2(vl, wl, 0x88);
-        r[2 + c] = _mm512_shuffle_f64x2(vl, wl, 0xDD);
-        r[4 + c] = _mm512_shuffle_f64x2(vh, wh, 0x88);
-        r[6 + c] = _mm512_shuffle_f64x2(vh, wh, 0xDD);
-    }
+    /* t[2g + c], 128-bit block q: column 2q + c */
+    CRNN_TRANSPOSE_BLOCKS(t, r, 2, _mm512_shuffle_f64x2);
 }
 #else
 #define VTRANSPOSE(r) FN(transpose)(r)
 static CRNN_INLINE void FN(transpose)(VT r[16]) {
-    VT t[16], u[16];
-    for (int i = 0; i < 8; i++) {
-        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-    }
-    for (int g = 0; g < 4; g++) { /* u[4g + c], 128-bit block q: column 4q + c */
-        u[4 * g] = _mm512_shuffle_ps(t[4 * g], t[4 * g + 2], 0x44);
-        u[4 * g + 1] = _mm512_shuffle_ps(t[4 * g], t[4 * g + 2], 0xEE);
-        u[4 * g + 2] = _mm512_shuffle_ps(t[4 * g + 1], t[4 * g + 3], 0x44);
-        u[4 * g + 3] = _mm512_shuffle_ps(t[4 * g + 1], t[4 * g + 3], 0xEE);
-    }
-    for (int c = 0; c < 4; c++) {
-        VT vl = _mm512_shuffle_f32x4(u[c], u[4 + c], 0x44), vh = _mm512_shuffle_f32x4(u[c], u[4 + c], 0xEE);
-        VT wl = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0x44), wh = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0xEE);
-        r[c] = _mm512_shuffle_f32x4(vl, wl, 0x88);
-        r[4 + c] = _mm512_shuffle_f32x4(vl, wl, 0xDD);
-        r[8 + c] = _mm512_shuffle_f32x4(vh, wh, 0x88);
-        r[12 + c] = _mm512_shuffle_f32x4(vh, wh, 0xDD);
-    }
+    VT u[16];
+    CRNN_TRANSPOSE_4X4(r, u, 16, _mm512_unpacklo_ps, _mm512_unpackhi_ps, _mm512_shuffle_ps);
+    CRNN_TRANSPOSE_BLOCKS(u, r, 4, _mm512_shuffle_f32x4);
 }
 #endif
+/* 32 registers: 6 rows x 4 vectors of sums, 4 of panel, 1 broadcast */
 #define NV 4
 #define MR 6
 
@@ -121,7 +99,6 @@ static CRNN_INLINE void FN(transpose)(VT r[16]) {
 #define VLOADN(p, n) \
     _mm256_maskload_ps((p), _mm256_loadu_si256((const __m256i *)(crnn_mask32 + 8 - (n))))
 #endif
-/* 16 registers: 6 rows x 2 vectors of sums, 2 of panel, 1 broadcast */
 #if CRNN_DOUBLE
 #define VTRANSPOSE(r) FN(transpose)(r)
 static CRNN_INLINE void FN(transpose)(VT r[4]) {
@@ -135,23 +112,15 @@ static CRNN_INLINE void FN(transpose)(VT r[4]) {
 #else
 #define VTRANSPOSE(r) FN(transpose)(r)
 static CRNN_INLINE void FN(transpose)(VT r[8]) {
-    VT t[8], u[8];
-    for (int i = 0; i < 4; i++) {
-        t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-        t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-    }
-    for (int g = 0; g < 2; g++) { /* u[4g + c], 128-bit half h: column 4h + c */
-        u[4 * g] = _mm256_shuffle_ps(t[4 * g], t[4 * g + 2], 0x44);
-        u[4 * g + 1] = _mm256_shuffle_ps(t[4 * g], t[4 * g + 2], 0xEE);
-        u[4 * g + 2] = _mm256_shuffle_ps(t[4 * g + 1], t[4 * g + 3], 0x44);
-        u[4 * g + 3] = _mm256_shuffle_ps(t[4 * g + 1], t[4 * g + 3], 0xEE);
-    }
+    VT u[8];
+    CRNN_TRANSPOSE_4X4(r, u, 8, _mm256_unpacklo_ps, _mm256_unpackhi_ps, _mm256_shuffle_ps);
     for (int c = 0; c < 4; c++) {
         r[c] = _mm256_permute2f128_ps(u[c], u[4 + c], 0x20);
         r[4 + c] = _mm256_permute2f128_ps(u[c], u[4 + c], 0x31);
     }
 }
 #endif
+/* 16 registers: 6 rows x 2 vectors of sums, 2 of panel, 1 broadcast */
 #define NV 2
 #define MR 6
 
@@ -173,14 +142,8 @@ static CRNN_INLINE void FN(transpose)(VT r[8]) {
 #define VBCAST(p) vld1q_dup_f32(p)
 #define VFMA(a, b, c) vfmaq_f32((c), (a), (b))
 #endif
-/* 32 registers: 4 rows x 4 vectors of sums */
 #if CRNN_DOUBLE
-#define VTRANSPOSE(r) FN(transpose)(r)
-static CRNN_INLINE void FN(transpose)(VT r[2]) {
-    VT a = vzip1q_f64(r[0], r[1]), b = vzip2q_f64(r[0], r[1]);
-    r[0] = a;
-    r[1] = b;
-}
+#define VTRANSPOSE(r) CRNN_TRANSPOSE_2X2(r, vzip1q_f64, vzip2q_f64)
 #else
 #define VTRANSPOSE(r) FN(transpose)(r)
 static CRNN_INLINE void FN(transpose)(VT r[4]) {
@@ -191,6 +154,7 @@ static CRNN_INLINE void FN(transpose)(VT r[4]) {
     r[3] = vcombine_f32(vget_high_f32(p.val[1]), vget_high_f32(q.val[1]));
 }
 #endif
+/* 32 registers: 4 rows x 4 vectors of sums */
 #define NV 4
 #define MR 4
 
@@ -212,17 +176,12 @@ static CRNN_INLINE void FN(transpose)(VT r[4]) {
 #define VBCAST(p) _mm_set1_ps(*(p))
 #define VFMA(a, b, c) _mm_add_ps(_mm_mul_ps((a), (b)), (c))
 #endif
-/* 16 registers, no FMA: 2 rows x 4 vectors of sums */
 #if CRNN_DOUBLE
-#define VTRANSPOSE(r) FN(transpose)(r)
-static CRNN_INLINE void FN(transpose)(VT r[2]) {
-    VT a = _mm_unpacklo_pd(r[0], r[1]), b = _mm_unpackhi_pd(r[0], r[1]);
-    r[0] = a;
-    r[1] = b;
-}
+#define VTRANSPOSE(r) CRNN_TRANSPOSE_2X2(r, _mm_unpacklo_pd, _mm_unpackhi_pd)
 #else
 #define VTRANSPOSE(r) _MM_TRANSPOSE4_PS(r[0], r[1], r[2], r[3])
 #endif
+/* 16 registers, no FMA: 2 rows x 4 vectors of sums */
 #define NV 4
 #define MR 2
 
