@@ -159,7 +159,10 @@ static void FN(dw_job)(const crnn_job *j, size_t n0, size_t n1) {
                      k.ld_w_rows * g->F_out, g->X + k.base_v + (ptrdiff_t)i * k.step_v,
                      k.ld_v, NB, 1, g->dW + n0 * g->F_in, g->F_in, 1,
                      g->scratch + (n0 ? CRNN_APACK : 0),
-                     g->scratch + 2 * CRNN_APACK + (n0 ? CRNN_BPACK : 0)};
+                     /* B's rows copied into panels only where a panel row is
+                        narrower than 4 cache lines (a page per few rows) */
+                     NB * sizeof(REAL) < 256 ? g->scratch + 2 * CRNN_APACK +
+                                                   (n0 ? CRNN_BPACK : 0) : NULL};
         FN(gemm)(&op, 0, FN(panels_of)(g->F_in));
     }
 }
