@@ -46,8 +46,8 @@ static FN(blocks) FN(blocks_of)(TYPED(seq) v, const crnn_batch *b, size_t t0,
         k.count = nt; k.rows = N; k.step_v = v.stride_t; k.ld_v = (size_t)v.stride_n;
         k.step_w = N;
     }
-    /* a one-row matrix may come with any stride; BLAS wants ld >= F
-       (every other case had its strides checked against F) */
+    /* a one-row matrix may come with any stride; keep ld >= F (every
+       other case had its strides checked against F) */
     if (k.ld_v < F) k.ld_v = F;
     return k;
 }
@@ -58,9 +58,10 @@ static FN(blocks) FN(all_blocks)(TYPED(seq) v, const crnn_batch *b,
     return FN(blocks_of)(v, b, 0, b->steps, 0, R, F);
 }
 
-/* A recurrent weight W (rows x cols, row-major), with its panels when the
- * call has them: for out = h W^T in forward (always), for out = d W in
- * backward (when packed). */
+/* A weight W (rows x cols, row-major), with its panels when the call has
+ * them (layer.h): for out = h W^T in a forward of more than a few rows or
+ * given packed weights (else NULL: W itself is read), for out = d W in
+ * backward (always). */
 typedef struct FN(rmat) {
     const REAL *w;
     size_t rows, cols;
