@@ -28,8 +28,9 @@ def crnn_training_bytes(m, x):
     m.train()
     m(x)
     held, seen = 0, set()
-    for pieces, reserves, mask in m._saved["layers"]:
-        for xin, reserve in reserves:
+    for kept in m._saved.layers:
+        mask = kept.mask
+        for xin, reserve in zip(kept.inputs, kept.reserves):
             if reserve is not None and id(reserve) not in seen:
                 seen.add(id(reserve))
                 held += reserve.nbytes

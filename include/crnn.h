@@ -74,6 +74,12 @@ typedef enum crnn_status {
 /* Short English text for a status (static storage). */
 CRNN_API const char *crnn_status_string(crnn_status status);
 
+/* The version of the library linked at run time, "MAJOR.MINOR.PATCH"
+ * (the CRNN_VERSION_* macros give the header's); and as a number,
+ * MAJOR * 10000 + MINOR * 100 + PATCH like CRNN_VERSION_NUMBER. */
+CRNN_API const char *crnn_version(void);
+CRNN_API int crnn_version_number(void);
+
 /*
  * Instruction sets. The core carries its kernels compiled for each one its
  * architecture has and picks, once per process, the best one the CPU (and
@@ -182,6 +188,25 @@ typedef enum crnn_pass {
     CRNN_PASS_TRAINING = 1,  /* forward that fills a reserve */
     CRNN_PASS_BACKWARD = 2   /* backward from that reserve */
 } crnn_pass;
+
+/* Every buffer of one layer-direction over a batch, in elements. */
+typedef struct crnn_sizes {
+    size_t reserve;      /* a training forward fills it, backward reads it */
+    size_t workspace[3]; /* per crnn_pass (index); may be 0 */
+    size_t panels;       /* the part of a forward's workspace (its end) that
+                            holds the weights repacked: not needed when
+                            params.packed is given (0 when a forward of
+                            this batch reads the weights in place) */
+    size_t packed;       /* crnn_?_pack's output */
+} crnn_sizes;
+
+/* Fills *sizes, or says why it cannot: CRNN_ERR_NULL, CRNN_ERR_SIZE (cell
+ * kind, input/hidden/proj size), CRNN_ERR_BATCH_SIZES, CRNN_ERR_TOO_LARGE
+ * (a size overflows size_t). The single-number queries below give the
+ * same values, and SIZE_MAX where this fails. */
+CRNN_API crnn_status crnn_buffer_sizes(const crnn_layer *layer,
+                                       const crnn_batch *batch,
+                                       crnn_sizes *sizes);
 
 /* Rows of the batch: L*N padded, the sum of batch_sizes packed. */
 CRNN_API size_t crnn_rows(const crnn_batch *batch);

@@ -195,7 +195,7 @@ def test_threads_whose_calls_each_want_a_helper_match_serial(kind):
         packed = [U.pack_padded_sequence(rng.standard_normal((40, 3, 8)).astype(np.float32),
                                          [40, 22, 7]) for _ in range(4)]
         lay = crnn.rnn._Layout.of_input(m, xs[0])
-        assert m._team(lay, 0, m._pieces(lay, 0, False)[0], False) is not None
+        assert m._plan(lay, 0, False).team
         assert_threads_match_serial(m, xs, packed, 10)
     finally:
         crnn.set_num_threads(n)

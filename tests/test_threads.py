@@ -27,7 +27,7 @@ def test_parallel_directions_match_serial(kind, restore_threads):
         crnn.set_num_threads(n)
         m = getattr(crnn, kind)(32, 48, 2, bidirectional=True, dtype=np.float64, seed=1)
         # enough work per direction that n = 2 runs them side by side
-        assert m._pieces(crnn.rnn._Layout.of_input(m, x), 0, False)[1]
+        assert m._plan(crnn.rnn._Layout.of_input(m, x), 0, False).parallel
         out, _ = m(x)
         gx, _ = m.backward(np.ones_like(out))
         runs.append((out, gx, m.flat_gradients.copy()))
@@ -53,12 +53,12 @@ def test_batch_slices_match_serial(kind, batch_first, restore_threads):
         m = getattr(crnn, kind)(32, 96, 2, batch_first=batch_first, dtype=np.float64,
                                 seed=2, **kw)
         lay = crnn.rnn._Layout.of_input(m, x)
-        pieces, parallel = m._pieces(lay, 0, False)
-        assert (len(pieces), parallel) == ((1, False) if n == 1 else (2, True))
+        plan = m._plan(lay, 0, False)
+        assert (len(plan.pieces), plan.parallel) == ((1, False) if n == 1 else (2, True))
         runs_eval = m.eval()(x, hx)[0]
-        pieces, parallel = m._pieces(lay, 0, True)
-        assert (len(pieces), parallel) == (1, False)
-        assert (m._team(lay, 0, pieces, True) is not None) == (n == 2)
+        plan = m._plan(lay, 0, True)
+        assert (len(plan.pieces), plan.parallel) == (1, False)
+        assert plan.team == (n == 2)
         out, st = m.train()(x, hx)
         g = np.random.default_rng(3).standard_normal(out.shape)
         gx, gh = m.backward(g)
@@ -147,8 +147,7 @@ def test_a_helper_thread_gives_the_numbers_of_one(kind, packed, restore_threads)
         crnn.set_num_threads(n)
         m = getattr(crnn, kind)(8, H, 2, dtype=np.float64, seed=1)
         lay = crnn.rnn._Layout.of_input(m, x)
-        pieces, _ = m._pieces(lay, 1, True)
-        assert (m._team(lay, 1, pieces, False) is not None) == (n == 2)
+        assert m._plan(lay, 1, False).team == (n == 2)
         for mode in ("eval", "train"):
             getattr(m, mode)()
             out, state = m(x)
@@ -162,21 +161,27 @@ def test_a_helper_thread_gives_the_numbers_of_one(kind, packed, restore_threads)
         np.testing.assert_array_equal(a, b)
 
 
-def test_a_team_whose_call_fails_lets_its_helper_go():
+def test_a_team_whose_call_fails_lets_its_helper_go(restore_threads):
     """A call handed a team that raises before it reaches the core still
     releases the helper (it would otherwise wait for ever)."""
-    from crnn import _kernels
-    team = _kernels.Team()
-    with pytest.raises(ValueError):
-        _kernels.forward(_kernels.LSTM, False, 3, 4, 0, np.zeros((2, 1, 5), np.float32),
-                         None, None, None, None, None, (None,) * 5, team=team)
-    done = threading.Event()
-    t = threading.Thread(target=lambda: (team.help(), done.set()), daemon=True)
+    from crnn import _kernels, _schedule
+    m = crnn.LSTM(3, 4)
+    plan = _schedule.LayerPlan([(0, None)], False, True)
+    batch = _kernels.Batch(2, 1)
+    x = np.zeros((2, 1, 5), np.float32)
+
+    def piece(j, team):
+        m._dirs[0].forward(batch, x, team=team)
+    crnn.set_num_threads(2)
+    raised = []
+    t = threading.Thread(target=lambda: raised.append(
+        pytest.raises(ValueError, _schedule.run, plan, piece)), daemon=True)
     t.start()
-    assert done.wait(10), "the helper did not return"
+    t.join(10)
+    assert not t.is_alive(), "the helper did not return"
+    assert "x: expected shape" in str(raised[0].value)
     with pytest.raises(TypeError, match="team"):
-        _kernels.forward(_kernels.LSTM, False, 3, 4, 0, np.zeros((2, 1, 3), np.float32),
-                         None, None, None, None, None, (None,) * 5, team="helper")
+        m._dirs[0].forward(batch, x[..., :3], team="helper")
 
 
 def test_a_piece_that_fails_before_its_kernel_lets_the_helper_go(restore_threads, monkeypatch):
@@ -187,11 +192,11 @@ def test_a_piece_that_fails_before_its_kernel_lets_the_helper_go(restore_threads
     m = crnn.LSTM(8, 200, seed=0).eval()
     x = np.zeros((40, 1, 8), np.float32)
     lay = crnn.rnn._Layout.of_input(m, x)
-    assert m._team(lay, 0, m._pieces(lay, 0, False)[0], False) is not None
+    assert m._plan(lay, 0, False).team
 
     def no_memory(*args, **kwargs):
         raise MemoryError("no workspace")
-    monkeypatch.setattr(crnn.rnn._Kind, "forward", no_memory)
+    monkeypatch.setattr(crnn.rnn, "_at", no_memory)
     result = []
     t = threading.Thread(target=lambda: result.append(pytest.raises(MemoryError, m, x)),
                          daemon=True)

@@ -12,11 +12,13 @@ from cpython.buffer cimport (PyObject_GetBuffer, PyBuffer_Release,
 from libc.stdint cimport int64_t, SIZE_MAX
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcmp, memset
+from collections import namedtuple
+import numpy as np
 from scipy.linalg.cython_blas cimport sgemm, dgemm
 
 cdef extern from "crnn.h" nogil:
     ctypedef int crnn_status
-    int CRNN_OK, CRNN_ERR_TOO_LARGE, CRNN_ERR_PACKED
+    int CRNN_OK, CRNN_ERR_SIZE, CRNN_ERR_BATCH_SIZES, CRNN_ERR_TOO_LARGE, CRNN_ERR_PACKED
     int CRNN_PASS_INFERENCE, CRNN_PASS_TRAINING, CRNN_PASS_BACKWARD
     int CRNN_VERSION_MAJOR, CRNN_VERSION_MINOR, CRNN_VERSION_PATCH
     const char *crnn_status_string(crnn_status)
@@ -46,9 +48,13 @@ cdef extern from "crnn.h" nogil:
         const int64_t *batch_sizes
 
     size_t crnn_rows(const crnn_batch *)
-    size_t crnn_workspace_size(const crnn_layer *, const crnn_batch *, int)
-    size_t crnn_reserve_size(const crnn_layer *, const crnn_batch *)
-    size_t crnn_packed_size(const crnn_layer *)
+    ctypedef struct crnn_sizes:
+        size_t reserve
+        size_t workspace[3]
+        size_t panels
+        size_t packed
+    crnn_status crnn_buffer_sizes(const crnn_layer *, const crnn_batch *, crnn_sizes *)
+    const char *crnn_version()
 
     ctypedef int crnn_isa
     crnn_isa crnn_isa_best()
@@ -79,7 +85,9 @@ cdef extern from "_shim.h" nogil:
                               const crnn_batch *, const shim_args *)
     crnn_status shim_pack(int dbl, const crnn_layer *, const shim_args *)
 
+# the core's version: the header's (compiled in) and the library's (run time)
 version = "%d.%d.%d" % (CRNN_VERSION_MAJOR, CRNN_VERSION_MINOR, CRNN_VERSION_PATCH)
+core_version = crnn_version().decode()
 
 # -- instruction sets (crnn.h): the kernels in use, chosen once per process
 ISA_NAMES = tuple(crnn_isa_name(i).decode() for i in range(3))
@@ -171,9 +179,10 @@ cdef const crnn_blas *blas_for(object team, crnn_blas *local) except NULL:
 # cell kinds, as crnn.h numbers them
 RNN_TANH, RNN_RELU, LSTM, GRU = 0, 1, 2, 3
 GATES = {RNN_TANH: 1, RNN_RELU: 1, LSTM: 4, GRU: 3}
+WEIGHT_NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr")
 
 cdef enum:
-    MAXBUF = 32
+    MAXBUF = 16
 
 cdef struct Bufs:
     Py_buffer view[MAXBUF]
@@ -267,335 +276,318 @@ cdef shim_mat mat_of(Py_buffer *v):
     return m
 
 
-cdef class _Plan:
-    """The sizes of one layer-direction call, checked once."""
-    cdef crnn_layer layer
-    cdef crnn_batch batch
-    cdef size_t rows
-    cdef object bs          # keeps batch_sizes alive
-    cdef Bufs bsbuf
-
-    def __dealloc__(self):
-        release(&self.bsbuf)
-
-
-cdef _Plan make_plan(int cell, bint reverse, size_t input_size,
-                     size_t hidden_size, size_t proj_size, size_t steps,
-                     size_t batch, object batch_sizes):
-    cdef _Plan p = _Plan()
-    cdef Py_buffer *v
-    if cell not in GATES:
-        raise ValueError(f"cell: expected one of {sorted(GATES)}, got {cell}")
-    if input_size < 1 or hidden_size < 1:
-        raise ValueError(f"input_size and hidden_size must be >= 1, got "
-                         f"{input_size} and {hidden_size}")
-    p.layer.cell = cell
-    p.layer.input_size = input_size
-    p.layer.hidden_size = hidden_size
-    if proj_size and (cell != LSTM or proj_size >= hidden_size):
-        raise ValueError(f"proj_size: expected 0, or for LSTM 0 < proj_size < "
-                         f"hidden_size={hidden_size}, got {proj_size}")
-    p.layer.proj_size = proj_size
-    p.layer.reverse = reverse
-    p.batch.steps = steps
-    p.batch.size = batch
-    p.batch.batch_sizes = NULL
-    p.bsbuf.n = 0
-    if batch_sizes is not None:
-        p.bs = batch_sizes
-        PyObject_GetBuffer(batch_sizes, &p.bsbuf.view[0], PyBUF_STRIDES | PyBUF_FORMAT)
-        p.bsbuf.n = 1
-        v = &p.bsbuf.view[0]
-        if v.ndim != 1 or v.itemsize != 8 or (<bytes>v.format) not in (b"q", b"l") \
-                or (v.shape[0] > 1 and v.strides[0] != 8):
-            raise TypeError("batch_sizes: expected a contiguous 1-D int64 array")
-        if <size_t>v.shape[0] != steps:
-            raise ValueError(f"batch_sizes: expected {steps} entries, got {v.shape[0]}")
-        p.batch.batch_sizes = <const int64_t *>v.buf
-    p.rows = crnn_rows(&p.batch)
-    if crnn_workspace_size(&p.layer, &p.batch, CRNN_PASS_INFERENCE) == SIZE_MAX:
-        raise ValueError("batch_sizes: expected values >= 1, non-increasing, "
-                         f"starting at the batch size {batch}")
-    return p
-
-
-def sizes(int cell, size_t input_size, size_t hidden_size, size_t proj_size,
-          size_t steps, size_t batch, batch_sizes=None):
-    """(reserve, inference workspace, training workspace, backward workspace)
-    in elements for one layer-direction."""
-    cdef _Plan p = make_plan(cell, False, input_size, hidden_size, proj_size,
-                             steps, batch, batch_sizes)
-    return (crnn_reserve_size(&p.layer, &p.batch),
-            crnn_workspace_size(&p.layer, &p.batch, CRNN_PASS_INFERENCE),
-            crnn_workspace_size(&p.layer, &p.batch, CRNN_PASS_TRAINING),
-            crnn_workspace_size(&p.layer, &p.batch, CRNN_PASS_BACKWARD))
-
-
-cdef void raise_status(crnn_status st) except *:
+cdef void raise_status(crnn_status st, str what="crnn core") except *:
     if st == CRNN_OK:
         return
     msg = crnn_status_string(st).decode()
     if st == CRNN_ERR_TOO_LARGE:
-        raise OverflowError(f"crnn core: {msg}")
+        raise OverflowError(f"{what}: {msg}")
     if st == CRNN_ERR_PACKED:
         raise ValueError(f"packed_weights: {msg}")
-    raise RuntimeError(f"crnn core: {msg} (status {st})")
+    if st == CRNN_ERR_SIZE or st == CRNN_ERR_BATCH_SIZES:
+        raise ValueError(f"{what}: {msg}")
+    raise RuntimeError(f"{what}: {msg} (status {st})")
 
 
-cdef tuple seq_shape(_Plan p, bint packed, size_t F):
-    if packed:
-        return (p.rows, F)
-    return (p.batch.steps, p.batch.size, F)
+cdef class Batch:
+    """The batch of one call, shared by every layer-direction of it: L
+    steps of N sequences, padded, or packed with ``batch_sizes`` (a 1-D
+    int64 array, read in place and kept alive)."""
+    cdef crnn_batch batch
+    cdef readonly size_t rows
+    cdef readonly object batch_sizes
+    cdef Bufs bsbuf
+
+    def __cinit__(self, size_t steps, size_t size, batch_sizes=None):
+        cdef Py_buffer *v
+        self.bsbuf.n = 0
+        self.batch.steps = steps
+        self.batch.size = size
+        self.batch.batch_sizes = NULL
+        self.batch_sizes = batch_sizes
+        if batch_sizes is not None:
+            v = &self.bsbuf.view[0]
+            PyObject_GetBuffer(batch_sizes, v, PyBUF_STRIDES | PyBUF_FORMAT)
+            self.bsbuf.n = 1
+            if v.ndim != 1 or v.itemsize != 8 or (<bytes>v.format) not in (b"q", b"l") \
+                    or (v.shape[0] > 1 and v.strides[0] != 8):
+                raise TypeError("batch_sizes: expected a contiguous 1-D int64 array")
+            if <size_t>v.shape[0] != steps:
+                raise ValueError(f"batch_sizes: expected {steps} entries, got {v.shape[0]}")
+            self.batch.batch_sizes = <const int64_t *>v.buf
+        self.rows = crnn_rows(&self.batch)
+
+    def __dealloc__(self):
+        release(&self.bsbuf)
+
+    @property
+    def steps(self):
+        return self.batch.steps
+
+    @property
+    def size(self):
+        return self.batch.size
+
+    @property
+    def packed(self):
+        return self.batch.batch_sizes != NULL
+
+    cdef tuple seq_shape(self, size_t F):
+        if self.batch.batch_sizes != NULL:
+            return (self.rows, F)
+        return (self.batch.steps, self.batch.size, F)
 
 
-cdef void check_work(Py_buffer *v, str name, size_t need) except *:
-    if need == 0:
-        return
-    if v == NULL or v.ndim != 1 or <size_t>v.shape[0] < need or \
-            (v.shape[0] > 1 and v.strides[0] != v.itemsize):
-        raise ValueError(f"{name}: expected a contiguous 1-D buffer of at least "
-                         f"{need} elements, got {None if v == NULL else shape_of(v)}")
+# what crnn_sizes holds, by name (elements)
+Sizes = namedtuple("Sizes", "reserve inference training backward panels packed")
 
 
-cdef void take_params(Bufs *b, shim_args *a, bint grads, tuple params,
-                      _Plan p, bint dbl) except *:
-    cdef size_t GH = GATES[p.layer.cell] * p.layer.hidden_size
-    cdef size_t H = p.layer.hidden_size, I = p.layer.input_size
-    cdef size_t P = p.layer.proj_size if p.layer.proj_size else H
-    cdef tuple shapes = ((GH, I), (GH, P), (GH,), (GH,),
-                         (P, H) if p.layer.proj_size else None)
-    cdef tuple names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr")
-    cdef Py_buffer *v
-    cdef int i
-    if len(params) != 5:
-        raise ValueError("params: expected (w_ih, w_hh, b_ih, b_hh, w_hr)")
-    for i in range(5):
-        name = ("grad of " if grads else "") + names[i]
-        if shapes[i] is None:
-            if params[i] is not None:
-                raise ValueError(f"{name}: given, but proj_size is 0")
-            v = NULL
-        else:
-            v = take(b, params[i], name, dbl, len(shapes[i]), grads)
+cdef object named(crnn_sizes *z):
+    return Sizes(z.reserve, z.workspace[CRNN_PASS_INFERENCE],
+                 z.workspace[CRNN_PASS_TRAINING], z.workspace[CRNN_PASS_BACKWARD],
+                 z.panels, z.packed)
+
+
+cdef void *aligned(void *raw) noexcept nogil:
+    return <void *>((<size_t>raw + 63) & ~(<size_t>63))
+
+
+cdef class Direction:
+    """One layer in one direction, built once per module (its weights stay
+    where they are; crnn's modules keep them in one flat buffer): the C
+    layer description, the weights and gradients it reads and writes,
+    checked once here, and its weights repacked for the kernels, kept while
+    they hold the same bytes. ``forward`` and ``backward`` then take a call's
+    batch, sequences and states; they size and allocate the workspace, and
+    run without the GIL."""
+    cdef crnn_layer layer
+    cdef readonly bint dbl
+    cdef shim_args params        # w and dw only
+    cdef Bufs held               # the weights' and gradients' buffers
+    cdef readonly tuple weights, grads
+    cdef object kept             # copies of (w_ih, w_hh, w_hr) behind packed
+    cdef object packed
+    cdef crnn_isa packed_isa
+
+    def __cinit__(self, int cell, bint reverse, size_t input_size, size_t hidden_size,
+                  size_t proj_size, tuple weights, tuple grads=None):
+        cdef crnn_batch one
+        cdef crnn_sizes z
+        self.held.n = 0
+        memset(&self.params, 0, sizeof(shim_args))
+        self.layer.cell = cell
+        self.layer.input_size = input_size
+        self.layer.hidden_size = hidden_size
+        self.layer.proj_size = proj_size
+        self.layer.reverse = reverse
+        one.steps = one.size = 1
+        one.batch_sizes = NULL
+        raise_status(crnn_buffer_sizes(&self.layer, &one, &z), "layer")
+        self.dbl = weights[1] is not None and weights[1].dtype.itemsize == 8
+        self.weights, self.grads = weights, grads
+        self.take_params(weights, False)
+        if grads is not None:
+            self.take_params(grads, True)
+        self.packed = None
+
+    def __dealloc__(self):
+        release(&self.held)
+
+    @property
+    def out_size(self):
+        return self.layer.proj_size if self.layer.proj_size else self.layer.hidden_size
+
+    cdef void take_params(self, tuple params, bint grads) except *:
+        cdef size_t GH = GATES[self.layer.cell] * self.layer.hidden_size
+        cdef size_t H = self.layer.hidden_size, I = self.layer.input_size
+        cdef size_t P = self.out_size
+        cdef tuple shapes = ((GH, I), (GH, P), (GH,), (GH,),
+                             (P, H) if self.layer.proj_size else None)
+        cdef Py_buffer *v
+        cdef int i
+        if len(params) != 5:
+            raise ValueError("params: expected (w_ih, w_hh, b_ih, b_hh, w_hr)")
+        for i in range(5):
+            name = ("grad of " if grads else "") + WEIGHT_NAMES[i]
+            if shapes[i] is None:
+                if params[i] is not None:
+                    raise ValueError(f"{name}: given, but proj_size is 0")
+                continue
+            v = take(&self.held, params[i], name, self.dbl, len(shapes[i]), grads)
             if v == NULL and (i < 2 or i == 4) and not grads:
                 raise ValueError(f"{name}: required")
-            check_shape(v, name, shapes[i])
-            if v != NULL:
-                check_contig(v, name)
-        if grads:
-            a.dw[i] = v.buf if v != NULL else NULL
-        else:
-            a.w[i] = v.buf if v != NULL else NULL
-
-
-cdef _Plan open_call(Bufs *b, shim_args *a, bint *dbl, int cell,
-                     bint reverse, size_t input_size, size_t hidden_size,
-                     size_t proj_size, object x, object batch_sizes,
-                     tuple params):
-    """Check x and the parameters, fill a.x and a.w, and plan the call."""
-    cdef bint packed = batch_sizes is not None
-    cdef size_t steps, batch
-    cdef Py_buffer *vx
-    cdef _Plan p
-    memset(a, 0, sizeof(shim_args))
-    dbl[0] = getattr(x, "dtype", None) is not None and x.dtype.itemsize == 8
-    vx = take(b, x, "x", dbl[0], 2 if packed else 3, False)
-    if vx == NULL:
-        raise ValueError("x: required")
-    if packed:
-        steps = len(batch_sizes)
-        batch = batch_sizes[0] if steps else 0
-    else:
-        steps = vx.shape[0]
-        batch = vx.shape[1]
-    p = make_plan(cell, reverse, input_size, hidden_size, proj_size, steps,
-                  batch, batch_sizes)
-    check_shape(vx, "x", seq_shape(p, packed, input_size))
-    a.x = seq_of(vx, packed)
-    take_params(b, a, False, params, p, dbl[0])
-    return p
-
-
-cdef shim_seq take_seq(Bufs *b, _Plan p, object obj, str name, bint dbl,
-                       size_t F, bint packed, bint writable) except *:
-    cdef Py_buffer *v = take(b, obj, name, dbl, 2 if packed else 3, writable)
-    check_shape(v, name, seq_shape(p, packed, F))
-    return seq_of(v, packed)
-
-
-cdef shim_mat take_mat(Bufs *b, _Plan p, object obj, str name, bint dbl,
-                       size_t F, bint writable) except *:
-    cdef Py_buffer *v = take(b, obj, name, dbl, 2, writable)
-    check_shape(v, name, (p.batch.size, F))
-    return mat_of(v)
-
-
-cdef void *take_work(Bufs *b, object obj, str name, bint dbl, bint writable,
-                     size_t need) except? NULL:
-    cdef Py_buffer *v = take(b, obj, name, dbl, 1, writable)
-    check_work(v, name, need)
-    return v.buf if v != NULL else NULL
-
-
-cdef size_t out_features(_Plan p):
-    return p.layer.proj_size if p.layer.proj_size else p.layer.hidden_size
-
-
-cdef shim_mat take_cell_state(Bufs *b, _Plan p, object obj, str name, bint dbl,
-                              bint writable) except *:
-    """The LSTM cell state c (N, H); None for other kinds."""
-    if obj is not None and p.layer.cell != LSTM:
-        raise ValueError(f"{name}: only an LSTM has a cell state")
-    return take_mat(b, p, obj, name, dbl, p.layer.hidden_size, writable)
-
-
-def packed_size(int cell, size_t input_size, size_t hidden_size, size_t proj_size):
-    """Elements of ``pack``'s output for one layer-direction."""
-    cdef _Plan p = make_plan(cell, False, input_size, hidden_size, proj_size, 1, 1, None)
-    return crnn_packed_size(&p.layer)
-
-
-def pack(int cell, size_t input_size, size_t hidden_size, size_t proj_size,
-         tuple params, packed):
-    """The recurrent weights of params (w_ih, w_hh, b_ih, b_hh, w_hr)
-    repacked into ``packed`` (1-D, ``packed_size`` elements) for ``forward``
-    to read; runs without the GIL."""
-    cdef Bufs b
-    cdef shim_args a
-    cdef _Plan p
-    cdef bint dbl
-    cdef crnn_status st
-    b.n = 0
-    memset(&a, 0, sizeof(shim_args))
-    try:
-        p = make_plan(cell, False, input_size, hidden_size, proj_size, 1, 1, None)
-        dbl = params[1] is not None and params[1].dtype.itemsize == 8
-        take_params(&b, &a, False, params, p, dbl)
-        a.packed = take_work(&b, packed, "packed", dbl, True, crnn_packed_size(&p.layer))
-        with nogil:
-            st = shim_pack(dbl, &p.layer, &a)
-        raise_status(st)
-    finally:
-        release(&b)
-
-
-def unchanged(tuple kept, tuple now):
-    """Whether every array of ``now`` holds the same bytes as its copy in
-    ``kept`` (None pairs with None); compared without the GIL."""
-    cdef Bufs b
-    cdef Py_buffer *u
-    cdef Py_buffer *v
-    cdef int i, same = 1
-    b.n = 0
-    if len(kept) != len(now):
-        return False
-    try:
-        for i in range(len(now)):
-            if kept[i] is None or now[i] is None:
-                if kept[i] is not now[i]:
-                    return False
+            if v == NULL:
                 continue
-            if kept[i].dtype != now[i].dtype or kept[i].shape != now[i].shape or \
-                    not now[i].flags.c_contiguous:
-                return False
-            u = take(&b, kept[i], "kept", kept[i].dtype.itemsize == 8, kept[i].ndim, False)
-            v = take(&b, now[i], "now", now[i].dtype.itemsize == 8, now[i].ndim, False)
+            check_shape(v, name, shapes[i])
+            check_contig(v, name)
+            if grads:
+                self.params.dw[i] = v.buf
+            else:
+                self.params.w[i] = v.buf
+
+    cdef crnn_sizes sizes_of(self, Batch b) except *:
+        cdef crnn_sizes z
+        raise_status(crnn_buffer_sizes(&self.layer, &b.batch, &z), "batch")
+        return z
+
+    def sizes(self, Batch b):
+        """The buffers of this layer-direction over batch b (``Sizes``)."""
+        cdef crnn_sizes z = self.sizes_of(b)
+        return named(&z)
+
+    cdef object packed_weights(self):
+        """The weights as the kernels read them, repacked when they changed
+        since (compared with the copy they came from, without the GIL) or
+        the instruction set did."""
+        cdef Bufs b
+        cdef shim_args a
+        cdef crnn_status st
+        cdef bint same = self.packed is not None and self.packed_isa == crnn_isa_active()
+        cdef int i, j
+        cdef Py_buffer *v
+        b.n = 0
+        try:
+            for i, j in ((0, 0), (1, 1), (2, 4)):
+                if not same or self.kept[i] is None:
+                    continue
+                v = take(&b, self.kept[i], "kept", self.dbl, self.kept[i].ndim, False)
+                with nogil:
+                    same = memcmp(v.buf, self.params.w[j], <size_t>v.len) == 0
+            if same:
+                return self.packed
+            kept = tuple(None if w is None else w.copy()
+                         for w in (self.weights[0], self.weights[1], self.weights[4]))
+            packed = np.empty(self.sizes_of(Batch(1, 1)).packed, self.weights[1].dtype)
+            a = self.params
+            for i, j in ((0, 0), (1, 1), (2, 4)):
+                if kept[i] is not None:
+                    a.w[j] = take(&b, kept[i], "kept", self.dbl, kept[i].ndim, False).buf
+            a.packed = take(&b, packed, "packed", self.dbl, 1, True).buf
             with nogil:
-                same = memcmp(u.buf, v.buf, <size_t>v.len) == 0
-            if not same:
-                return False
-        return True
-    finally:
-        release(&b)
+                st = shim_pack(self.dbl, &self.layer, &a)
+            raise_status(st)
+            self.kept, self.packed, self.packed_isa = kept, packed, crnn_isa_active()
+            return packed
+        finally:
+            release(&b)
+
+    cdef shim_seq seq(self, Bufs *b, Batch bt, object obj, str name, size_t F,
+                      bint writable) except *:
+        cdef Py_buffer *v = take(b, obj, name, self.dbl, 2 if bt.packed else 3, writable)
+        check_shape(v, name, bt.seq_shape(F))
+        return seq_of(v, bt.packed)
+
+    cdef shim_mat state(self, Bufs *b, Batch bt, object obj, str name, bint cell_state,
+                        bint writable) except *:
+        """A state (N, P), or with cell_state an LSTM's c (N, H)."""
+        cdef Py_buffer *v
+        if obj is not None and cell_state and self.layer.cell != LSTM:
+            raise ValueError(f"{name}: only an LSTM has a cell state")
+        v = take(b, obj, name, self.dbl, 2, writable)
+        check_shape(v, name, (bt.batch.size,
+                              self.layer.hidden_size if cell_state else self.out_size))
+        return mat_of(v)
+
+    def forward(self, Batch batch, x, h0=None, c0=None, out=None, hn=None, cn=None,
+                bint training=False, bint use_packed=False, team=None):
+        """One layer-direction over the batch: x (L, N, I) padded (any
+        non-negative strides, contiguous last axis) or (R, I) packed; h0,
+        hn (N, P), an LSTM's c0, cn (N, H), None: zeros / not wanted; out
+        like x with P features (may be a column slice of a wider array) or
+        None. use_packed: read the weights repacked once (eval calls over
+        several steps). team: a ``Team`` whose helper shares the products.
+        Returns the reserve that backward needs (training) or None."""
+        cdef Bufs b
+        cdef shim_args a = self.params
+        cdef crnn_sizes z = self.sizes_of(batch)
+        cdef crnn_blas local
+        cdef const crnn_blas *bl = blas_for(team, &local)
+        cdef crnn_status st
+        cdef size_t need
+        cdef void *raw = NULL
+        b.n = 0
+        reserve = np.empty(z.reserve, self.weights[1].dtype) if training else None
+        try:
+            a.x = self.seq(&b, batch, x, "x", self.layer.input_size, False)
+            if a.x.data == NULL:
+                raise ValueError("x: required")
+            a.out = self.seq(&b, batch, out, "out", self.out_size, True)
+            a.h0 = self.state(&b, batch, h0, "h0", False, False)
+            a.hn = self.state(&b, batch, hn, "hn", False, True)
+            a.c0 = self.state(&b, batch, c0, "c0", True, False)
+            a.cn = self.state(&b, batch, cn, "cn", True, True)
+            if reserve is not None:
+                a.reserve = take(&b, reserve, "reserve", self.dbl, 1, True).buf
+            need = z.workspace[CRNN_PASS_TRAINING if training else CRNN_PASS_INFERENCE]
+            if use_packed and not training:
+                packed = self.packed_weights()
+                a.packed = take(&b, packed, "packed", self.dbl, 1, False).buf
+                need -= z.panels
+            raw = malloc(need * (8 if self.dbl else 4) + 64)
+            if raw == NULL:
+                raise MemoryError(f"work: {need} elements")
+            a.work = aligned(raw)
+            with nogil:
+                st = shim_forward(self.dbl, bl, &self.layer, &batch.batch, &a)
+            raise_status(st)
+            return reserve
+        finally:
+            free(raw)
+            release(&b)
+
+    def backward(self, Batch batch, x, reserve, dout=None, dhn=None, dcn=None, dx=None,
+                 dh0=None, dc0=None, team=None):
+        """Backpropagation through time after a training forward that
+        returned ``reserve``: adds (+=) into the gradients given at
+        construction, dx, dh0 and dc0 (None: not wanted); dout, dhn, dcn
+        None mean zeros. Shapes as for forward."""
+        cdef Bufs b
+        cdef shim_args a = self.params
+        cdef crnn_sizes z = self.sizes_of(batch)
+        cdef crnn_blas local
+        cdef const crnn_blas *bl = blas_for(team, &local)
+        cdef crnn_status st
+        cdef Py_buffer *v
+        cdef void *raw = NULL
+        b.n = 0
+        if self.grads is None:
+            raise ValueError("grads: this layer-direction was built without gradients")
+        try:
+            a.x = self.seq(&b, batch, x, "x", self.layer.input_size, False)
+            a.dout = self.seq(&b, batch, dout, "grad_out", self.out_size, False)
+            a.dx = self.seq(&b, batch, dx, "grad_x", self.layer.input_size, True)
+            a.dhn = self.state(&b, batch, dhn, "grad_hn", False, False)
+            a.dh0 = self.state(&b, batch, dh0, "grad_h0", False, True)
+            a.dcn = self.state(&b, batch, dcn, "grad_cn", True, False)
+            a.dc0 = self.state(&b, batch, dc0, "grad_c0", True, True)
+            v = take(&b, reserve, "reserve", self.dbl, 1, False)
+            if v == NULL or <size_t>v.shape[0] < z.reserve:
+                raise ValueError(f"reserve: expected the {z.reserve} elements a training "
+                                 f"forward of this batch returns")
+            a.reserve = v.buf
+            raw = malloc(z.workspace[CRNN_PASS_BACKWARD] * (8 if self.dbl else 4) + 64)
+            if raw == NULL:
+                raise MemoryError(f"work: {z.workspace[CRNN_PASS_BACKWARD]} elements")
+            a.work = aligned(raw)
+            with nogil:
+                st = shim_backward(self.dbl, bl, &self.layer, &batch.batch, &a)
+            raise_status(st)
+        finally:
+            free(raw)
+            release(&b)
 
 
-def forward(int cell, bint reverse, size_t input_size, size_t hidden_size,
-            size_t proj_size, x, h0, c0, out, hn, cn, tuple params,
-            reserve=None, work=None, batch_sizes=None, packed_weights=None, team=None):
-    """One layer in one direction over the whole batch.
-
-    x (L, N, I) padded, any non-negative strides with a contiguous last axis,
-    or (R, I) packed with ``batch_sizes``; h0, hn (N, P) and, for LSTM, c0,
-    cn (N, H), or None; out like x with P features (may be a column slice
-    of a wider array) or None; P is proj_size or hidden_size. params (w_ih,
-    w_hh, b_ih, b_hh, w_hr); reserve (training) and work are 1-D buffers of
-    the sizes ``sizes()`` gives; packed_weights (optional) ``pack``'s output
-    for these weights; team (optional) a ``Team`` whose helper shares the
-    steps' products. Runs without the GIL.
-    """
-    cdef Bufs b
-    cdef shim_args a
-    cdef _Plan p
-    cdef bint packed = batch_sizes is not None, dbl
-    cdef crnn_status st
-    cdef size_t P
-    cdef crnn_blas local
-    cdef const crnn_blas *bl
-    b.n = 0
-    try:
-        bl = blas_for(team, &local)
-        p = open_call(&b, &a, &dbl, cell, reverse, input_size, hidden_size,
-                      proj_size, x, batch_sizes, params)
-        P = out_features(p)
-        a.out = take_seq(&b, p, out, "out", dbl, P, packed, True)
-        a.h0 = take_mat(&b, p, h0, "h0", dbl, P, False)
-        a.hn = take_mat(&b, p, hn, "hn", dbl, P, True)
-        a.c0 = take_cell_state(&b, p, c0, "c0", dbl, False)
-        a.cn = take_cell_state(&b, p, cn, "cn", dbl, True)
-        if reserve is not None:
-            a.reserve = take_work(&b, reserve, "reserve", dbl, True,
-                                  crnn_reserve_size(&p.layer, &p.batch))
-        a.work = take_work(&b, work, "work", dbl, True, crnn_workspace_size(
-            &p.layer, &p.batch,
-            CRNN_PASS_TRAINING if reserve is not None else CRNN_PASS_INFERENCE))
-        if packed_weights is not None:
-            a.packed = take_work(&b, packed_weights, "packed_weights", dbl, False,
-                                 crnn_packed_size(&p.layer))
-        with nogil:
-            st = shim_forward(dbl, bl, &p.layer, &p.batch, &a)
-        raise_status(st)
-    finally:
-        release(&b)
-        if isinstance(team, Team):  # the call may not have been made
-            (<Team>team).end()
-
-
-def backward(int cell, bint reverse, size_t input_size, size_t hidden_size,
-             size_t proj_size, tuple params, tuple grads, x, dout, dhn, dcn,
-             dx, dh0, dc0, reserve, work, batch_sizes=None, team=None):
-    """Backpropagation through time of one layer-direction after a training
-    forward that filled ``reserve``. Accumulates (+=) into grads (w_ih, w_hh,
-    b_ih, b_hh, w_hr; None members skipped), dx, dh0 and dc0. Runs without
-    the GIL; team as for ``forward``."""
-    cdef Bufs b
-    cdef shim_args a
-    cdef _Plan p
-    cdef bint packed = batch_sizes is not None, dbl
-    cdef crnn_status st
-    cdef size_t P
-    cdef crnn_blas local
-    cdef const crnn_blas *bl
-    b.n = 0
-    try:
-        bl = blas_for(team, &local)
-        p = open_call(&b, &a, &dbl, cell, reverse, input_size, hidden_size,
-                      proj_size, x, batch_sizes, params)
-        P = out_features(p)
-        take_params(&b, &a, True, grads, p, dbl)
-        a.dout = take_seq(&b, p, dout, "grad_out", dbl, P, packed, False)
-        a.dx = take_seq(&b, p, dx, "grad_x", dbl, input_size, packed, True)
-        a.dhn = take_mat(&b, p, dhn, "grad_hn", dbl, P, False)
-        a.dh0 = take_mat(&b, p, dh0, "grad_h0", dbl, P, True)
-        a.dcn = take_cell_state(&b, p, dcn, "grad_cn", dbl, False)
-        a.dc0 = take_cell_state(&b, p, dc0, "grad_c0", dbl, True)
-        a.reserve = take_work(&b, reserve, "reserve", dbl, False,
-                              crnn_reserve_size(&p.layer, &p.batch))
-        a.work = take_work(&b, work, "work", dbl, True, crnn_workspace_size(
-            &p.layer, &p.batch, CRNN_PASS_BACKWARD))
-        with nogil:
-            st = shim_backward(dbl, bl, &p.layer, &p.batch, &a)
-        raise_status(st)
-    finally:
-        release(&b)
-        if isinstance(team, Team):  # the call may not have been made
-            (<Team>team).end()
+def sizes(int cell, size_t input_size, size_t hidden_size, size_t proj_size,
+          size_t steps, size_t batch, batch_sizes=None):
+    """The buffers (``Sizes``, elements) of one layer-direction of this
+    kind over a batch, without weights: for tests and benchmarks."""
+    cdef crnn_layer layer
+    cdef crnn_sizes z
+    cdef Batch b = Batch(steps, batch, batch_sizes)
+    layer.cell = cell
+    layer.input_size = input_size
+    layer.hidden_size = hidden_size
+    layer.proj_size = proj_size
+    layer.reverse = 0
+    raise_status(crnn_buffer_sizes(&layer, &b.batch, &z), "sizes")
+    return named(&z)

@@ -10,27 +10,18 @@ from __future__ import annotations
 import math
 import numbers
 import warnings
-from functools import partial
+from typing import NamedTuple
 
 import numpy as np
 
-from . import _kernels
+from . import _kernels, _schedule
 from ._module import Module
-from ._threads import get_num_threads, run_all
 from ._validate import (INT_MAX, as_kernel_array, check_choice, check_input,
                         check_positive_int, check_probability, check_rows, check_shape)
 from .utils.rnn import PackedSequence
 
 _CELLS = {"RNN_TANH": _kernels.RNN_TANH, "RNN_RELU": _kernels.RNN_RELU,
           "LSTM": _kernels.LSTM, "GRU": _kernels.GRU}
-
-# work of one direction (flops) from which running both at once pays
-_PARALLEL_FLOPS = 4e6
-# a layer whose widest step's recurrent product has fewer multiply-adds
-# gets no helper (crnn.h, teams): measured on 2 cores, the hand-overs cost
-# about what sharing saves at 64K (an LSTM of 128 at batch 1) and pay from
-# 128K on (the core shares products from 32K on once it has a helper)
-_TEAM_MIN = 131072
 
 _NO_FORWARD = ("backward: expected a preceding forward in training mode "
                "(train(), then forward); none is pending — eval-mode forwards "
@@ -71,49 +62,13 @@ class _Kind:
         return (tuple(p.data if p else None for p in ps),
                 tuple(p.grad if p else None for p in ps))
 
-    def _sizes(self, input_size, x, batch_sizes):
-        if batch_sizes is None:     # x is (L, N, I)
-            L, N = x.shape[0], x.shape[1]
-        else:                       # x is (R, I), packed
-            L, N = len(batch_sizes), int(batch_sizes[0])
-        return _kernels.sizes(self.cell, input_size, self.hidden_size,
-                              self.proj_size, L, N, batch_sizes)
-
-    def forward(self, reverse, input_size, weights, x, s0, out, sn, training,
-                batch_sizes=None, packed=None, team=None):
-        """One layer-direction forward; s0/sn are per-state lists (None:
-        zeros / not wanted); packed: the recurrent weights as pack() left
-        them (or None); team: a _kernels.Team whose helper shares the
-        steps' products (or None). Returns the training reserve (or None)."""
-        sizes = self._sizes(input_size, x, batch_sizes)
-        reserve = np.empty(sizes[0], x.dtype) if training else None
-        work = np.empty(sizes[2] if training else sizes[1], x.dtype)
-        c0, cn = (s0[1], sn[1]) if self.lstm else (None, None)
-        _kernels.forward(self.cell, reverse, input_size, self.hidden_size,
-                         self.proj_size, x, s0[0], c0, out, sn[0], cn, weights,
-                         reserve, work, batch_sizes, packed, team)
-        return reserve
-
-    def backward(self, reverse, input_size, weights, grads, x, dout, dsn, dx,
-                 ds0, reserve, batch_sizes=None, team=None):
-        """One layer-direction backward, accumulating into grads, dx, ds0."""
-        work = np.empty(self._sizes(input_size, x, batch_sizes)[3], x.dtype)
-        dcn, dc0 = (dsn[1], ds0[1]) if self.lstm else (None, None)
-        _kernels.backward(self.cell, reverse, input_size, self.hidden_size,
-                          self.proj_size, weights, grads, x, dout, dsn[0], dcn,
-                          dx, ds0[0], dc0, reserve, work, batch_sizes, team)
-
-    def pack(self, input_size, weights):
-        """The weights of one layer-direction that forward multiplies by
-        (w_ih, w_hh, w_hr) copied, and repacked from the copy the way its
-        products read them: (copies, packed)."""
-        kept = tuple(None if w is None else w.copy() for w in (weights[0], weights[1], weights[4]))
-        from_kept = (kept[0], kept[1], weights[2], weights[3], kept[2])
-        packed = np.empty(_kernels.packed_size(self.cell, input_size, self.hidden_size,
-                                               self.proj_size), weights[1].dtype)
-        _kernels.pack(self.cell, input_size, self.hidden_size, self.proj_size,
-                      from_kept, packed)
-        return kept, packed
+    def direction(self, reverse: bool, input_size: int, params: dict,
+                  suffix: str = "") -> _kernels.Direction:
+        """The kernels' object for one layer-direction over its parameters
+        (and gradients) in ``params``: built once, with the module."""
+        weights, grads = self.views(params, suffix)
+        return _kernels.Direction(self.cell, reverse, input_size, self.hidden_size,
+                                  self.proj_size, weights, grads)
 
     def split_state(self, value, name: str):
         """A user's state argument as a per-state list: an array (or None)
@@ -129,43 +84,6 @@ class _Kind:
 
     def join_state(self, parts):
         return tuple(parts) if self.lstm else parts[0]
-
-
-class _PackedWeights:
-    """Each layer-direction's weights repacked once for inference (the
-    layout the products read; otherwise every call repacks them), with a
-    copy of the weights they came from. Reused while the weights hold the
-    same bytes: compared with the copy at every call, which reads them once
-    and costs less than repacking. However the weights change (an optimizer,
-    load_state_dict, writes into ``.data``), the next call sees it."""
-
-    def __init__(self, kind: _Kind):
-        self._kind = kind
-        self._entries = {}
-
-    def get(self, i: int, input_size: int, weights: tuple):
-        isa = _kernels.isa_active()   # packed for one instruction set's kernels
-        entry = self._entries.get(i)
-        if entry is None or entry[2] != isa or \
-                not _kernels.unchanged(entry[0], (weights[0], weights[1], weights[4])):
-            entry = self._entries[i] = self._kind.pack(input_size, weights) + (isa,)
-        return entry[1]
-
-
-def _run_pieces(tasks, parallel: bool, team) -> None:
-    """Run a layer's pieces; with a team (one piece), its helper alongside,
-    let go however the piece ends (the kernels do it on return, but a piece
-    may fail before it reaches them)."""
-    if team is None:
-        run_all(tasks, parallel)
-        return
-
-    def lead():
-        try:
-            tasks[0]()
-        finally:
-            team.end()
-    run_all([lead, team.help], True)
 
 
 def _check_sizes(kind: _Kind, widest_input: int) -> None:
@@ -201,6 +119,42 @@ def _kept_input(x: np.ndarray) -> np.ndarray:
 
 def _state_name(kind: _Kind, i: int, suffix: str) -> str:
     return f"{kind.state_names[i]}{suffix}"
+
+
+def _pair(states) -> list:
+    """A per-state list [h] or [h, c] as the kernels take it: (h, c), c
+    None but for LSTM."""
+    return list(states) + [None] * (2 - len(states))
+
+
+def _at(states, i: int, rows) -> list:
+    """Layer-direction i's rows of each (D * layers, N, F) state (the
+    absent: None), as a pair (h, c)."""
+    return _pair([None if s is None else s[i][rows] for s in states])
+
+
+class _SavedLayer(NamedTuple):
+    """What a training forward keeps of one layer for backward."""
+    plan: _schedule.LayerPlan
+    inputs: list        # per piece: the input it read
+    reserves: list      # per piece: its kernel reserve
+    mask: np.ndarray | None   # the dropout applied to its output
+
+
+class _SavedStep(NamedTuple):
+    """What a cell's training forward keeps for backward."""
+    batch: _kernels.Batch
+    x: np.ndarray       # (1, N, I)
+    reserve: np.ndarray
+    h_given: bool
+    batched: bool
+
+
+class _Saved(NamedTuple):
+    layers: list        # a _SavedLayer per layer
+    layout: "_Layout"
+    h0_given: bool
+    out_shape: tuple
 
 
 class RNNBase(Module):
@@ -259,10 +213,9 @@ class RNNBase(Module):
             for sfx in self._suffixes(k):
                 specs += self._kind.param_specs(self._layer_input_size(k), self.bias, sfx)
         self._allocate(specs)
-        # (weights, grads) per layer-direction, in the order k * D + d
-        self._views = [_Kind.views(self._params, sfx)
-                       for k in range(self.num_layers) for sfx in self._suffixes(k)]
-        self._packed = _PackedWeights(self._kind)
+        # the kernels' object of each layer-direction, in the order k * D + d
+        self._dirs = [self._kind.direction(d == 1, self._layer_input_size(k), self._params, sfx)
+                      for k in range(self.num_layers) for d, sfx in enumerate(self._suffixes(k))]
         self._saved = None
         self.reset_parameters()
 
@@ -307,53 +260,48 @@ class RNNBase(Module):
         return self._run(self._forward, "forward", input, hx)
 
     def _forward(self, input, hx=None):
-        kind = self._kind
-        D, layers, P = self.num_directions, self.num_layers, kind.out_size
+        kind, D, P = self._kind, self.num_directions, self._kind.out_size
         lay = _Layout.of_input(self, input)
-        x = lay.x
         s0 = self._states_in(hx, lay)
         training = self.training
-        if training:
-            x = _kept_input(x)
+        x = _kept_input(lay.x) if training else lay.x
         out_user, out = lay.new_user_array(D * P, self.dtype)
-        sn = [np.empty((D * layers, lay.N, F), self.dtype) for F in kind.state_sizes]
-
+        sn = [np.empty((D * self.num_layers, lay.N, F), self.dtype) for F in kind.state_sizes]
         saved, layer_in = [], x
-        for k in range(layers):
-            last = k == layers - 1
+        for k in range(self.num_layers):
+            last = k == self.num_layers - 1
             layer_out = out if last else np.empty(x.shape[:-1] + (D * P,), self.dtype)
-            pieces, parallel = self._pieces(lay, k, training)
-            reserves = [None] * len(pieces)
-            # inference over several steps reads the weights packed once
-            # (one step reads them directly: cheaper than checking a copy)
-            packed = [None if training or lay.L < 2 else
-                      self._packed.get(k * D + d, self._layer_input_size(k), self._views[k * D + d][0])
-                      for d in range(D)]
-
-            team = self._team(lay, k, pieces, training)
-
-            def piece(j, k=k, layer_in=layer_in, layer_out=layer_out, team=team):
-                d, sl = pieces[j]
-                i = k * D + d
-                # a batch slice gets its own contiguous input (one input GEMM)
-                xin = layer_in if sl is None else np.ascontiguousarray(layer_in[:, sl])
-                rows = _rows(sl)
-                reserves[j] = (xin, kind.forward(
-                    d == 1, self._layer_input_size(k), self._views[i][0], xin,
-                    [None if s is None else s[i][rows] for s in s0],
-                    layer_out[_cols(sl, d, P)], [s[i][rows] for s in sn], training,
-                    lay.batch_sizes, packed[d], team))
-            _run_pieces([partial(piece, j) for j in range(len(pieces))], parallel, team)
+            kept = self._forward_layer(k, lay, layer_in, layer_out, s0, sn, training)
             mask = None
             if not last and training and self.dropout > 0:
                 mask = self._dropout_mask(layer_out.shape)
-            if training:
-                saved.append((pieces, reserves, mask))
+            saved.append(kept._replace(mask=mask))
             layer_in = layer_out if mask is None else layer_out * mask
         if training:   # an eval forward leaves a pending training forward alone
-            self._saved = dict(layers=saved, layout=lay, h0_given=hx is not None,
-                               out_shape=np.shape(lay.data_of(out_user)))
+            self._saved = _Saved(saved, lay, hx is not None,
+                                 np.shape(lay.data_of(out_user)))
         return out_user, kind.join_state([lay.state_out(s) for s in sn])
+
+    def _forward_layer(self, k, lay, layer_in, layer_out, s0, sn, training) -> _SavedLayer:
+        """Layer k over the batch, its pieces as the plan places them."""
+        D, P = self.num_directions, self._kind.out_size
+        plan = self._plan(lay, k, training)
+        inputs, reserves = [None] * len(plan.pieces), [None] * len(plan.pieces)
+
+        def piece(j, team):
+            d, sl = plan.pieces[j]
+            i, rows = k * D + d, _rows(sl)
+            # a batch slice gets its own contiguous input (one input GEMM)
+            inputs[j] = layer_in if sl is None else np.ascontiguousarray(layer_in[:, sl])
+            h0, c0 = _at(s0, i, rows)
+            hn, cn = _at(sn, i, rows)
+            # inference over several steps reads the weights packed once
+            # (one step reads them directly: cheaper than checking a copy)
+            reserves[j] = self._dirs[i].forward(
+                lay.batch_of(sl), inputs[j], h0, c0, layer_out[_cols(sl, d, P)], hn, cn,
+                training=training, use_packed=not training and lay.L >= 2, team=team)
+        _schedule.run(plan, piece)
+        return _SavedLayer(plan, inputs, reserves, None)
 
     def _states_in(self, hx, lay):
         """The initial state as a per-state list of (D * num_layers, N, F)
@@ -383,47 +331,12 @@ class RNNBase(Module):
         check_shape(h, name, (want[0], want[2]), what)
         return h[:, None, :]
 
-    def _pieces(self, lay, k, training):
-        """Layer k's independent pieces of work, (direction, batch slice or
-        None), and whether to run them side by side: directions always are
-        pieces; with threads to spare (a unidirectional layer on 2 threads),
-        a padded batch in inference is cut into slices too (a row's outputs
-        do not depend on its batch; training keeps the batch whole, so that
-        its weight gradients are the same sums on any thread count, and
-        shares the products with a team instead). Side by side only when
-        each piece has enough work to pay for the hand-over to another
-        thread (~0.05 ms)."""
-        D, kind = self.num_directions, self._kind
-        rows = lay.x.shape[0] * (1 if lay.packed is not None else lay.x.shape[1])
-        flops = 2 * rows * kind.gate_size * (self._layer_input_size(k) + kind.out_size)
-        flops *= 3 if training else 1
-        n_slices = get_num_threads() // D
-        if training or lay.packed is not None or n_slices < 2 or lay.N < 2 * n_slices or \
-                flops / n_slices < _PARALLEL_FLOPS:
-            slices = [None]
-        else:
-            cuts = [lay.N * s // n_slices for s in range(n_slices + 1)]
-            slices = [slice(a, b) for a, b in zip(cuts[:-1], cuts[1:])]
-        pieces = [(d, sl) for d in range(D) for sl in slices]
-        # flops above are one direction's, over the whole batch
-        return pieces, len(pieces) > 1 and flops / len(slices) >= _PARALLEL_FLOPS
-
-    def _team(self, lay, k, pieces, training):
-        """A helper for a layer that is one piece while a thread is spare
-        (batch 1, a few rows, packed batches): it takes half of every step's
-        recurrent product (each core then reads half the weights) and of
-        the GEMMs over all rows (input projections; in backward, the
-        weight and input gradients), when those products are large enough
-        (a _kernels.Team, else None)."""
+    def _plan(self, lay, k, training) -> _schedule.LayerPlan:
+        """How layer k of this call runs on the threads (crnn._schedule)."""
         kind = self._kind
-        if len(pieces) > 1 or get_num_threads() < 2 or lay.L < 2 or \
-                lay.N * kind.gate_size * kind.out_size < _TEAM_MIN:
-            return None
-        rows = lay.x.shape[0] * (1 if lay.packed is not None else lay.x.shape[1])
-        flops = 2 * rows * kind.gate_size * (self._layer_input_size(k) + kind.out_size)
-        if flops * (3 if training else 1) < _PARALLEL_FLOPS:
-            return None
-        return _kernels.Team()
+        return _schedule.plan(_schedule.LayerShape(
+            self.num_directions, lay.L, lay.N, lay.batch.rows, lay.packed is not None,
+            kind.gate_size, self._layer_input_size(k), kind.out_size, training))
 
     def _dropout_mask(self, shape):
         p = self.dropout
@@ -450,13 +363,12 @@ class RNNBase(Module):
         s = self._saved
         if s is None:
             raise RuntimeError(_NO_FORWARD)
-        kind = self._kind
-        D, layers, P = self.num_directions, self.num_layers, kind.out_size
-        lay = s["layout"]
+        kind, D, layers = self._kind, self.num_directions, self.num_layers
+        lay = s.layout
         g = None
         if grad_output is not None:   # None: the loss does not use the output
             g = as_kernel_array(lay.grad_data(grad_output), self.dtype, "grad_output")
-            check_shape(g, "grad_output", s["out_shape"], " (the output's shape)")
+            check_shape(g, "grad_output", s.out_shape, " (the output's shape)")
         dsn = [None if p is None else
                self._state_array(p, "grad_" + _state_name(kind, i, "_n"), lay, F,
                                  " (the final state's shape)")
@@ -465,43 +377,43 @@ class RNNBase(Module):
         self._saved = None
 
         dout = None if g is None else lay.to_kernel(g)
-        ds0 = [np.zeros((D * layers, lay.N, F), self.dtype) if s["h0_given"] else None
+        ds0 = [np.zeros((D * layers, lay.N, F), self.dtype) if s.h0_given else None
                for F in kind.state_sizes]
         for k in reversed(range(layers)):
-            pieces, reserves, _ = s["layers"][k]
-            in_k = self._layer_input_size(k)
-            if k == 0:
-                dx_user, dx = lay.new_user_array(in_k, self.dtype, zeros=True)
-            else:
-                dx = np.zeros(lay.x.shape[:-1] + (in_k,), self.dtype)
-            parallel = len(pieces) > 1 and self._pieces(lay, k, True)[1]
-            team = self._team(lay, k, pieces, True)
-            # each direction sums its dx from zero, the two added after: the
-            # same bits whether they ran side by side or one after the other
-            dxs = [dx] + [np.zeros_like(dx)] * (D - 1)
-            grads = [self._views[k * D + d][1] for d, sl in pieces]
-
-            def piece(j, k=k, in_k=in_k, pieces=pieces, reserves=reserves, dout=dout,
-                      team=team):
-                d, sl = pieces[j]
-                i = k * D + d
-                xin, reserve = reserves[j]
-                rows = _rows(sl)
-                kind.backward(d == 1, in_k, self._views[i][0], grads[j], xin,
-                              None if dout is None else dout[_cols(sl, d, P)],
-                              [None if t is None else t[i][rows] for t in dsn],
-                              dxs[d][_rows3(sl)],
-                              [None if t is None else t[i][rows] for t in ds0], reserve,
-                              lay.batch_sizes, team)
-            _run_pieces([partial(piece, j) for j in range(len(pieces))], parallel, team)
-            if D == 2:
-                dx += dxs[1]
+            dx_user, dx = self._backward_layer(k, s.layers[k], lay, dout, dsn, ds0)
             if k > 0:
-                mask = s["layers"][k - 1][2]
+                mask = s.layers[k - 1].mask
                 dout = dx if mask is None else dx * mask
-        if not s["h0_given"]:
+        if not s.h0_given:
             return dx_user, None
         return dx_user, kind.join_state([lay.state_out(t) for t in ds0])
+
+    def _backward_layer(self, k, kept: _SavedLayer, lay, dout, dsn, ds0):
+        """Layer k's backward, adding to its gradients and ds0: (what the
+        caller gets as grad_input if k is 0, the kernels' view of it)."""
+        D, P = self.num_directions, self._kind.out_size
+        in_k = self._layer_input_size(k)
+        if k == 0:
+            dx_user, dx = lay.new_user_array(in_k, self.dtype, zeros=True)
+        else:
+            dx_user = dx = np.zeros(lay.x.shape[:-1] + (in_k,), self.dtype)
+        # each direction sums its dx from zero, the two added after: the
+        # same bits whether they ran side by side or one after the other
+        dxs = [dx] + [np.zeros_like(dx)] * (D - 1)
+
+        def piece(j, team):
+            d, sl = kept.plan.pieces[j]
+            i, rows = k * D + d, _rows(sl)
+            dhn, dcn = _at(dsn, i, rows)
+            dh0, dc0 = _at(ds0, i, rows)
+            self._dirs[i].backward(
+                lay.batch_of(sl), kept.inputs[j], kept.reserves[j],
+                None if dout is None else dout[_cols(sl, d, P)], dhn, dcn,
+                dxs[d][_rows3(sl)], dh0, dc0, team=team)
+        _schedule.run(kept.plan, piece)
+        if D == 2:
+            dx += dxs[1]
+        return dx_user, dx
 
 
 class _Layout:
@@ -522,6 +434,12 @@ class _Layout:
         else:
             self.batch_sizes = None
             self.L, self.N = x.shape[0], x.shape[1]
+        self.batch = _kernels.Batch(self.L, self.N, self.batch_sizes)
+
+    def batch_of(self, sl):
+        """The kernels' batch for a slice of the (padded) batch, or the
+        whole one (None)."""
+        return self.batch if sl is None else _kernels.Batch(self.L, sl.stop - sl.start)
 
     @classmethod
     def of_input(cls, module, input):
@@ -702,7 +620,7 @@ class RNNCellBase(Module):
         self._kind = _Kind(cell, self.hidden_size)
         _check_sizes(self._kind, self.input_size)
         self._allocate(self._kind.param_specs(self.input_size, self.bias))
-        self._weights, self._grads = _Kind.views(self._params)
+        self._dir = self._kind.direction(False, self.input_size, self._params)
         self._saved = None
         self.reset_parameters()
 
@@ -741,10 +659,12 @@ class RNNCellBase(Module):
         if training:
             x3 = _kept_input(x3)
         sn = [np.empty((N, self.hidden_size), self.dtype) for _ in parts]
-        reserve = kind.forward(False, self.input_size, self._weights, x3, s0, None,
-                               sn, training)
+        batch = _kernels.Batch(1, N)
+        h0, c0 = _pair(s0)
+        hn, cn = _pair(sn)
+        reserve = self._dir.forward(batch, x3, h0, c0, None, hn, cn, training=training)
         if training:   # an eval forward leaves a pending training forward alone
-            self._saved = (x3, reserve, hx is not None, batched)
+            self._saved = _SavedStep(batch, x3, reserve, hx is not None, batched)
         return kind.join_state(sn if batched else [s[0] for s in sn])
 
     def backward(self, grad):
@@ -758,7 +678,7 @@ class RNNCellBase(Module):
         if self._saved is None:
             raise RuntimeError(_NO_FORWARD)
         kind = self._kind
-        x3, reserve, h_given, batched = self._saved
+        batch, x3, reserve, h_given, batched = self._saved
         N = x3.shape[1]
         gs = [None if p is None else
               self._cell_state(p, "grad_" + _state_name(kind, i, ""), N, batched)
@@ -767,8 +687,9 @@ class RNNCellBase(Module):
         dx = np.zeros(x3.shape, self.dtype)
         ds = [np.zeros((N, self.hidden_size), self.dtype) if h_given else None
               for _ in kind.state_sizes]
-        kind.backward(False, self.input_size, self._weights, self._grads, x3, None,
-                      gs, dx, ds, reserve)
+        dhn, dcn = _pair(gs)
+        dh0, dc0 = _pair(ds)
+        self._dir.backward(batch, x3, reserve, None, dhn, dcn, dx, dh0, dc0)
         grad_x = dx[0] if batched else dx[0, 0]
         if not h_given:
             return grad_x, None

@@ -18,6 +18,14 @@ const char *crnn_status_string(crnn_status status) {
     return "unknown status";
 }
 
+#define CRNN_STR_(x) #x
+#define CRNN_STR(x) CRNN_STR_(x)
+const char *crnn_version(void) {
+    return CRNN_STR(CRNN_VERSION_MAJOR) "." CRNN_STR(CRNN_VERSION_MINOR) "."
+        CRNN_STR(CRNN_VERSION_PATCH);
+}
+int crnn_version_number(void) { return CRNN_VERSION_NUMBER; }
+
 size_t crnn_rows(const crnn_batch *b) {
     size_t R = 0;
     if (!b) return 0;
@@ -103,12 +111,6 @@ size_t crnn_panel_space(const crnn_layer *ly, const crnn_batch *b, crnn_pass pas
     return s;
 }
 
-size_t crnn_packed_size(const crnn_layer *ly) {
-    crnn_batch one = {1, 1, NULL};
-    if (!ly || crnn_check_layer_batch(ly, &one) != CRNN_OK) return SIZE_MAX;
-    return crnn_add(CRNN_PACK_HEADER, crnn_panel_space(ly, NULL, CRNN_PASS_INFERENCE));
-}
-
 /* Inference computes the input projections a chunk of steps at a time, at
  * most max(N, CRNN_PROJ_ROWS) rows: enough rows that the projections run
  * as one product of many row blocks, few enough that working memory does
@@ -135,16 +137,46 @@ size_t crnn_workspace_base(const crnn_layer *ly, const crnn_batch *b, crnn_pass 
     return SIZE_MAX;
 }
 
-size_t crnn_workspace_size(const crnn_layer *ly, const crnn_batch *b,
-                           crnn_pass pass) {
-    if (!ly || !b || crnn_check_layer_batch(ly, b) != CRNN_OK) return SIZE_MAX;
-    if (b->steps == 0 || b->size == 0) return 0;
-    return crnn_add(crnn_workspace_base(ly, b, pass), crnn_panel_space(ly, b, pass));
+crnn_status crnn_buffer_sizes(const crnn_layer *ly, const crnn_batch *b,
+                              crnn_sizes *z) {
+    crnn_status st;
+    sizes k;
+    if (!ly || !b || !z) return CRNN_ERR_NULL;
+    if ((st = crnn_check_layer_batch(ly, b)) != CRNN_OK) return st;
+    k = layout(ly);
+    z->reserve = rows_and_batch(crnn_rows(b), k.res_r, b->size, k.res_n);
+    z->panels = crnn_panel_space(ly, b, CRNN_PASS_INFERENCE);
+    for (int p = CRNN_PASS_INFERENCE; p <= CRNN_PASS_BACKWARD; p++)
+        z->workspace[p] = b->steps == 0 || b->size == 0 ? 0 :
+            crnn_add(crnn_workspace_base(ly, b, (crnn_pass)p),
+                     p == CRNN_PASS_BACKWARD ? crnn_panel_space(ly, b, (crnn_pass)p) : z->panels);
+    if (b->steps == 0 || b->size == 0) z->panels = 0;
+    z->packed = crnn_add(CRNN_PACK_HEADER, crnn_panel_space(ly, NULL, CRNN_PASS_INFERENCE));
+    if (z->reserve == SIZE_MAX || z->panels == SIZE_MAX || z->packed == SIZE_MAX ||
+        z->workspace[0] == SIZE_MAX || z->workspace[1] == SIZE_MAX ||
+        z->workspace[2] == SIZE_MAX)
+        return CRNN_ERR_TOO_LARGE;
+    return CRNN_OK;
+}
+
+/* The single-number queries of crnn.h: SIZE_MAX where crnn_buffer_sizes
+ * says no. */
+size_t crnn_workspace_size(const crnn_layer *ly, const crnn_batch *b, crnn_pass pass) {
+    crnn_sizes z;
+    if ((unsigned)pass > CRNN_PASS_BACKWARD || crnn_buffer_sizes(ly, b, &z) != CRNN_OK)
+        return SIZE_MAX;
+    return z.workspace[pass];
 }
 
 size_t crnn_reserve_size(const crnn_layer *ly, const crnn_batch *b) {
-    if (!ly || !b || crnn_check_layer_batch(ly, b) != CRNN_OK) return SIZE_MAX;
-    return rows_and_batch(crnn_rows(b), layout(ly).res_r, b->size, layout(ly).res_n);
+    crnn_sizes z;
+    return crnn_buffer_sizes(ly, b, &z) == CRNN_OK ? z.reserve : SIZE_MAX;
+}
+
+size_t crnn_packed_size(const crnn_layer *ly) {
+    crnn_batch one = {1, 1, NULL};
+    crnn_sizes z;
+    return crnn_buffer_sizes(ly, &one, &z) == CRNN_OK ? z.packed : SIZE_MAX;
 }
 
 /* -- teams (crnn.h) --------------------------------------------------------- */

@@ -1,0 +1,98 @@
+"""Which pieces of a layer's work run on which threads: one cost, one policy.
+
+A layer's work is one piece per direction; with threads to spare, a
+unidirectional padded batch in inference is also cut into batch slices (a
+row's outputs do not depend on its batch), and a layer that stays one piece
+(batch 1, a packed batch, training) gets a helper instead: a
+``_kernels.Team``, whose thread takes half of every product of the call
+(the core splits each product by whole panels of output columns or by
+output rows, never inside a sum: the same bits on one thread or two).
+Training never slices the batch, so that its weight gradients are the same
+sums on any thread count.
+"""
+from __future__ import annotations
+
+from functools import partial
+from typing import Callable, NamedTuple
+
+from . import _kernels
+from ._threads import get_num_threads, run_all
+
+# work (flops) of one piece from which handing it to another thread pays
+# (the hand-over costs ~0.05 ms)
+PARALLEL_FLOPS = 4e6
+# a layer whose widest step's recurrent product has fewer multiply-adds
+# gets no helper: measured on 2 cores, the hand-overs cost about what
+# sharing saves at 64K (an LSTM of 128 at batch 1) and pay from 128K on
+# (the core shares products from 32K on once it has a helper)
+TEAM_MIN = 131072
+
+
+class LayerShape(NamedTuple):
+    """What the policy needs to know of one layer of one call."""
+    directions: int
+    steps: int          # L
+    batch: int          # N
+    rows: int           # L * N padded, the sum of the lengths packed
+    packed: bool
+    gate_size: int      # G * hidden_size
+    input_size: int
+    out_size: int       # proj_size or hidden_size
+    training: bool
+
+
+class LayerPlan(NamedTuple):
+    """pieces: (direction, batch slice or None for the whole batch);
+    parallel: run the pieces side by side; team: give the (single) piece a
+    helper."""
+    pieces: list
+    parallel: bool
+    team: bool
+
+
+def flops(s: LayerShape) -> float:
+    """One direction's work over the whole batch (training: forward and
+    backward, ~3x the forward)."""
+    f = 2.0 * s.rows * s.gate_size * (s.input_size + s.out_size)
+    return f * (3 if s.training else 1)
+
+
+def _slices(n: int, parts: int):
+    cuts = [n * i // parts for i in range(parts + 1)]
+    return [slice(a, b) for a, b in zip(cuts[:-1], cuts[1:])]
+
+
+def plan(s: LayerShape, threads: int | None = None) -> LayerPlan:
+    """The plan of one layer on ``threads`` threads (crnn's setting by
+    default)."""
+    threads = get_num_threads() if threads is None else threads
+    work = flops(s)
+    n_slices = threads // s.directions
+    if s.training or s.packed or n_slices < 2 or s.batch < 2 * n_slices or \
+            work / n_slices < PARALLEL_FLOPS:
+        slices = [None]
+    else:
+        slices = _slices(s.batch, n_slices)
+    pieces = [(d, sl) for d in range(s.directions) for sl in slices]
+    parallel = len(pieces) > 1 and work / len(slices) >= PARALLEL_FLOPS
+    team = (len(pieces) == 1 and threads >= 2 and s.steps >= 2 and work >= PARALLEL_FLOPS
+            and s.batch * s.gate_size * s.out_size >= TEAM_MIN)
+    return LayerPlan(pieces, parallel, team)
+
+
+def run(p: LayerPlan, piece: Callable) -> None:
+    """Run ``piece(j, team)`` for every piece j of the plan, side by side if
+    the plan says so; a plan with a team runs its one piece with the
+    helper alongside, let go however the piece ends (the core lets it go
+    when a call returns, but a piece may fail before it gets there)."""
+    if not p.team:
+        run_all([partial(piece, j, None) for j in range(len(p.pieces))], p.parallel)
+        return
+    team = _kernels.Team()
+
+    def lead():
+        try:
+            piece(0, team)
+        finally:
+            team.end()
+    run_all([lead, team.help], True)
