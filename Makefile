@@ -13,7 +13,7 @@ CFLAGS ?= -O3 -ffp-contract=off -fno-trapping-math
 WARN = -std=c99 -Wall -Wextra -Wpedantic
 BUILD = build/c
 CORE = src/crnn/_core/core.c
-CORE_DEPS = $(CORE) $(wildcard src/crnn/_core/*.h) include/crnn.h
+CORE_DEPS = $(CORE) $(wildcard src/crnn/_core/*.h src/crnn/_core/*.inc) include/crnn.h
 # the example's BLAS: any Fortran-ABI sgemm; BLAS_PREFIX for prefixed
 # builds such as SciPy's OpenBLAS (scipy_sgemm_)
 BLAS_LIBS ?= -lopenblas

@@ -29,8 +29,8 @@ ext = Extension(
     include_dirs=["include", "src/crnn/_core", "src/crnn"],
     depends=["include/crnn.h", "src/crnn/_shim.h"]
     + [f"src/crnn/_core/{h}" for h in
-       ("common.h", "real.h", "simd.h", "vmath.h", "gemm.h", "instance.h", "linalg.h",
-        "elman.h", "lstm.h", "gru.h", "layer.h")],
+       ("common.h", "real.inc", "simd.inc", "vmath.inc", "gemm.inc", "instance.inc", "linalg.inc",
+        "elman.inc", "lstm.inc", "gru.inc", "layer.inc")],
     extra_compile_args=cflags,
 )
 

@@ -15,7 +15,7 @@ python3 -m venv "$tmp/venv"
 sdist=$(ls "$tmp"/dist/crnn-*.tar.gz)
 tar -tzf "$sdist" > "$tmp/contents"
 for f in src/crnn/_kernels.pyx src/crnn/_shim.h include/crnn.h src/crnn/_core/core.c \
-         src/crnn/_core/lstm.h Makefile tests/c/test_core.c tests/golden/case0_rnn.npz; do
+         src/crnn/_core/lstm.inc Makefile tests/c/test_core.c tests/golden/case0_rnn.npz; do
     grep -q "/$f\$" "$tmp/contents" || { echo "error: $f is missing from the sdist"; exit 1; }
 done
 if grep -q "src/crnn/_kernels.c\$" "$tmp/contents"; then

@@ -123,7 +123,7 @@ def select_isa(name, what="isa"):
 
 
 def panel_width(bint double_precision):
-    """Columns of a panel of the active kernels (gemm.h) for float or double."""
+    """Columns of a panel of the active kernels (gemm.inc) for float or double."""
     return crnn_isa_panel_width(double_precision)
 
 

@@ -12,7 +12,7 @@ sums on any thread count.
 """
 from __future__ import annotations
 
-from functools import partial
+from functools import lru_cache, partial
 from typing import Callable, NamedTuple
 
 from . import _kernels
@@ -45,7 +45,7 @@ class LayerPlan(NamedTuple):
     """pieces: (direction, batch slice or None for the whole batch);
     parallel: run the pieces side by side; team: give the (single) piece a
     helper."""
-    pieces: list
+    pieces: tuple
     parallel: bool
     team: bool
 
@@ -65,7 +65,11 @@ def _slices(n: int, parts: int):
 def plan(s: LayerShape, threads: int | None = None) -> LayerPlan:
     """The plan of one layer on ``threads`` threads (crnn's setting by
     default)."""
-    threads = get_num_threads() if threads is None else threads
+    return _plan(s, get_num_threads() if threads is None else threads)
+
+
+@lru_cache(maxsize=1024)   # a stream asks the same question at every call
+def _plan(s: LayerShape, threads: int) -> LayerPlan:
     work = flops(s)
     n_slices = threads // s.directions
     if s.training or s.packed or n_slices < 2 or s.batch < 2 * n_slices or \
@@ -73,7 +77,7 @@ def plan(s: LayerShape, threads: int | None = None) -> LayerPlan:
         slices = [None]
     else:
         slices = _slices(s.batch, n_slices)
-    pieces = [(d, sl) for d in range(s.directions) for sl in slices]
+    pieces = tuple((d, sl) for d in range(s.directions) for sl in slices)
     parallel = len(pieces) > 1 and work / len(slices) >= PARALLEL_FLOPS
     team = (len(pieces) == 1 and threads >= 2 and s.steps >= 2 and work >= PARALLEL_FLOPS
             and s.batch * s.gate_size * s.out_size >= TEAM_MIN)
@@ -85,6 +89,9 @@ def run(p: LayerPlan, piece: Callable) -> None:
     the plan says so; a plan with a team runs its one piece with the
     helper alongside, let go however the piece ends (the core lets it go
     when a call returns, but a piece may fail before it gets there)."""
+    if not p.team and len(p.pieces) == 1:
+        piece(0, None)
+        return
     if not p.team:
         run_all([partial(piece, j, None) for j in range(len(p.pieces))], p.parallel)
         return

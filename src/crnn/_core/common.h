@@ -223,13 +223,13 @@ static inline size_t crnn_gates(crnn_cell cell) {
 crnn_status crnn_check_layer_batch(const crnn_layer *ly, const crnn_batch *b);
 
 /* Panels: a (k x n) matrix B stored as ceil(n / NB) blocks of (k, NB),
- * zero-padded (gemm.h). NB depends on the instruction set and the real
+ * zero-padded (gemm.inc). NB depends on the instruction set and the real
  * type; sizes are counted with the widest, CRNN_NB, which every NB
  * divides. */
 enum { CRNN_NB = 64 };
 
 /* Products run in slices of CRNN_MC rows and passes of CRNN_KC summed
- * elements (gemm.h). A product whose A is the transpose of a row-major
+ * elements (gemm.inc). A product whose A is the transpose of a row-major
  * matrix (a row of A is a column of that matrix: one element per cache
  * line and page) reads it from a copy of each slice, CRNN_APACK elements,
  * made once rather than once per panel. */
@@ -246,12 +246,45 @@ static inline size_t crnn_panel_size(size_t n, size_t k) {
     return crnn_mul(crnn_mul((n + CRNN_NB - 1) / CRNN_NB, CRNN_NB), k);
 }
 
-/* Workspace parts (core.c). crnn_proj_rows: the rows of input
- * projections a forward pass holds at once (linalg.h, FN(proj)). */
+/* crnn_proj_rows: the rows of input projections a forward pass holds at
+ * once (linalg.inc, FN(proj)); crnn_pack_wanted: whether a forward of
+ * this batch packs its weights (else it reads them in place). */
 size_t crnn_proj_rows(const crnn_batch *b, int training);
 int crnn_pack_wanted(const crnn_batch *b);
-size_t crnn_panel_space(const crnn_layer *ly, const crnn_batch *b, crnn_pass pass);
-size_t crnn_workspace_base(const crnn_layer *ly, const crnn_batch *b, crnn_pass pass);
+
+/* Where one call's buffers lie, in elements from the start of the reserve
+ * (res) or of the pass's workspace (wk), indexed by the cell kind's enum
+ * below; CRNN_NOWHERE for one the call does not have. crnn_plan_of (core.c)
+ * lays them out, with one function per kind; the size queries and the
+ * kernels both read it. The workspace ends with the weights' panels (a
+ * forward that packs, or backward) and backward's copy space. */
+#define CRNN_NOWHERE SIZE_MAX
+typedef struct crnn_plan {
+    size_t reserve;   /* elements of the reserve */
+    size_t panels;    /* where the panels start in the workspace */
+    size_t scratch;   /* backward: where its copy space starts */
+    size_t work;      /* elements of the workspace */
+    size_t res[4], wk[6];
+} crnn_plan;
+void crnn_plan_of(const crnn_layer *ly, const crnn_batch *b, crnn_pass pass,
+                  crnn_plan *p);
+/* base + off, or NULL where there is no such buffer (or no base) */
+#define CRNN_AT(base, off) ((base) && (off) != CRNN_NOWHERE ? (base) + (off) : NULL)
+
+/* Each kind's buffers. Reserve (training forward fills, backward reads):
+ * rows R = every (t, n) of the batch, N = the batch, C = crnn_proj_rows. */
+enum { ELMAN_HPREV, ELMAN_HEND };               /* (R, H), (N, H) */
+enum { ELMAN_A, ELMAN_HBUF };                   /* forward: (C, H), (N, H) inference */
+enum { ELMAN_DA, ELMAN_DH };                    /* backward: (R, H), (N, H) */
+enum { LSTM_HPREV, LSTM_GT, LSTM_CPREV, LSTM_M }; /* (R, P), (R, 4H), (R, H), (R, H) proj */
+/* forward: inference (C, 4H), (N, P), (N, H); both (N, H), (N, H), (N, P) */
+enum { LSTM_A, LSTM_HBUF, LSTM_CBUF, LSTM_CS, LSTM_MS, LSTM_HS };
+/* backward: (R, 4H), (N, P), (N, H), proj: (R, P), (N, H) */
+enum { LSTM_DA, LSTM_DH, LSTM_DC, LSTM_DHT, LSTM_DM };
+enum { GRU_HPREV, GRU_GT, GRU_HN };             /* (R, H), (R, 3H), (R, H) */
+/* forward: inference (C, 3H), (N, H), (N, H); both (N, 3H), (N, H) */
+enum { GRU_A, GRU_HBUF, GRU_HNS, GRU_AH, GRU_HS };
+enum { GRU_DAX, GRU_DAH, GRU_DH };              /* backward: (R, 3H), (R, 3H), (N, H) */
 
 static inline size_t crnn_batch_at(const crnn_batch *b, size_t t) {
     return b->batch_sizes ? (size_t)b->batch_sizes[t] : b->size;

@@ -52,64 +52,16 @@ crnn_status crnn_check_layer_batch(const crnn_layer *ly, const crnn_batch *b) {
     return CRNN_OK;
 }
 
-/* Buffer sizes, as each kind's header lays them out (elman.h, lstm.h,
- * gru.h): reserve, then workspace per pass, in elements of (R, .) rows,
- * (N, .) rows and (C, .) rows (a chunk of input projections: inf_r and
- * train_c). */
-typedef struct sizes {
-    size_t res_r, res_n, inf_r, inf_n, train_c, train_n, bwd_r, bwd_n;
-} sizes;
-
-static sizes layout(const crnn_layer *ly) {
-    size_t H = ly->hidden_size, P = ly->proj_size ? ly->proj_size : H;
-    size_t M = ly->proj_size ? H : 0; /* the projection's extra H columns */
-    sizes z = {0, 0, 0, 0, 0, 0, 0, 0};
-    switch (ly->cell) {
-    case CRNN_RNN_TANH:
-    case CRNN_RNN_RELU: /* Hprev, Hend | A, hbuf | A | dA, dh */
-        z.res_r = H; z.res_n = H; z.inf_r = H; z.inf_n = H; z.train_c = H;
-        z.bwd_r = H; z.bwd_n = H;
-        break;
-    case CRNN_LSTM: /* Hprev, Gt, Cprev, M | A, hbuf, cbuf, cs, ms, hs |
-                       cs, ms, hs | dA, dHt, dh, dc, dm */
-        z.res_r = P + 5 * H + M; z.inf_r = 4 * H; z.inf_n = 2 * P + 3 * H;
-        z.train_n = P + 2 * H; z.bwd_r = 4 * H + (M ? P : 0); z.bwd_n = P + H + M;
-        break;
-    case CRNN_GRU: /* Hprev, Gt, HN | A, hbuf, hns, ah, hs | ah, hs |
-                      dAx, dAh, dh */
-        z.res_r = 5 * H; z.inf_r = 3 * H; z.inf_n = 6 * H; z.train_n = 4 * H;
-        z.bwd_r = 6 * H; z.bwd_n = H;
-        break;
-    }
-    return z;
-}
-
-static size_t rows_and_batch(size_t R, size_t per_r, size_t N, size_t per_n) {
-    return crnn_add(crnn_mul(R, per_r), crnn_mul(N, per_n));
+/* The next buffer of n elements after *end. */
+static size_t crnn_next(size_t *end, size_t n) {
+    size_t at = *end;
+    *end = crnn_add(*end, n);
+    return at;
 }
 
 /* Forward packs its weights into panels when the call has more rows than
- * this; fewer read them as they are (gemm.h, FN(tmm): the same results). */
+ * this; fewer read them as they are (gemm.inc, FN(tmm): the same results). */
 int crnn_pack_wanted(const crnn_batch *b) { return crnn_rows(b) > 8; }
-
-/* The workspace after a pass's base: forward's panels of W_hh (G*H x P),
- * W_hr (P x H) and W_ih (G*H x I) for x W^T, as a forward of more than a
- * few rows packs them (layer.h; b NULL: all of them, crnn_?_pack's
- * output); backward's panels of the same weights as they are (for d W),
- * then the copies of slices its weight gradients make (gemm.h). */
-size_t crnn_panel_space(const crnn_layer *ly, const crnn_batch *b, crnn_pass pass) {
-    size_t H = ly->hidden_size, P = ly->proj_size ? ly->proj_size : H;
-    size_t GH = crnn_mul(crnn_gates(ly->cell), H), s;
-    if (pass == CRNN_PASS_BACKWARD) { /* W_hh, W_hr, W_ih as they are (d W) */
-        s = crnn_add(crnn_panel_size(P, GH), crnn_panel_size(ly->input_size, GH));
-        if (ly->proj_size) s = crnn_add(s, crnn_panel_size(H, P));
-        return crnn_add(s, CRNN_BWD_SCRATCH);
-    }
-    if (b && !crnn_pack_wanted(b)) return 0;
-    s = crnn_add(crnn_panel_size(GH, P), crnn_panel_size(GH, ly->input_size));
-    if (ly->proj_size) s = crnn_add(s, crnn_panel_size(P, H));
-    return s;
-}
 
 /* Inference computes the input projections a chunk of steps at a time, at
  * most max(N, CRNN_PROJ_ROWS) rows: enough rows that the projections run
@@ -123,38 +75,118 @@ size_t crnn_proj_rows(const crnn_batch *b, int training) {
     return training || R < C ? R : C;
 }
 
-/* The workspace of a pass before the panels. */
-size_t crnn_workspace_base(const crnn_layer *ly, const crnn_batch *b, crnn_pass pass) {
-    sizes z = layout(ly);
-    size_t R = crnn_rows(b);
-    switch (pass) {
-    case CRNN_PASS_INFERENCE:
-        return rows_and_batch(crnn_proj_rows(b, 0), z.inf_r, b->size, z.inf_n);
-    case CRNN_PASS_TRAINING:
-        return crnn_add(crnn_mul(crnn_proj_rows(b, 0), z.train_c), crnn_mul(b->size, z.train_n));
-    case CRNN_PASS_BACKWARD: return rows_and_batch(R, z.bwd_r, b->size, z.bwd_n);
+/* The buffers of each kind (common.h's enums; the kernels say what each
+ * holds): R rows, N sequences, C rows of input projections. */
+static void crnn_elman_plan(const crnn_layer *ly, const crnn_batch *b,
+                            crnn_pass pass, crnn_plan *p) {
+    size_t H = ly->hidden_size, R = crnn_rows(b), N = b->size;
+    p->res[ELMAN_HPREV] = crnn_next(&p->reserve, crnn_mul(R, H));
+    p->res[ELMAN_HEND] = crnn_next(&p->reserve, crnn_mul(N, H));
+    if (pass == CRNN_PASS_BACKWARD) {
+        p->wk[ELMAN_DA] = crnn_next(&p->work, crnn_mul(R, H));
+        p->wk[ELMAN_DH] = crnn_next(&p->work, crnn_mul(N, H));
+        return;
     }
-    return SIZE_MAX;
+    p->wk[ELMAN_A] = crnn_next(&p->work, crnn_mul(crnn_proj_rows(b, 0), H));
+    if (pass == CRNN_PASS_INFERENCE) p->wk[ELMAN_HBUF] = crnn_next(&p->work, crnn_mul(N, H));
+}
+
+static void crnn_lstm_plan(const crnn_layer *ly, const crnn_batch *b,
+                           crnn_pass pass, crnn_plan *p) {
+    size_t H = ly->hidden_size, P = ly->proj_size ? ly->proj_size : H;
+    size_t R = crnn_rows(b), N = b->size, G = 4 * H;
+    p->res[LSTM_HPREV] = crnn_next(&p->reserve, crnn_mul(R, P));
+    p->res[LSTM_GT] = crnn_next(&p->reserve, crnn_mul(R, G));
+    p->res[LSTM_CPREV] = crnn_next(&p->reserve, crnn_mul(R, H));
+    if (ly->proj_size) p->res[LSTM_M] = crnn_next(&p->reserve, crnn_mul(R, H));
+    if (pass == CRNN_PASS_BACKWARD) {
+        p->wk[LSTM_DA] = crnn_next(&p->work, crnn_mul(R, G));
+        p->wk[LSTM_DH] = crnn_next(&p->work, crnn_mul(N, P));
+        p->wk[LSTM_DC] = crnn_next(&p->work, crnn_mul(N, H));
+        if (ly->proj_size) {
+            p->wk[LSTM_DHT] = crnn_next(&p->work, crnn_mul(R, P));
+            p->wk[LSTM_DM] = crnn_next(&p->work, crnn_mul(N, H));
+        }
+        return;
+    }
+    if (pass == CRNN_PASS_INFERENCE) {
+        p->wk[LSTM_A] = crnn_next(&p->work, crnn_mul(crnn_proj_rows(b, 0), G));
+        p->wk[LSTM_HBUF] = crnn_next(&p->work, crnn_mul(N, P));
+        p->wk[LSTM_CBUF] = crnn_next(&p->work, crnn_mul(N, H));
+    }
+    p->wk[LSTM_CS] = crnn_next(&p->work, crnn_mul(N, H));
+    p->wk[LSTM_MS] = crnn_next(&p->work, crnn_mul(N, H));
+    p->wk[LSTM_HS] = crnn_next(&p->work, crnn_mul(N, P));
+}
+
+static void crnn_gru_plan(const crnn_layer *ly, const crnn_batch *b,
+                          crnn_pass pass, crnn_plan *p) {
+    size_t H = ly->hidden_size, R = crnn_rows(b), N = b->size, G = 3 * H;
+    p->res[GRU_HPREV] = crnn_next(&p->reserve, crnn_mul(R, H));
+    p->res[GRU_GT] = crnn_next(&p->reserve, crnn_mul(R, G));
+    p->res[GRU_HN] = crnn_next(&p->reserve, crnn_mul(R, H));
+    if (pass == CRNN_PASS_BACKWARD) {
+        p->wk[GRU_DAX] = crnn_next(&p->work, crnn_mul(R, G));
+        p->wk[GRU_DAH] = crnn_next(&p->work, crnn_mul(R, G));
+        p->wk[GRU_DH] = crnn_next(&p->work, crnn_mul(N, H));
+        return;
+    }
+    if (pass == CRNN_PASS_INFERENCE) {
+        p->wk[GRU_A] = crnn_next(&p->work, crnn_mul(crnn_proj_rows(b, 0), G));
+        p->wk[GRU_HBUF] = crnn_next(&p->work, crnn_mul(N, H));
+        p->wk[GRU_HNS] = crnn_next(&p->work, crnn_mul(N, H));
+    }
+    p->wk[GRU_AH] = crnn_next(&p->work, crnn_mul(N, G));
+    p->wk[GRU_HS] = crnn_next(&p->work, crnn_mul(N, H));
+}
+
+/* The panels a call's weights take: forward's of W_hh (G*H x P), W_hr
+ * (P x H) and W_ih (G*H x I) for x W^T, when a forward of this batch packs
+ * them (layer.inc; b NULL: all of them, crnn_?_pack's output); backward's
+ * of the same weights as they are (for d W). */
+static size_t crnn_panel_space(const crnn_layer *ly, const crnn_batch *b, crnn_pass pass) {
+    size_t H = ly->hidden_size, P = ly->proj_size ? ly->proj_size : H;
+    size_t GH = crnn_mul(crnn_gates(ly->cell), H), s;
+    if (pass == CRNN_PASS_BACKWARD) { /* W_hh, W_hr, W_ih as they are (d W) */
+        s = crnn_add(crnn_panel_size(P, GH), crnn_panel_size(ly->input_size, GH));
+        return ly->proj_size ? crnn_add(s, crnn_panel_size(H, P)) : s;
+    }
+    if (b && !crnn_pack_wanted(b)) return 0;
+    s = crnn_add(crnn_panel_size(GH, P), crnn_panel_size(GH, ly->input_size));
+    return ly->proj_size ? crnn_add(s, crnn_panel_size(P, H)) : s;
+}
+
+void crnn_plan_of(const crnn_layer *ly, const crnn_batch *b, crnn_pass pass,
+                  crnn_plan *p) {
+    memset(p, 0, sizeof *p);
+    for (int i = 0; i < 4; i++) p->res[i] = CRNN_NOWHERE;
+    for (int i = 0; i < 6; i++) p->wk[i] = CRNN_NOWHERE;
+    switch (ly->cell) {
+    case CRNN_RNN_TANH:
+    case CRNN_RNN_RELU: crnn_elman_plan(ly, b, pass, p); break;
+    case CRNN_LSTM: crnn_lstm_plan(ly, b, pass, p); break;
+    case CRNN_GRU: crnn_gru_plan(ly, b, pass, p); break;
+    }
+    p->panels = crnn_next(&p->work, crnn_panel_space(ly, b, pass));
+    p->scratch = crnn_next(&p->work, pass == CRNN_PASS_BACKWARD ? CRNN_BWD_SCRATCH : 0);
 }
 
 crnn_status crnn_buffer_sizes(const crnn_layer *ly, const crnn_batch *b,
                               crnn_sizes *z) {
+    int none = b && (b->steps == 0 || b->size == 0); /* nothing to compute */
     crnn_status st;
-    sizes k;
+    crnn_plan p;
     if (!ly || !b || !z) return CRNN_ERR_NULL;
     if ((st = crnn_check_layer_batch(ly, b)) != CRNN_OK) return st;
-    k = layout(ly);
-    z->reserve = rows_and_batch(crnn_rows(b), k.res_r, b->size, k.res_n);
-    z->panels = crnn_panel_space(ly, b, CRNN_PASS_INFERENCE);
-    for (int p = CRNN_PASS_INFERENCE; p <= CRNN_PASS_BACKWARD; p++)
-        z->workspace[p] = b->steps == 0 || b->size == 0 ? 0 :
-            crnn_add(crnn_workspace_base(ly, b, (crnn_pass)p),
-                     p == CRNN_PASS_BACKWARD ? crnn_panel_space(ly, b, (crnn_pass)p) : z->panels);
-    if (b->steps == 0 || b->size == 0) z->panels = 0;
+    for (int pass = CRNN_PASS_INFERENCE; pass <= CRNN_PASS_BACKWARD; pass++) {
+        crnn_plan_of(ly, b, (crnn_pass)pass, &p);
+        z->workspace[pass] = none ? 0 : p.work;
+        if (pass == CRNN_PASS_INFERENCE) z->panels = none ? 0 : p.work - p.panels;
+    }
+    z->reserve = p.reserve;
     z->packed = crnn_add(CRNN_PACK_HEADER, crnn_panel_space(ly, NULL, CRNN_PASS_INFERENCE));
-    if (z->reserve == SIZE_MAX || z->panels == SIZE_MAX || z->packed == SIZE_MAX ||
-        z->workspace[0] == SIZE_MAX || z->workspace[1] == SIZE_MAX ||
-        z->workspace[2] == SIZE_MAX)
+    if (z->reserve == SIZE_MAX || z->packed == SIZE_MAX || z->workspace[0] == SIZE_MAX ||
+        z->workspace[1] == SIZE_MAX || z->workspace[2] == SIZE_MAX)
         return CRNN_ERR_TOO_LARGE;
     return CRNN_OK;
 }
@@ -325,11 +357,10 @@ crnn_status crnn_isa_select(crnn_isa isa) {
 }
 
 /* -- the generic core, once per instruction set and real type ---------------
- * Each instantiation: CRNN_DOUBLE, CRNN_ISA_ID and CRNN_ISA_TAG, then
- * real.h (names), simd.h (vectors, blocking), vmath.h (float exp/tanh),
- * gemm.h (panels, products), linalg.h (the shared pieces of a layer),
- * elman.h, lstm.h, gru.h (the cells), layer.h (the entry points). */
-#define CRNN_INSTANTIATE "instance.h"
+ * The generic files are templates (.inc, no include guard): instance.inc
+ * includes them, in the order of their dependencies, once per real type
+ * under the CRNN_ISA_ID / CRNN_ISA_TAG set here. */
+#define CRNN_INSTANTIATE "instance.inc"
 
 #define CRNN_ISA_ID CRNN_ID_GENERIC
 #define CRNN_ISA_TAG generic
