@@ -205,6 +205,17 @@ struct crnn_team {
 /* Products of fewer multiply-adds than this are not worth a hand-over. */
 enum { CRNN_TEAM_MIN = 32768 };
 
+/* The one split of a job between a team's two threads: n output columns
+ * (or rows) in units of `unit` (a panel's width, or 1 row), half the units
+ * each, when there is a team and the job has at least CRNN_TEAM_MIN
+ * multiply-adds; 0: the caller does it all. Splits fall between outputs,
+ * never inside a sum: the same bits on one thread or two. */
+static inline size_t crnn_split(const crnn_team *team, size_t madds, size_t n,
+                                size_t unit) {
+    size_t units = (n + unit - 1) / unit;
+    return team && units >= 2 && madds >= CRNN_TEAM_MIN ? units / 2 * unit : 0;
+}
+
 /* Run a job, the helper's share on the helper when it takes it in time. */
 void crnn_team_run(crnn_team *team, const crnn_job *job);
 
