@@ -179,7 +179,11 @@ cdef const crnn_blas *blas_for(object team, crnn_blas *local) except NULL:
 # cell kinds, as crnn.h numbers them
 RNN_TANH, RNN_RELU, LSTM, GRU = 0, 1, 2, 3
 GATES = {RNN_TANH: 1, RNN_RELU: 1, LSTM: 4, GRU: 3}
+# a layer-direction's parameters (or gradients) in crnn_?_params' order,
+# torch's names; PACKED: the ones crnn_?_pack repacks (forward's products)
 WEIGHT_NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr")
+W_IH, W_HH, B_IH, B_HH, W_HR = range(5)
+PACKED = (W_IH, W_HH, W_HR)
 
 cdef enum:
     MAXBUF = 16
@@ -365,7 +369,8 @@ cdef class Direction:
     cdef shim_args params        # w and dw only
     cdef Bufs held               # the weights' and gradients' buffers
     cdef readonly tuple weights, grads
-    cdef object kept             # copies of (w_ih, w_hh, w_hr) behind packed
+    cdef object dtype
+    cdef object kept             # copies of the PACKED weights behind packed
     cdef object packed
     cdef crnn_isa packed_isa
 
@@ -383,7 +388,10 @@ cdef class Direction:
         one.steps = one.size = 1
         one.batch_sizes = NULL
         raise_status(crnn_buffer_sizes(&self.layer, &one, &z), "layer")
-        self.dbl = weights[1] is not None and weights[1].dtype.itemsize == 8
+        if len(weights) != 5 or weights[W_HH] is None:
+            raise ValueError("weights: expected (w_ih, w_hh, b_ih, b_hh, w_hr)")
+        self.dtype = weights[W_HH].dtype
+        self.dbl = self.dtype.itemsize == 8
         self.weights, self.grads = weights, grads
         self.take_params(weights, False)
         if grads is not None:
@@ -447,7 +455,7 @@ cdef class Direction:
         cdef Py_buffer *v
         b.n = 0
         try:
-            for i, j in ((0, 0), (1, 1), (2, 4)):
+            for i, j in enumerate(PACKED):
                 if not same or self.kept[i] is None:
                     continue
                 v = take(&b, self.kept[i], "kept", self.dbl, self.kept[i].ndim, False)
@@ -455,11 +463,11 @@ cdef class Direction:
                     same = memcmp(v.buf, self.params.w[j], <size_t>v.len) == 0
             if same:
                 return self.packed
-            kept = tuple(None if w is None else w.copy()
-                         for w in (self.weights[0], self.weights[1], self.weights[4]))
-            packed = np.empty(self.sizes_of(Batch(1, 1)).packed, self.weights[1].dtype)
+            kept = tuple(None if self.weights[j] is None else self.weights[j].copy()
+                         for j in PACKED)
+            packed = np.empty(self.sizes_of(Batch(1, 1)).packed, self.dtype)
             a = self.params
-            for i, j in ((0, 0), (1, 1), (2, 4)):
+            for i, j in enumerate(PACKED):
                 if kept[i] is not None:
                     a.w[j] = take(&b, kept[i], "kept", self.dbl, kept[i].ndim, False).buf
             a.packed = take(&b, packed, "packed", self.dbl, 1, True).buf
@@ -506,7 +514,7 @@ cdef class Direction:
         cdef size_t need
         cdef void *raw = NULL
         b.n = 0
-        reserve = np.empty(z.reserve, self.weights[1].dtype) if training else None
+        reserve = np.empty(z.reserve, self.dtype) if training else None
         try:
             a.x = self.seq(&b, batch, x, "x", self.layer.input_size, False)
             if a.x.data == NULL:
