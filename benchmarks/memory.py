@@ -70,8 +70,10 @@ def inference_workspace_bytes(case):
     if case.lengths is not None:
         bs = np.array([sum(1 for n in case.lengths if n > t) for t in range(case.L)], np.int64)
     sizes = [_kernels.sizes(cell, case.I if k == 0 else D * case.H, case.H, 0, case.L,
-                            case.N, bs)[1] for k in range(case.layers)]
-    return 4 * max(sizes)
+                            case.N, bs) for k in range(case.layers)]
+    # an eval call over several steps reads the weights its module packed
+    # once (kept with the module, like the weights): no room for panels
+    return 4 * max(z.inference - (z.panels if case.L >= 2 else 0) for z in sizes)
 
 
 def main():

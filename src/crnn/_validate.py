@@ -62,6 +62,8 @@ def as_array(value, dtype: np.dtype, name: str) -> np.ndarray:
     """value as an ndarray of dtype: arrays, nested lists and torch CPU
     tensors of real numbers convert; bool, complex, strings and objects
     are refused rather than guessed at."""
+    if type(value) is np.ndarray and value.dtype == dtype:   # the usual call
+        return value
     if is_tensor(value):
         value = tensor_to_numpy(value)
     try:

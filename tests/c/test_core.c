@@ -297,7 +297,8 @@ static void test_float_matches_double(const cfg *c, const char *what) {
         crnn_s_seq os = {of, (ptrdiff_t)(c->N * P), (ptrdiff_t)P};
         crnn_s_state none = {NULL, 0, NULL, 0};
         size_t npk = crnn_packed_size(&ly);
-        float *pk = malloc((npk + 1) * sizeof *pk), *op = malloc(R * P * sizeof *op);
+        float *pk = malloc((npk + 1) * sizeof *pk), *op = malloc(R * P * sizeof *op), *small;
+        crnn_sizes z;
         double dpk = 0;
         CHECK(crnn_s_forward(&BLAS, &ly, &b, &w, xs, none, os, none, NULL, work) == CRNN_OK,
               "%s: float forward status", what);
@@ -305,8 +306,14 @@ static void test_float_matches_double(const cfg *c, const char *what) {
         CHECK(crnn_s_pack(&ly, &w, pk) == CRNN_OK, "%s: pack status", what);
         w.packed = pk;
         os.data = op;
-        CHECK(crnn_s_forward(&BLAS, &ly, &b, &w, xs, none, os, none, NULL, work) == CRNN_OK,
+        /* given packed weights, a forward needs no room for its panels
+           (exactly the smaller workspace: the sanitizers see an overrun) */
+        CHECK(crnn_buffer_sizes(&ly, &b, &z) == CRNN_OK && z.workspace[CRNN_PASS_INFERENCE] == nw &&
+              z.packed == npk && z.panels <= nw, "%s: crnn_buffer_sizes", what);
+        small = malloc((nw - z.panels + 1) * sizeof *small);
+        CHECK(crnn_s_forward(&BLAS, &ly, &b, &w, xs, none, os, none, NULL, small) == CRNN_OK,
               "%s: packed forward status", what);
+        free(small);
         for (size_t i = 0; i < R * P; i++) if (fabs(op[i] - of[i]) > dpk) dpk = fabs(op[i] - of[i]);
         /* packed once, packed per call or read unpacked (few rows):
            the same chains, the same bits */
@@ -388,6 +395,29 @@ static void test_status_codes(void) {
     CHECK(crnn_s_forward(&BLAS, &zero_h, &b, &w, xs, none, os, none, NULL, work) == CRNN_ERR_SIZE,
           "hidden_size 0");
     CHECK(crnn_workspace_size(&zero_h, &b, CRNN_PASS_INFERENCE) == (size_t)-1, "size of a bad layer");
+    {   /* the size query says why it cannot size */
+        crnn_sizes z;
+        crnn_batch huge = {(size_t)1 << 40, (size_t)1 << 40, NULL};
+        CHECK(crnn_buffer_sizes(&zero_h, &b, &z) == CRNN_ERR_SIZE, "sizes: bad layer");
+        CHECK(crnn_buffer_sizes(&gru_proj, &b, &z) == CRNN_ERR_SIZE, "sizes: GRU projection");
+        CHECK(crnn_buffer_sizes(&ly, &b, NULL) == CRNN_ERR_NULL, "sizes: NULL");
+        b.batch_sizes = up;
+        CHECK(crnn_buffer_sizes(&ly, &b, &z) == CRNN_ERR_BATCH_SIZES, "sizes: batch_sizes");
+        b.batch_sizes = NULL;
+        CHECK(crnn_buffer_sizes(&ly, &huge, &z) == CRNN_ERR_TOO_LARGE, "sizes: overflow");
+        CHECK(crnn_reserve_size(&ly, &huge) == (size_t)-1, "reserve size: overflow");
+        CHECK(crnn_buffer_sizes(&ly, &b, &z) == CRNN_OK &&
+              z.reserve == crnn_reserve_size(&ly, &b) &&
+              z.workspace[CRNN_PASS_BACKWARD] == crnn_workspace_size(&ly, &b, CRNN_PASS_BACKWARD),
+              "sizes: the single queries agree");
+    }
+    {   /* the library's version is the header's */
+        char want[32];
+        snprintf(want, sizeof want, "%d.%d.%d", CRNN_VERSION_MAJOR, CRNN_VERSION_MINOR,
+                 CRNN_VERSION_PATCH);
+        CHECK(strcmp(crnn_version(), want) == 0 && crnn_version_number() == CRNN_VERSION_NUMBER,
+              "version %s", crnn_version());
+    }
     CHECK(strlen(crnn_status_string(CRNN_ERR_STRIDE)) > 0, "status string");
     free(work);
 }
