@@ -1,11 +1,16 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
 """Cython shim between the Python layers and the C core.
 
-It takes BLAS from SciPy (``scipy.linalg.cython_blas``: the extension links
-no BLAS of its own, the process keeps SciPy's one OpenBLAS), checks every
-buffer it is handed (dtype, rank, shape, strides, writability), releases the
-GIL around each core call and turns the core's status codes into Python
-exceptions. It never loops over time steps and never allocates arrays.
+A layer in one direction is one ``Direction``, built with its module: the
+C layer description and the weights and gradients it works on, checked
+once, and its weights repacked for inference. A call's batch is one
+``Batch``. Each call checks the arrays it is handed (dtype, rank, shape,
+strides, writability), sizes and allocates the core's workspace (C memory,
+freed on return), releases the GIL around the core call and turns the
+core's status codes into Python exceptions. It never loops over time steps
+and creates no Python objects in a call (the layers hand in the arrays).
+BLAS pointers from SciPy (``scipy.linalg.cython_blas``) fill the core's
+``crnn_blas`` for source compatibility; the core's own kernels compute.
 """
 from cpython.buffer cimport (PyObject_GetBuffer, PyBuffer_Release,
                              PyBUF_STRIDES, PyBUF_FORMAT, PyBUF_WRITABLE)
@@ -504,15 +509,23 @@ cdef class Direction:
                               self.layer.hidden_size if cell_state else self.out_size))
         return mat_of(v)
 
+    cdef void *reserve(self, Bufs *b, object obj, size_t need, bint writable) except NULL:
+        cdef Py_buffer *v = take(b, obj, "reserve", self.dbl, 1, writable)
+        if v == NULL or <size_t>v.shape[0] < need or (v.shape[0] > 1 and v.strides[0] != v.itemsize):
+            raise ValueError(f"reserve: expected a contiguous 1-D buffer of {need} elements "
+                             f"(this batch's), got {None if v == NULL else shape_of(v)}")
+        return v.buf
+
     def forward(self, Batch batch, x, h0=None, c0=None, out=None, hn=None, cn=None,
-                bint training=False, bint use_packed=False, team=None):
+                reserve=None, bint use_packed=False, team=None):
         """One layer-direction over the batch: x (L, N, I) padded (any
         non-negative strides, contiguous last axis) or (R, I) packed; h0,
         hn (N, P), an LSTM's c0, cn (N, H), None: zeros / not wanted; out
         like x with P features (may be a column slice of a wider array) or
-        None. use_packed: read the weights repacked once (eval calls over
-        several steps). team: a ``Team`` whose helper shares the products.
-        Returns the reserve that backward needs (training) or None."""
+        None. reserve: for a training forward, 1-D of ``sizes(batch).reserve``
+        elements, filled with what backward needs (None: inference).
+        use_packed: read the weights repacked once (inference over several
+        steps). team: a ``Team`` whose helper shares the products."""
         cdef Bufs b
         cdef shim_args a = self.params
         cdef crnn_sizes z = self.sizes_of(batch)
@@ -521,8 +534,8 @@ cdef class Direction:
         cdef crnn_status st
         cdef size_t need
         cdef void *raw = NULL
+        cdef bint training = reserve is not None
         b.n = 0
-        reserve = np.empty(z.reserve, self.dtype) if training else None
         try:
             a.x = self.seq(&b, batch, x, "x", self.layer.input_size, False)
             if a.x.data == NULL:
@@ -532,8 +545,8 @@ cdef class Direction:
             a.hn = self.state(&b, batch, hn, "hn", False, True)
             a.c0 = self.state(&b, batch, c0, "c0", True, False)
             a.cn = self.state(&b, batch, cn, "cn", True, True)
-            if reserve is not None:
-                a.reserve = take(&b, reserve, "reserve", self.dbl, 1, True).buf
+            if training:
+                a.reserve = self.reserve(&b, reserve, z.reserve, True)
             need = z.workspace[CRNN_PASS_TRAINING if training else CRNN_PASS_INFERENCE]
             if use_packed and not training:
                 packed = self.packed_weights()
@@ -546,7 +559,6 @@ cdef class Direction:
             with nogil:
                 st = shim_forward(self.dbl, bl, &self.layer, &batch.batch, &a)
             raise_status(st)
-            return reserve
         finally:
             free(raw)
             release(&b)
@@ -554,7 +566,7 @@ cdef class Direction:
     def backward(self, Batch batch, x, reserve, dout=None, dhn=None, dcn=None, dx=None,
                  dh0=None, dc0=None, team=None):
         """Backpropagation through time after a training forward that
-        returned ``reserve``: adds (+=) into the gradients given at
+        filled ``reserve``: adds (+=) into the gradients given at
         construction, dx, dh0 and dc0 (None: not wanted); dout, dhn, dcn
         None mean zeros. Shapes as for forward."""
         cdef Bufs b
@@ -576,11 +588,7 @@ cdef class Direction:
             a.dh0 = self.state(&b, batch, dh0, "grad_h0", False, True)
             a.dcn = self.state(&b, batch, dcn, "grad_cn", True, False)
             a.dc0 = self.state(&b, batch, dc0, "grad_c0", True, True)
-            v = take(&b, reserve, "reserve", self.dbl, 1, False)
-            if v == NULL or <size_t>v.shape[0] < z.reserve:
-                raise ValueError(f"reserve: expected the {z.reserve} elements a training "
-                                 f"forward of this batch returns")
-            a.reserve = v.buf
+            a.reserve = self.reserve(&b, reserve, z.reserve, False)
             raw = malloc(z.workspace[CRNN_PASS_BACKWARD] * (8 if self.dbl else 4) + 64)
             if raw == NULL:
                 raise MemoryError(f"work: {z.workspace[CRNN_PASS_BACKWARD]} elements")

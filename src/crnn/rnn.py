@@ -121,6 +121,12 @@ def _state_name(kind: _Kind, i: int, suffix: str) -> str:
     return f"{kind.state_names[i]}{suffix}"
 
 
+def _reserve(direction, batch, dtype) -> np.ndarray:
+    """The buffer a training forward of one layer-direction fills for its
+    backward."""
+    return np.empty(direction.sizes(batch).reserve, dtype)
+
+
 def _pair(states) -> list:
     """A per-state list [h] or [h, c] as the kernels take it: (h, c), c
     None but for LSTM."""
@@ -295,11 +301,12 @@ class RNNBase(Module):
             inputs[j] = layer_in if sl is None else np.ascontiguousarray(layer_in[:, sl])
             h0, c0 = _at(s0, i, rows)
             hn, cn = _at(sn, i, rows)
+            batch = lay.batch_of(sl)
+            reserves[j] = _reserve(self._dirs[i], batch, self.dtype) if training else None
             # inference over several steps reads the weights packed once
             # (one step reads them directly: cheaper than checking a copy)
-            reserves[j] = self._dirs[i].forward(
-                lay.batch_of(sl), inputs[j], h0, c0, layer_out[_cols(sl, d, P)], hn, cn,
-                training=training, use_packed=not training and lay.L >= 2, team=team)
+            self._dirs[i].forward(batch, inputs[j], h0, c0, layer_out[_cols(sl, d, P)], hn, cn,
+                                  reserves[j], use_packed=not training and lay.L >= 2, team=team)
         _schedule.run(plan, piece)
         return _SavedLayer(plan, inputs, reserves, None)
 
@@ -662,7 +669,8 @@ class RNNCellBase(Module):
         batch = _kernels.Batch(1, N)
         h0, c0 = _pair(s0)
         hn, cn = _pair(sn)
-        reserve = self._dir.forward(batch, x3, h0, c0, None, hn, cn, training=training)
+        reserve = _reserve(self._dir, batch, self.dtype) if training else None
+        self._dir.forward(batch, x3, h0, c0, None, hn, cn, reserve)
         if training:   # an eval forward leaves a pending training forward alone
             self._saved = _SavedStep(batch, x3, reserve, hx is not None, batched)
         return kind.join_state(sn if batched else [s[0] for s in sn])
