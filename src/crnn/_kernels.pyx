@@ -8,7 +8,8 @@ once, and its weights repacked for inference. A call's batch is one
 strides, writability), sizes and allocates the core's workspace (C memory,
 freed on return), releases the GIL around the core call and turns the
 core's status codes into Python exceptions. It never loops over time steps
-and creates no Python objects in a call (the layers hand in the arrays).
+and creates no Python objects in a call (the layers hand in the arrays;
+the one exception: repacking weights that changed).
 BLAS pointers from SciPy (``scipy.linalg.cython_blas``) fill the core's
 ``crnn_blas`` for source compatibility; the core's own kernels compute.
 """
@@ -369,6 +370,14 @@ cdef void *aligned(void *raw) noexcept nogil:
     return <void *>((<size_t>raw + 63) & ~(<size_t>63))
 
 
+cdef void *workspace(size_t n, bint dbl, void **raw) except NULL:
+    """A workspace of n elements on a cache line (free raw[0] after)."""
+    raw[0] = malloc(n * (8 if dbl else 4) + 64)
+    if raw[0] == NULL:
+        raise MemoryError(f"work: cannot allocate {n} elements")
+    return aligned(raw[0])
+
+
 cdef class Direction:
     """One layer in one direction, built once per module (its weights stay
     where they are; crnn's modules keep them in one flat buffer): the C
@@ -552,10 +561,7 @@ cdef class Direction:
                 packed = self.packed_weights()
                 a.packed = take(&b, packed, "packed", self.dbl, 1, False).buf
                 need -= z.panels
-            raw = malloc(need * (8 if self.dbl else 4) + 64)
-            if raw == NULL:
-                raise MemoryError(f"work: {need} elements")
-            a.work = aligned(raw)
+            a.work = workspace(need, self.dbl, &raw)
             with nogil:
                 st = shim_forward(self.dbl, bl, &self.layer, &batch.batch, &a)
             raise_status(st)
@@ -589,10 +595,7 @@ cdef class Direction:
             a.dcn = self.state(&b, batch, dcn, "grad_cn", True, False)
             a.dc0 = self.state(&b, batch, dc0, "grad_c0", True, True)
             a.reserve = self.reserve(&b, reserve, z.reserve, False)
-            raw = malloc(z.workspace[CRNN_PASS_BACKWARD] * (8 if self.dbl else 4) + 64)
-            if raw == NULL:
-                raise MemoryError(f"work: {z.workspace[CRNN_PASS_BACKWARD]} elements")
-            a.work = aligned(raw)
+            a.work = workspace(z.workspace[CRNN_PASS_BACKWARD], self.dbl, &raw)
             with nogil:
                 st = shim_backward(self.dbl, bl, &self.layer, &batch.batch, &a)
             raise_status(st)
