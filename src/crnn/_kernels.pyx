@@ -10,8 +10,7 @@ freed on return), releases the GIL around the core call and turns the
 core's status codes into Python exceptions. It never loops over time steps
 and creates no Python objects in a call (the layers hand in the arrays;
 the one exception: repacking weights that changed).
-BLAS pointers from SciPy (``scipy.linalg.cython_blas``) fill the core's
-``crnn_blas`` for source compatibility; the core's own kernels compute.
+The core computes every product on its own kernels: no BLAS is loaded.
 """
 from cpython.buffer cimport (PyObject_GetBuffer, PyBuffer_Release,
                              PyBUF_STRIDES, PyBUF_FORMAT, PyBUF_WRITABLE)
@@ -20,7 +19,6 @@ from libc.stdlib cimport free, malloc
 from libc.string cimport memcmp, memset
 from collections import namedtuple
 import numpy as np
-from scipy.linalg.cython_blas cimport sgemm, dgemm
 
 cdef extern from "crnn.h" nogil:
     ctypedef int crnn_status
@@ -140,9 +138,10 @@ if _os.environ.get("CRNN_ISA", "").strip():
     select_isa(_os.environ["CRNN_ISA"].strip().lower(), "CRNN_ISA")
 
 
+# no BLAS: the core computes every product on its own kernels
 cdef crnn_blas BLAS
-BLAS.sgemm = sgemm
-BLAS.dgemm = dgemm
+BLAS.sgemm = NULL
+BLAS.dgemm = NULL
 BLAS.team = NULL
 
 
@@ -173,7 +172,7 @@ cdef class Team:
 
 
 cdef const crnn_blas *blas_for(object team, crnn_blas *local) except NULL:
-    """SciPy's BLAS, with the team of the call if it has one."""
+    """What the core computes with: the team of the call if it has one."""
     if team is None:
         return &BLAS
     if not isinstance(team, Team):

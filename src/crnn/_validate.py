@@ -96,7 +96,7 @@ def check_shape(arr: np.ndarray, name: str, expected: tuple, what: str = "") -> 
         raise ValueError(f"{name}: expected shape {tuple(expected)}{what}, got {arr.shape}")
 
 
-INT_MAX = 2**31 - 1  # BLAS (SciPy's OpenBLAS, LP64) indexes with 32-bit ints
+INT_MAX = 2**31 - 1  # the core indexes its products with 32-bit ints (the C API's limit)
 
 
 def check_rows(rows: int, batch: int, gate_size: int, name: str, shape) -> None:
