@@ -15,7 +15,9 @@ from __future__ import annotations
 import io
 import os
 import pickle
+import struct
 import zipfile
+import zlib
 from collections import OrderedDict
 
 import numpy as np
@@ -60,16 +62,39 @@ def save(state_dict, path, format=None) -> None:
                          f"'safetensors'), got {str(path)!r}")
 
 
+# what the readers below raise for a damaged file, beside ValueError (found
+# by tests/fuzz_readers.py); each becomes a ValueError naming the file
+_DAMAGED = (EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError, struct.error,
+            OverflowError, MemoryError, OSError, RuntimeError)
+_NOT_THERE = (FileNotFoundError, IsADirectoryError, PermissionError)
+
+
 def load(path, format=None) -> dict:
     """A state dict {name: ndarray} from ``.npz``, ``.safetensors`` or a
-    PyTorch checkpoint (``.pt`` / ``.pth``, read without torch)."""
+    PyTorch checkpoint (``.pt`` / ``.pth``, read without torch). A damaged
+    file raises ValueError (or ``UnsafeCheckpointError``)."""
     fmt = _format(path, format)
+    try:
+        return _load(path, fmt)
+    except _DAMAGED as e:
+        if isinstance(e, _NOT_THERE):
+            raise
+        raise ValueError(f"path: {str(path)!r} is not a readable {fmt} file "
+                         f"({type(e).__name__}: {e})") from None
+
+
+def _load(path, fmt) -> dict:
     if fmt == "npz":
         with np.load(path, allow_pickle=False) as f:
             return {k: f[k] for k in f.files}
     if fmt == "safetensors":
+        from safetensors import SafetensorError
         from safetensors.numpy import load_file
-        return dict(load_file(str(path)))
+        try:
+            return dict(load_file(str(path)))
+        except SafetensorError as e:
+            raise ValueError(f"path: {str(path)!r} is not a readable safetensors file "
+                             f"({e})") from None
     if fmt == "torch":
         return load_torch_checkpoint(path)
     raise ValueError(f"path: expected a .npz, .safetensors, .pt or .pth file (or "

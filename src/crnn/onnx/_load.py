@@ -107,6 +107,8 @@ def to_array(t, folder, what) -> np.ndarray:
 def _attrs(node, folder, where) -> dict:
     out = {}
     for a in node.attribute:
+        if not isinstance(a.name, str):   # a proto2 string of invalid UTF-8 reads as bytes
+            raise OnnxError(f"{where}: an attribute name is not UTF-8: {a.name!r}")
         if a.type == onnx.AttributeProto.TENSOR:
             out[a.name] = to_array(a.t, folder, f"{where}: attribute {a.name}")
         elif a.type in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS):

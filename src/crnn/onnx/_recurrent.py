@@ -7,8 +7,10 @@ import numpy as np
 from ._gates import ACTIVATIONS, ONNX_TO_TORCH, reorder
 
 _GATES = {"RNN": 1, "LSTM": 4, "GRU": 3}
-_KNOWN = {"hidden_size", "direction", "activations", "layout", "linear_before_reset",
-          "clip", "input_forget", "activation_alpha", "activation_beta"}
+# the operators' attributes and their types (as _load._attrs decodes them)
+_KNOWN = {"hidden_size": int, "direction": str, "activations": list, "layout": int,
+          "linear_before_reset": int, "clip": float, "input_forget": int,
+          "activation_alpha": list, "activation_beta": list}
 
 
 def _refuse(where, what):
@@ -18,11 +20,16 @@ def _refuse(where, what):
 
 def _check_attrs(op, attrs, where):
     """The node's direction count; refuses what crnn does not compute."""
-    for name in sorted(set(attrs) - _KNOWN):
+    for name in sorted(set(attrs) - set(_KNOWN)):
         _refuse(where, f"attribute {name} is not one of the operator's")
     for name in ("clip", "activation_alpha", "activation_beta"):
         if name in attrs:
             _refuse(where, f"attribute {name}={attrs[name]!r}: crnn has no {name}")
+    for name, value in attrs.items():
+        if not isinstance(value, _KNOWN[name]) or isinstance(value, bool) or \
+                isinstance(value, list) and not all(isinstance(v, str) for v in value):
+            _refuse(where, f"attribute {name}: expected {_KNOWN[name].__name__}, got "
+                           f"{value!r}")
     if attrs.get("input_forget", 0):
         _refuse(where, "attribute input_forget=1: crnn's LSTM has no coupled input-forget gate")
     if op == "GRU" and attrs.get("linear_before_reset", 0) != 1:
