@@ -16,6 +16,7 @@ import io
 import os
 import pickle
 import struct
+import tokenize
 import zipfile
 import zlib
 from collections import OrderedDict
@@ -65,7 +66,7 @@ def save(state_dict, path, format=None) -> None:
 # what the readers below raise for a damaged file, beside ValueError (found
 # by tests/fuzz_readers.py); each becomes a ValueError naming the file
 _DAMAGED = (EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError, struct.error,
-            OverflowError, MemoryError, OSError, RuntimeError)
+            OverflowError, MemoryError, OSError, RuntimeError, tokenize.TokenError)
 _NOT_THERE = (FileNotFoundError, IsADirectoryError, PermissionError)
 
 

@@ -12,6 +12,7 @@ MAX_ELEMENTS = 1 << 28
 
 
 def _size_checked(shape):
+    """shape as a tuple, refused when it is negative or holds too many elements."""
     shape = tuple(int(d) for d in np.asarray(shape).ravel())
     if any(d < 0 for d in shape) or np.prod(shape, dtype=object) > MAX_ELEMENTS:
         raise ValueError(f"shape {shape}: expected non-negative dimensions and at most "
@@ -81,6 +82,17 @@ def _expand(attrs, inputs):
     return [np.array(np.broadcast_to(inputs[0], _size_checked(shape)))]
 
 
+def _concat(attrs, inputs):
+    _size_checked([sum(np.size(x) for x in inputs)])
+    return [np.concatenate(inputs, axis=attrs["axis"])]
+
+
+def _gather(attrs, inputs):
+    data, indices = inputs
+    _size_checked([np.size(indices) * (data.size // max(data.shape[attrs.get("axis", 0)], 1))])
+    return [np.take(data, indices, axis=attrs.get("axis", 0))]
+
+
 def _cast(attrs, inputs):
     return [inputs[0].astype(helper.tensor_dtype_to_np_dtype(attrs["to"]))]
 
@@ -89,12 +101,12 @@ OPS = {
     "Identity": lambda a, i: [i[0]],
     "Transpose": lambda a, i: [np.transpose(i[0], a.get("perm"))],
     "Slice": _slice,
-    "Concat": lambda a, i: [np.concatenate(i, axis=a["axis"])],
+    "Concat": _concat,
     "Reshape": _reshape,
     "Squeeze": _squeeze,
     "Unsqueeze": _unsqueeze,
     "Shape": _shape,
-    "Gather": lambda a, i: [np.take(i[0], i[1], axis=a.get("axis", 0))],
+    "Gather": _gather,
     "Cast": _cast,
     "ConstantOfShape": _constant_of_shape,
     "Expand": _expand,

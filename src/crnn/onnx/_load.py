@@ -130,9 +130,12 @@ class _Step:
         self.inputs, self.outputs = list(node.input), list(node.output)
 
     def run(self, values: dict):
-        args = [values[n] if n else None for n in self.inputs]
+        for name in self.inputs:
+            if name and name not in values:
+                raise OnnxError(f"{self.where}: input {name!r} is neither a graph input, "
+                                f"a constant nor an earlier node's output")
         try:
-            outs = self.fn(args)
+            outs = self.fn([values[n] if n else None for n in self.inputs])
         except (ValueError, TypeError, IndexError, KeyError, ArithmeticError) as e:
             raise OnnxError(f"{self.where}: {type(e).__name__}: {e}") from None
         for name, value in zip(self.outputs, outs):
@@ -224,12 +227,24 @@ def _node_step(node, i, folder, values, modules):
     return _Step(node, where, lambda a: op(attrs, a))
 
 
+def _check_names(g):
+    """Every name in the graph is text: a proto2 string field holding
+    invalid UTF-8 reads as bytes."""
+    names = [v.name for v in list(g.input) + list(g.output) + list(g.initializer)]
+    for node in g.node:
+        names += [node.name, node.op_type, node.domain, *node.input, *node.output]
+    bad = next((n for n in names if not isinstance(n, str)), None)
+    if bad is not None:
+        raise OnnxError(f"graph: the name {bad!r} is not UTF-8 text")
+
+
 def load(path) -> OnnxModel:
     """The ONNX model at path as an OnnxModel (see the package docstring)."""
     path = os.fspath(path)
     model = _parse(path)
     folder = os.path.dirname(os.path.abspath(path))
     g = model.graph
+    _check_names(g)
     if len(g.sparse_initializer):
         raise OnnxError("graph: sparse initializers are not read by crnn")
     values = {t.name: to_array(t, folder, f"initializer {t.name!r}") for t in g.initializer}
