@@ -1,6 +1,8 @@
 """crnn.onnx.load on hostile and unsupported files: each refused with an
 OnnxError that says why, nothing read outside the model's folder."""
 import os
+import subprocess
+import sys
 
 import numpy as np
 import onnx
@@ -152,3 +154,15 @@ def test_peepholes(lstm_model):
     model.graph.initializer.append(numpy_helper.from_array(np.zeros((1, 12), np.float32), "P"))
     node.input.append("P")
     refused(model, path, "peephole")
+
+
+def test_import_crnn_leaves_onnx_alone():
+    code = "import sys, crnn; assert 'onnx' not in sys.modules and 'crnn.onnx' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_export_refuses_what_is_not_a_layer(tmp_path):
+    with pytest.raises(TypeError, match="module: expected"):
+        crnn.onnx.export(crnn.Linear(3, 4), tmp_path / "x.onnx")
+    with pytest.raises(ValueError, match="lengths"):
+        crnn.onnx.export(crnn.GRUCell(3, 4), tmp_path / "x.onnx", lengths=True)

@@ -25,6 +25,12 @@ the node and attribute: peepholes, ``clip``, other activations,
 ``input_forget``, GRU ``linear_before_reset=0``, operators outside the
 glue. External data is read only from files inside the model's folder.
 """
+try:
+    import onnx  # noqa: F401
+except ImportError as e:
+    raise ImportError('crnn.onnx needs the onnx package: pip install "crnn[onnx]" (or '
+                      '".[onnx]" from a source tree)') from e
+
 from ._export import export
 from ._load import OnnxError, OnnxModel, load
 
