@@ -167,10 +167,12 @@ def _cell(g: _Graph, m, initial_state: bool):
 
 # -- LSTM with projections: a Scan per layer-direction --------------------------
 def _scan_layer(g: _Graph, m, k, x, s0, lens):
-    """Layer k of a projected LSTM; x is (L, N, I). Each direction is a Scan
-    (reversed for the reverse direction); steps past a sequence's length
-    keep the state and output zeros, as a packed sequence does."""
+    """Layer k of a projected LSTM; x is (L, N, I). Each direction is a
+    forward Scan; the reverse direction scans each sequence reversed within
+    its length (ReverseSequence). Steps past a sequence's length keep the
+    state and output zeros, as a packed sequence does."""
     mask = _step_mask(g, x, lens)
+    lens64 = _lengths64(g, x, lens) if m.num_directions == 2 else None
     ys, finals = [], {"h": [], "c": []}
     for d in range(m.num_directions):
         sfx = f"_l{k}" + ("_reverse" if d else "")
@@ -178,15 +180,27 @@ def _scan_layer(g: _Graph, m, k, x, s0, lens):
         init = [_initial(g, m, s0.get(s), i, x, F) for s, F in
                 (("h", m.proj_size), ("c", m.hidden_size))]
         xw = _input_gates(g, m, sfx, x)
+        if d:
+            xw = g.node("ReverseSequence", [xw, lens64], batch_axis=1, time_axis=0)
         h, c, y = g.node("Scan", init + [xw, mask], 3, body=_scan_body(g, m, sfx),
-                         num_scan_inputs=2, scan_input_directions=[d, d],
-                         scan_output_directions=[d])
+                         num_scan_inputs=2)
+        if d:
+            y = g.node("ReverseSequence", [y, lens64], batch_axis=1, time_axis=0)
         ys.append(y)
         finals["h"].append(g.node("Unsqueeze", [h, g.ints([0])]))
         finals["c"].append(g.node("Unsqueeze", [c, g.ints([0])]))
     join = (lambda v: v[0]) if len(ys) == 1 else (lambda v: g.node("Concat", v, axis=0))
     y = ys[0] if len(ys) == 1 else g.node("Concat", ys, axis=2)
     return y, {s: join(v) for s, v in finals.items()}
+
+
+def _lengths64(g: _Graph, x, lens):
+    """The (N,) int64 sequence lengths: the lengths input, or L for all."""
+    if lens is not None:
+        return g.node("Cast", [lens], to=TensorProto.INT64)
+    shape = g.node("Shape", [x])
+    return g.node("Expand", [g.node("Slice", [shape, g.ints([0]), g.ints([1])]),
+                             g.node("Slice", [shape, g.ints([1]), g.ints([2])])])
 
 
 def _step_mask(g: _Graph, x, lens):
