@@ -40,14 +40,22 @@ SUFFIX = {"torch": ".pt", "npz": ".npz", "safetensors": ".safetensors", "onnx": 
 
 
 def seed_files(reader, folder):
-    """Valid files for reader, as bytes."""
-    m = crnn.LSTM(3, 4, 2, bidirectional=True, proj_size=2, seed=0)
+    """Valid files for reader, as bytes: an LSTM and a GRU's state dicts,
+    or for ONNX crnn's export of them and torch's export of an LSTM (the
+    glue torch writes around recurrent nodes)."""
+    import torch
+    m = crnn.LSTM(3, 4, 2, bidirectional=True, batch_first=True, seed=0)
     g = crnn.GRU(2, 3, bias=False, seed=1)
     out = []
-    for i, mod in enumerate((m, g)):
+    for i, mod in enumerate((m, g, "torch")):
         path = os.path.join(folder, f"seed{i}{SUFFIX[reader]}")
-        if reader == "torch":
-            import torch
+        if reader == "onnx" and mod == "torch":
+            torch.onnx.export(torch.nn.LSTM(2, 3, 2, batch_first=True), (torch.randn(1, 2, 2),),
+                              path, dynamo=False, input_names=["input"],
+                              dynamic_axes={"input": {0: "batch", 1: "seq"}})
+        elif mod == "torch":
+            continue
+        elif reader == "torch":
             torch.save({k: torch.from_numpy(v) for k, v in mod.state_dict().items()}, path)
         elif reader == "onnx":
             crnn.onnx.export(mod, path, initial_state=True, lengths=bool(i))

@@ -130,10 +130,6 @@ class _Step:
         self.inputs, self.outputs = list(node.input), list(node.output)
 
     def run(self, values: dict):
-        for name in self.inputs:
-            if name and name not in values:
-                raise OnnxError(f"{self.where}: input {name!r} is neither a graph input, "
-                                f"a constant nor an earlier node's output")
         try:
             outs = self.fn([values[n] if n else None for n in self.inputs])
         except (ValueError, TypeError, IndexError, KeyError, ArithmeticError) as e:
@@ -238,6 +234,21 @@ def _check_names(g):
         raise OnnxError(f"graph: the name {bad!r} is not UTF-8 text")
 
 
+def _check_defined(g, initializers):
+    """Every node input and graph output is a graph input, an initializer
+    or an earlier node's output (ONNX's topological order)."""
+    defined = {v.name for v in g.input} | set(initializers)
+    for i, node in enumerate(g.node):
+        for name in node.input:
+            if name and name not in defined:
+                raise OnnxError(f"{_where(node, i)}: input {name!r} is neither a graph "
+                                f"input, an initializer nor an earlier node's output")
+        defined.update(node.output)
+    for v in g.output:
+        if v.name not in defined:
+            raise OnnxError(f"graph: output {v.name!r} is computed by no node")
+
+
 def load(path) -> OnnxModel:
     """The ONNX model at path as an OnnxModel (see the package docstring)."""
     path = os.fspath(path)
@@ -248,6 +259,7 @@ def load(path) -> OnnxModel:
     if len(g.sparse_initializer):
         raise OnnxError("graph: sparse initializers are not read by crnn")
     values = {t.name: to_array(t, folder, f"initializer {t.name!r}") for t in g.initializer}
+    _check_defined(g, values)
     modules, steps = [], []
     for i, node in enumerate(g.node):
         step = _node_step(node, i, folder, values, modules)
