@@ -116,7 +116,7 @@ def test_external_data_longer_than_its_file(lstm_model, tmp_path):
     ("clip", 3.0, "attribute clip"),
     ("input_forget", 1, "input_forget=1"),
     ("activations", ["Sigmoid", "Tanh", "Relu"], "attribute activations"),
-    ("direction", "reverse", "direction='reverse'"),
+    ("direction", "backward", "direction='backward'"),
     ("activation_alpha", [1.0], "activation_alpha"),
 ])
 def test_unsupported_attributes(lstm_model, attr, value, match):

@@ -186,7 +186,8 @@ def _recurrent_step(node, where, attrs, values):
     module = build_module(node.op_type, attrs, [values.get(n) if n else None
                                                 for n in ins[1:4]], where)
     lstm = node.op_type == "LSTM"
-    return module, lambda a: run_node(module, a[0], a[4] if len(a) > 4 else None,
+    reverse = attrs.get("direction") == "reverse"
+    return module, lambda a: run_node(module, reverse, a[0], a[4] if len(a) > 4 else None,
                                       a[5] if len(a) > 5 else None,
                                       a[6] if lstm and len(a) > 6 else None)
 

@@ -39,9 +39,9 @@ def _check_attrs(op, attrs, where):
     if attrs.get("layout", 0) not in (0, 1):
         _refuse(where, f"attribute layout={attrs['layout']!r}: expected 0 or 1")
     direction = attrs.get("direction", "forward")
-    if direction not in ("forward", "bidirectional"):
-        _refuse(where, f"attribute direction={direction!r}: crnn's layers run forward or "
-                       f"both ways ('forward' or 'bidirectional')")
+    if direction not in ("forward", "reverse", "bidirectional"):
+        _refuse(where, f"attribute direction={direction!r}: expected 'forward', 'reverse' "
+                       f"or 'bidirectional'")
     return 2 if direction == "bidirectional" else 1
 
 
@@ -99,28 +99,47 @@ def build_module(op, attrs, weights, where):
     return module
 
 
-def run_node(module, X, lens=None, h0=None, c0=None):
-    """The node's outputs [Y, Y_h(, Y_c)] in its layout, computed by module."""
+def _initial_state(module, h0, c0, N):
+    """The crnn state argument from a node's initial_h / initial_c (either
+    may be missing: zeros), both (D, N, H) in time-first layout."""
+    lstm = type(module).__name__ == "LSTM"
+    if h0 is None and (c0 is None or not lstm):
+        return None
+    zeros = np.zeros((module.num_directions, N, module.hidden_size), module.dtype)
+    h0, c0 = (zeros if s is None else s for s in (h0, c0))
+    return (h0, c0) if lstm else h0
+
+
+def _flip_within(x, lens, bf):
+    """x with the first lens[n] steps of each sequence n reversed; the
+    steps past a sequence's length stay (flipping twice restores x)."""
+    t_axis = 1 if bf else 0
+    L, N = x.shape[t_axis], x.shape[1 - t_axis]
+    lens = np.full(N, L) if lens is None else np.ravel(lens).astype(np.int64)
+    t = np.arange(L)[:, None]
+    idx = np.where(t < lens[None, :], lens[None, :] - 1 - t, t)      # (L, N)
+    return np.take_along_axis(x, (idx.T if bf else idx)[:, :, None], axis=t_axis)
+
+
+def run_node(module, reverse, X, lens=None, h0=None, c0=None):
+    """The node's outputs [Y, Y_h(, Y_c)] in its layout, computed by module;
+    a reverse node runs its forward module on each sequence reversed."""
     from ..utils.rnn import pack_padded_sequence, pad_packed_sequence
     bf, D, H = module.batch_first, module.num_directions, module.hidden_size
     if np.ndim(X) != 3:
         raise ValueError(f"X: expected 3 dimensions, got shape {np.shape(X)}")
     N, L = (X.shape[0], X.shape[1]) if bf else (X.shape[1], X.shape[0])
-    lstm = type(module).__name__ == "LSTM"
-    states = [s if s is None or not bf else np.swapaxes(s, 0, 1) for s in (h0, c0)]
-    if all(s is None for s in states[:1 + lstm]):
-        state = None
-    else:
-        zeros = np.zeros((D, N, H), module.dtype)
-        state = [zeros if s is None else s for s in states]
-        state = tuple(state) if lstm else state[0]
+    state = _initial_state(module, *(s if s is None or not bf else np.swapaxes(s, 0, 1)
+                                     for s in (h0, c0)), N)
+    x = _flip_within(X, lens, bf) if reverse else X
     packed = lens is not None and not np.array_equal(np.ravel(lens), np.full(N, L))
-    x = pack_padded_sequence(X, np.ravel(lens), batch_first=bf, enforce_sorted=False) \
-        if packed else X
+    if packed:
+        x = pack_padded_sequence(x, np.ravel(lens), batch_first=bf, enforce_sorted=False)
     y, sn = module(x, state)
     if packed:
         y, _ = pad_packed_sequence(y, batch_first=bf, total_length=L)
+    y = _flip_within(y, lens, bf) if reverse else y
     y = y.reshape(y.shape[:2] + (D, H))                   # (L, N, D, H) / (N, L, D, H)
     y = y if bf else y.transpose(0, 2, 1, 3)              # ONNX: (L, D, N, H)
-    finals = list(sn) if lstm else [sn]
+    finals = list(sn) if type(module).__name__ == "LSTM" else [sn]
     return [y] + [s.swapaxes(0, 1) if bf else s for s in finals]
