@@ -13,7 +13,6 @@ or a hang (``-timeout``, default 10 s) is a finding.
 """
 import io
 import os
-import pickle
 import sys
 import tempfile
 import warnings
@@ -34,7 +33,7 @@ else:
     import crnn.onnx
 
 # what each reader may raise for a bad file
-EXPECTED = {"torch": (ValueError, pickle.UnpicklingError), "npz": (ValueError,),
+EXPECTED = {"torch": (ValueError, crnn.io.UnsafeCheckpointError), "npz": (ValueError,),
             "safetensors": (ValueError,), "onnx": (ValueError,)}
 SUFFIX = {"torch": ".pt", "npz": ".npz", "safetensors": ".safetensors", "onnx": ".onnx"}
 

@@ -216,6 +216,19 @@ class _RestrictedUnpickler(pickle.Unpickler):
         return self.storages[key]
 
 
+def _unpickle(unpickler):
+    """unpickler.load(); a damaged pickle raises ValueError, one that asks
+    for what a state dict never holds UnsafeCheckpointError."""
+    try:
+        return unpickler.load()
+    except UnsafeCheckpointError:
+        raise
+    except (pickle.UnpicklingError, EOFError, TypeError, IndexError, KeyError,
+            AttributeError) as e:
+        raise ValueError(f"path: the checkpoint's data.pkl is damaged ({type(e).__name__}: "
+                         f"{e})") from None
+
+
 def load_torch_checkpoint(path) -> dict:
     """The state dict in a PyTorch checkpoint (zip format), as ndarrays,
     read without torch and without running any code from the file."""
@@ -236,7 +249,8 @@ def load_torch_checkpoint(path) -> dict:
             if order not in (b"little", b"big"):
                 raise ValueError(f"path: unknown byteorder record {order!r}")
             byteorder = "<" if order == b"little" else ">"
-        obj = _RestrictedUnpickler(io.BytesIO(zf.read(pkl[0])), zf, prefix, byteorder).load()
+        obj = _unpickle(_RestrictedUnpickler(io.BytesIO(zf.read(pkl[0])), zf, prefix,
+                                             byteorder))
     if not isinstance(obj, dict):
         raise ValueError(f"path: the checkpoint holds a {type(obj).__name__}, not a state "
                          f"dict")
