@@ -166,3 +166,9 @@ def test_export_refuses_what_is_not_a_layer(tmp_path):
         crnn.onnx.export(crnn.Linear(3, 4), tmp_path / "x.onnx")
     with pytest.raises(ValueError, match="lengths"):
         crnn.onnx.export(crnn.GRUCell(3, 4), tmp_path / "x.onnx", lengths=True)
+
+
+def test_recurrent_node_without_R(lstm_model):
+    model, path = lstm_model
+    recurrent_node(model).input[2] = ""
+    refused(model, path, "expected the inputs X, W, R")

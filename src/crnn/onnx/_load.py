@@ -80,9 +80,8 @@ def to_array(t, folder, what) -> np.ndarray:
     """A TensorProto as an ndarray, after checking that its declared shape
     and type agree with the data it carries."""
     if t.data_type not in _DTYPES:
-        raise OnnxError(f"{what}: tensor type {t.data_type} "
-                        f"({TensorProto.DataType.Name(t.data_type) if t.data_type in TensorProto.DataType.values() else '?'}) "
-                        f"is not one crnn reads")
+        raise OnnxError(f"{what}: tensor type {t.data_type} is not one crnn reads "
+                        f"(float, double, float16, int64/32/8, uint8, bool)")
     dims = [int(d) for d in t.dims]
     if any(d < 0 for d in dims):
         raise OnnxError(f"{what}: negative dimension in shape {dims}")
@@ -116,10 +115,13 @@ def _attrs(node, folder, where) -> dict:
                             f"graphs of recurrent nodes and glue only")
         else:
             v = helper.get_attribute_value(a)
-            out[a.name] = v.decode(errors="replace") if isinstance(v, bytes) else \
-                [s.decode(errors="replace") if isinstance(s, bytes) else s for s in v] \
-                if isinstance(v, list) else v
+            out[a.name] = [_text(x) for x in v] if isinstance(v, list) else _text(v)
     return out
+
+
+def _text(v):
+    """An attribute's bytes as text (other values as they are)."""
+    return v.decode(errors="replace") if isinstance(v, bytes) else v
 
 
 class _Step:
@@ -175,7 +177,11 @@ class OnnxModel(Sequence):
 
 
 def _recurrent_step(node, where, attrs, values):
+    """The crnn module of a recurrent node and the function that runs the node."""
     ins = list(node.input) + [""] * (8 - len(node.input))
+    if len(ins) > 8 or not ins[1] or not ins[2]:
+        raise OnnxError(f"{where}: expected the inputs X, W, R and optionally B, "
+                        f"sequence_lens, initial_h, initial_c, P; got {list(node.input)}")
     if ins[7]:
         raise OnnxError(f"{where}: input P (peepholes): crnn's LSTM has no peephole "
                         f"connections")
