@@ -15,7 +15,10 @@ from __future__ import annotations
 import io
 import os
 import pickle
+import struct
+import tokenize
 import zipfile
+import zlib
 from collections import OrderedDict
 
 import numpy as np
@@ -60,16 +63,39 @@ def save(state_dict, path, format=None) -> None:
                          f"'safetensors'), got {str(path)!r}")
 
 
+# what the readers below raise for a damaged file, beside ValueError (found
+# by tests/fuzz_readers.py); each becomes a ValueError naming the file
+_DAMAGED = (EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError, struct.error,
+            OverflowError, MemoryError, OSError, RuntimeError, tokenize.TokenError)
+_NOT_THERE = (FileNotFoundError, IsADirectoryError, PermissionError)
+
+
 def load(path, format=None) -> dict:
     """A state dict {name: ndarray} from ``.npz``, ``.safetensors`` or a
-    PyTorch checkpoint (``.pt`` / ``.pth``, read without torch)."""
+    PyTorch checkpoint (``.pt`` / ``.pth``, read without torch). A damaged
+    file raises ValueError (or ``UnsafeCheckpointError``)."""
     fmt = _format(path, format)
+    try:
+        return _load(path, fmt)
+    except _DAMAGED as e:
+        if isinstance(e, _NOT_THERE):
+            raise
+        raise ValueError(f"path: {str(path)!r} is not a readable {fmt} file "
+                         f"({type(e).__name__}: {e})") from None
+
+
+def _load(path, fmt) -> dict:
     if fmt == "npz":
         with np.load(path, allow_pickle=False) as f:
             return {k: f[k] for k in f.files}
     if fmt == "safetensors":
+        from safetensors import SafetensorError
         from safetensors.numpy import load_file
-        return dict(load_file(str(path)))
+        try:
+            return dict(load_file(str(path)))
+        except SafetensorError as e:
+            raise ValueError(f"path: {str(path)!r} is not a readable safetensors file "
+                             f"({e})") from None
     if fmt == "torch":
         return load_torch_checkpoint(path)
     raise ValueError(f"path: expected a .npz, .safetensors, .pt or .pth file (or "
@@ -190,6 +216,19 @@ class _RestrictedUnpickler(pickle.Unpickler):
         return self.storages[key]
 
 
+def _unpickle(unpickler):
+    """unpickler.load(); a damaged pickle raises ValueError, one that asks
+    for what a state dict never holds UnsafeCheckpointError."""
+    try:
+        return unpickler.load()
+    except UnsafeCheckpointError:
+        raise
+    except (pickle.UnpicklingError, EOFError, TypeError, IndexError, KeyError,
+            AttributeError) as e:
+        raise ValueError(f"path: the checkpoint's data.pkl is damaged ({type(e).__name__}: "
+                         f"{e})") from None
+
+
 def load_torch_checkpoint(path) -> dict:
     """The state dict in a PyTorch checkpoint (zip format), as ndarrays,
     read without torch and without running any code from the file."""
@@ -210,7 +249,8 @@ def load_torch_checkpoint(path) -> dict:
             if order not in (b"little", b"big"):
                 raise ValueError(f"path: unknown byteorder record {order!r}")
             byteorder = "<" if order == b"little" else ">"
-        obj = _RestrictedUnpickler(io.BytesIO(zf.read(pkl[0])), zf, prefix, byteorder).load()
+        obj = _unpickle(_RestrictedUnpickler(io.BytesIO(zf.read(pkl[0])), zf, prefix,
+                                             byteorder))
     if not isinstance(obj, dict):
         raise ValueError(f"path: the checkpoint holds a {type(obj).__name__}, not a state "
                          f"dict")

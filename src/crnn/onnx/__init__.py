@@ -1,0 +1,37 @@
+"""ONNX in and out, without torch (needs ``pip install ".[onnx]"``).
+
+    crnn.onnx.export(module, "model.onnx", initial_state=False, lengths=False)
+    model = crnn.onnx.load("model.onnx")   # an OnnxModel: its crnn modules, callable
+
+**export** writes a crnn layer (``RNN``, ``LSTM``, ``GRU``) or cell
+(``RNNCell``, ``LSTMCell``, ``GRUCell``) as an ONNX model with dynamic batch
+and sequence axes. A layer's graph takes ``input`` ((L, N, I), or (N, L, I)
+with ``batch_first``), with ``initial_state=True`` also ``h0`` (and ``c0``),
+(D * num_layers, N, F), and with ``lengths=True`` the int32 ``lengths`` (N,)
+of a padded batch (ONNX ``sequence_lens``); it gives ``output``, ``h_n``
+(and ``c_n``) — with ``lengths``, the output is zero past each sequence's
+end, as ``pad_packed_sequence`` pads it. A cell's graph takes ``input``
+(N, I) (and ``h0``, ``c0``) and gives ``h1`` (and ``c1``). Layers are ONNX
+RNN / LSTM / GRU nodes (gates reordered from torch's: LSTM i,f,g,o to
+i,o,f,c; GRU r,z,n to z,r,h with ``linear_before_reset=1``); an LSTM with
+``proj_size``, which has no ONNX operator, is a ``Scan`` over its steps.
+
+**load** reads a graph of ONNX RNN / LSTM / GRU nodes and the glue that
+``torch.onnx.export`` writes around them, and returns an ``OnnxModel``: the
+ordered crnn modules, one per recurrent node (``model[0]``...), and a
+callable that runs the whole graph on them (``outputs = model(x, h0)``).
+What crnn cannot compute exactly is refused with an ``OnnxError`` naming
+the node and attribute: peepholes, ``clip``, other activations,
+``input_forget``, GRU ``linear_before_reset=0``, operators outside the
+glue. External data is read only from files inside the model's folder.
+"""
+try:
+    import onnx  # noqa: F401
+except ImportError as e:
+    raise ImportError('crnn.onnx needs the onnx package: pip install "crnn[onnx]" (or '
+                      '".[onnx]" from a source tree)') from e
+
+from ._export import export
+from ._load import OnnxError, OnnxModel, load
+
+__all__ = ["export", "load", "OnnxModel", "OnnxError"]

@@ -1,0 +1,35 @@
+"""How crnn's (torch's) layer kinds map onto ONNX's recurrent operators:
+gate order, activations, and the weights of one layer-direction."""
+from __future__ import annotations
+
+import numpy as np
+
+# ONNX's gate blocks in terms of torch's: LSTM torch i,f,g,o -> ONNX i,o,f,c;
+# GRU torch r,z,n -> ONNX z,r,h; the Elman RNN has one block
+TORCH_TO_ONNX = {"RNN": (0,), "LSTM": (0, 3, 1, 2), "GRU": (1, 0, 2)}
+ONNX_TO_TORCH = {k: tuple(int(i) for i in np.argsort(v)) for k, v in TORCH_TO_ONNX.items()}
+
+# the activations crnn computes, per direction, as ONNX names them
+ACTIVATIONS = {"RNN_TANH": ["Tanh"], "RNN_RELU": ["Relu"], "LSTM": ["Sigmoid", "Tanh", "Tanh"],
+               "GRU": ["Sigmoid", "Tanh"]}
+
+
+def reorder(w: np.ndarray, op: str, order: dict) -> np.ndarray:
+    """w with its gate blocks (along the first axis) permuted by order[op]."""
+    perm = order[op]
+    blocks = w.reshape((len(perm), -1) + w.shape[1:])
+    return np.ascontiguousarray(blocks[list(perm)].reshape(w.shape))
+
+
+def op_of(module) -> str:
+    """The ONNX operator of a crnn layer or cell: RNN, LSTM or GRU."""
+    for op in ("LSTM", "GRU", "RNN"):
+        if type(module).__name__.startswith(op):
+            return op
+    raise TypeError(f"module: expected a crnn RNN, LSTM, GRU or one of their cells, "
+                    f"got {type(module).__name__}")
+
+
+def activation_key(module) -> str:
+    op = op_of(module)
+    return f"RNN_{module.nonlinearity.upper()}" if op == "RNN" else op
