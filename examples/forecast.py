@@ -1,4 +1,8 @@
-"""Forecast a real time series with a GRU: the core of `python -m crnn demo`.
+"""
+Forecast a real time series with a GRU
+======================================
+
+The core of ``python -m crnn demo``. Run it with::
 
     python examples/forecast.py [--quick]
 

@@ -1,5 +1,9 @@
-"""Streaming inference: one frame at a time at batch 1, the state carried
-from call to call.
+"""
+Streaming inference
+===================
+
+One frame at a time at batch 1, the state carried from call to call. Run it
+with::
 
     python examples/streaming.py [--quick]
 

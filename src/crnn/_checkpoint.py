@@ -25,6 +25,8 @@ TREE_KEY = "__crnn_tree__"
 class UnsaveableError(TypeError, ValueError):
     """A value (or key) that ``crnn.save`` cannot write; nothing was written."""
 
+    __module__ = "crnn.io"   # where users meet it (and crnn)
+
 
 def _leaf_array(value, where):
     arr = tensor_to_numpy(value) if is_tensor(value) else np.asarray(value)

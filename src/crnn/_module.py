@@ -128,12 +128,15 @@ class Module:
             p.data[...] = self.rng.uniform(-bound, bound, size=p.shape)
 
     def named_parameters(self) -> Iterator[tuple[str, Parameter]]:
+        """``(name, Parameter)`` pairs, in torch's order and with its names."""
         yield from self._params.items()
 
     def parameters(self) -> Iterator[Parameter]:
+        """The parameters, in torch's order (e.g. for an optimizer)."""
         yield from self._params.values()
 
     def zero_grad(self) -> None:
+        """Set every parameter gradient to zero (``backward`` adds to them)."""
         self.flat_gradients[...] = 0
 
     def __getattr__(self, name):
@@ -153,6 +156,7 @@ class Module:
         return self._params[name]._checked(value, name)
 
     def __call__(self, *args, **kwargs):
+        """``module(...)`` is ``module.forward(...)``."""
         return self.forward(*args, **kwargs)
 
     def _run(self, method, what, *args):
@@ -173,10 +177,17 @@ class Module:
 
     # -- modes --------------------------------------------------------------
     def train(self, mode: bool = True):
+        """Set training mode (``mode=False``: eval mode) and return the module.
+
+        In training mode a forward keeps what ``backward`` needs and
+        applies dropout; in eval mode it keeps nothing and may run from
+        several threads at once.
+        """
         self.training = bool(mode)
         return self
 
     def eval(self):
+        """Set eval mode (``train(False)``) and return the module."""
         return self.train(False)
 
     # -- state dicts --------------------------------------------------------
@@ -204,6 +215,7 @@ class Module:
 
     # -- repr ---------------------------------------------------------------
     def extra_repr(self) -> str:
+        """The arguments shown inside ``repr(module)``, as torch's."""
         return ""
 
     def __repr__(self):

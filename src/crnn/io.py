@@ -1,4 +1,4 @@
-"""Weights in and out: state dicts to and from files, without torch.
+"""Weights in and out: state dicts to and from files, without torch::
 
     crnn.save(module.state_dict(), "model.npz")      # or .safetensors
     module.load_state_dict(crnn.load("model.npz"))   # .npz, .safetensors,

@@ -1,6 +1,6 @@
 """Learning-rate schedules with torch.optim.lr_scheduler's rules: they set
 an optimizer's ``lr`` epoch by epoch, and give the same sequence of rates
-as torch's (the same float operations in the same order).
+as torch's (the same float operations in the same order)::
 
     opt = crnn.optim.Adam(params, lr=0.01)
     sched = crnn.optim.lr_scheduler.StepLR(opt, step_size=30, gamma=0.1)
@@ -9,7 +9,8 @@ as torch's (the same float operations in the same order).
         sched.step()
 
 Each has ``state_dict()`` / ``load_state_dict()``, so that a resumed run
-continues the same schedule (save it beside the optimizer's state).
+continues the same schedule (save it beside the optimizer's state). The
+module is also reachable as ``crnn.optim.lr_scheduler``, torch's spelling.
 """
 from __future__ import annotations
 
