@@ -18,6 +18,7 @@ import os
 import pickle
 import zipfile
 from collections import OrderedDict
+from typing import Any
 
 import numpy as np
 
@@ -41,7 +42,7 @@ def _format(path, fmt):
             ".pth": "torch", ".bin": "torch"}.get(ext)
 
 
-def save(obj, path, format=None) -> None:
+def save(obj: Any, path: str | os.PathLike, format: str | None = None) -> None:
     """Write a module, a state dict, or a nested checkpoint to a file.
 
     Parameters
@@ -90,7 +91,7 @@ def save(obj, path, format=None) -> None:
         _checkpoint.write_atomic(path, lambda f: f.write(data))
 
 
-def load(path, format=None):
+def load(path: str | os.PathLike, format: str | None = None) -> dict[str, Any]:
     """Read what :func:`save` wrote, or a PyTorch checkpoint.
 
     Parameters

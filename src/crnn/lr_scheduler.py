@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from typing import Any
 
 from ._validate import check_choice, check_positive_int
 
@@ -43,7 +44,8 @@ class _Scheduler:
     attributes that make up the state."""
 
     _fields: tuple[str, ...] = ()
-    optimizer: object
+    optimizer: Any
+    _last_lr: list
 
     def state_dict(self) -> dict:
         """The schedule's state: its settings and where it is in them.

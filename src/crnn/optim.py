@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import numbers
 import warnings
+from typing import Any, Iterable
 
 import numpy as np
 
@@ -72,7 +73,7 @@ class Optimizer:
     #: the hyperparameters a subclass takes, as saved in ``param_groups``
     hyperparameters: tuple[str, ...] = ("lr",)
 
-    def __init__(self, params):
+    def __init__(self, params: Iterable[Parameter]):
         if isinstance(params, Parameter):
             raise TypeError("params: expected an iterable of Parameters (e.g. "
                             "module.parameters()), got a single Parameter")
@@ -143,7 +144,7 @@ class Optimizer:
         group["params"] = list(range(len(self.params)))
         return {"state": state, "param_groups": [group]}
 
-    def load_state_dict(self, state_dict) -> None:
+    def load_state_dict(self, state_dict: Any) -> None:
         """Restore a state from :meth:`state_dict` (or :func:`crnn.load` of it).
 
         Parameters
@@ -218,8 +219,9 @@ class SGD(Optimizer):
     hyperparameters = ("lr", "momentum", "dampening", "weight_decay", "nesterov",
                        "maximize")
 
-    def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,
-                 nesterov=False, maximize=False):
+    def __init__(self, params: Iterable[Parameter], lr: float = 1e-3, momentum: float = 0.0,
+                 dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False,
+                 maximize: bool = False):
         super().__init__(params)
         self.lr = _check_lr(lr)
         self.momentum = _check_nonneg(momentum, "momentum")
@@ -269,8 +271,9 @@ class Adam(Optimizer):
 
     decoupled = False
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-                 amsgrad=False, maximize=False):
+    def __init__(self, params: Iterable[Parameter], lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0, amsgrad: bool = False, maximize: bool = False):
         super().__init__(params)
         self.lr = _check_lr(lr)
         b1, b2 = betas
@@ -316,6 +319,7 @@ class AdamW(Adam):
 
     decoupled = True
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
-                 amsgrad=False, maximize=False):
+    def __init__(self, params: Iterable[Parameter], lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 1e-2, amsgrad: bool = False, maximize: bool = False):
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize)
