@@ -47,6 +47,9 @@ html_theme_options = {
     "show_toc_level": 2,
     "footer_start": ["copyright"],
     "footer_end": ["sphinx-version"],
+    # code-heavy pages get the full width; the API pages keep their contents
+    "secondary_sidebar_items": {"index": [], "guide/*": [], "auto_examples/*": []},
 }
 html_sidebars = {"index": []}
-html_static_path = []
+html_static_path = ["_static"]
+html_css_files = ["crnn.css"]

@@ -13,12 +13,31 @@ from ._validate import as_array, check_positive_int, check_shape
 
 
 class Linear(Module):
-    """``Linear(in_features, out_features, bias=True, dtype=np.float32, *,
-    seed=None, generator=None)``: ``y = x @ weight.T + bias`` for x of shape
-    (..., in_features); ``weight`` (out_features, in_features) and ``bias``
-    (out_features,) from U(-1/sqrt(in_features), 1/sqrt(in_features)) as
-    torch. ``grad_x = lin.backward(grad_y)`` after a training-mode forward
-    adds to the parameter gradients."""
+    """A linear layer, as torch.nn.Linear: ``y = x @ weight.T + bias``.
+
+    Parameters
+    ----------
+    in_features : int
+        Size of the last axis of the input.
+    out_features : int
+        Size of the last axis of the output.
+    bias : bool, default True
+        Whether the layer has a ``bias``.
+    dtype : {np.float32, np.float64}, default np.float32
+        The parameters' dtype; input is converted to it.
+    seed : int, optional
+        Seed of the initialisation (else ``crnn.manual_seed``'s generator).
+    generator : numpy.random.Generator, optional
+        Generator of the initialisation (not with ``seed``).
+
+    Notes
+    -----
+    x may have any shape ``(..., in_features)``: a whole (N, L, H) sequence
+    output goes through at once. ``weight`` is (out_features, in_features)
+    and ``bias`` (out_features,), both from U(-1/sqrt(in_features),
+    1/sqrt(in_features)) as torch. ``grad_x = lin.backward(grad_y)`` after
+    a training-mode forward adds to the parameter gradients.
+    """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True,
                  dtype: DTypeLike = np.float32, *, seed: int | None = None,

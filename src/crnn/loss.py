@@ -52,8 +52,17 @@ class _Loss:
 
 
 class MSELoss(_Loss):
-    """mean (or sum) of (input - target)^2 over every element, as
-    torch.nn.MSELoss."""
+    """Mean squared error, as torch.nn.MSELoss.
+
+    ``loss = crit(input, target)`` is the mean (or sum) of ``(input -
+    target) ** 2`` over every element, a Python float; ``crit.backward()``
+    (no argument) then returns d loss / d input.
+
+    Parameters
+    ----------
+    reduction : {"mean", "sum"}, default "mean"
+        Mean or sum over the elements.
+    """
 
     def forward(self, input: ArrayLike, target: ArrayLike) -> float:
         """Mean (or sum) of ``(input - target) ** 2``; shapes must be equal."""
@@ -76,9 +85,19 @@ class MSELoss(_Loss):
 
 
 class CrossEntropyLoss(_Loss):
-    """Softmax cross-entropy of logits (N, C) (or (C,)) against integer class
-    targets (N,) (or a scalar), as torch.nn.CrossEntropyLoss: ``reduction``
-    'mean' (over the targets not equal to ignore_index) or 'sum'."""
+    """Softmax cross-entropy, as torch.nn.CrossEntropyLoss.
+
+    ``loss = crit(logits, target)`` with logits (N, C) (or (C,)) and integer
+    class targets (N,) (or a scalar), a Python float; ``crit.backward()``
+    (no argument) then returns d loss / d logits.
+
+    Parameters
+    ----------
+    reduction : {"mean", "sum"}, default "mean"
+        Mean over the targets not equal to ``ignore_index``, or sum.
+    ignore_index : int, default -100
+        A target value that contributes nothing.
+    """
 
     def __init__(self, reduction: str = "mean", ignore_index: int = -100):
         super().__init__(reduction)
