@@ -252,9 +252,9 @@ class Adam(Optimizer):
     Parameters
     ----------
     params : iterable of Parameter
-        The parameters to update.
+        The parameters to update, e.g. ``module.parameters()``.
     lr : float, default 1e-3
-        Learning rate.
+        Step size, before the per-element scaling by the moments.
     betas : tuple of float, default (0.9, 0.999)
         Decay rates of the running averages of the gradient and its square.
     eps : float, default 1e-8
