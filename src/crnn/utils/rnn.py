@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import numbers
 from collections import namedtuple
+from typing import Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .._validate import is_tensor, tensor_to_numpy
 
@@ -42,7 +44,7 @@ def _index_array(value, name, n=None):
     return arr.astype(np.int64, copy=False)
 
 
-def invert_permutation(permutation):
+def invert_permutation(permutation: ArrayLike | None) -> np.ndarray | None:
     """The inverse of a permutation (None stays None)."""
     if permutation is None:
         return None
@@ -133,7 +135,8 @@ def _step_mask(sorted_lengths, steps):
     return np.arange(steps)[:, None] < sorted_lengths[None, :]
 
 
-def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True):
+def pack_padded_sequence(input: ArrayLike, lengths: ArrayLike, batch_first: bool = False,
+                         enforce_sorted: bool = True) -> PackedSequence:
     """Pack a padded batch of sequences of the given lengths.
 
     Parameters
@@ -189,7 +192,9 @@ def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True)
     return PackedSequence(data, batch_sizes.astype(np.int64), sorted_indices, None)
 
 
-def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_length=None):
+def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False,
+                        padding_value: float = 0.0, total_length: int | None = None
+                        ) -> tuple[np.ndarray, np.ndarray]:
     """The inverse of :func:`pack_padded_sequence`.
 
     Parameters
@@ -235,7 +240,8 @@ def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_le
     return out, lengths.astype(np.int64)
 
 
-def pad_sequence(sequences, batch_first=False, padding_value=0.0, padding_side="right"):
+def pad_sequence(sequences: Sequence[ArrayLike], batch_first: bool = False,
+                 padding_value: float = 0.0, padding_side: str = "right") -> np.ndarray:
     """Stack sequences of different lengths into one padded array.
 
     Parameters
@@ -274,7 +280,8 @@ def pad_sequence(sequences, batch_first=False, padding_value=0.0, padding_side="
     return out if batch_first else np.ascontiguousarray(np.swapaxes(out, 0, 1))
 
 
-def unpad_sequence(padded_sequences, lengths, batch_first=False):
+def unpad_sequence(padded_sequences: ArrayLike, lengths: ArrayLike,
+                   batch_first: bool = False) -> list[np.ndarray]:
     """The list of sequences of a padded batch, each cut to its length."""
     x = _to_numpy(padded_sequences)
     if not batch_first:
@@ -285,7 +292,7 @@ def unpad_sequence(padded_sequences, lengths, batch_first=False):
     return [x[i, :int(l)].copy() for i, l in enumerate(lengths)]
 
 
-def pack_sequence(sequences, enforce_sorted=True):
+def pack_sequence(sequences: Sequence[ArrayLike], enforce_sorted: bool = True) -> PackedSequence:
     """Pack a list of sequences, each ``(L_i, *)``.
 
     Parameters
@@ -306,7 +313,7 @@ def pack_sequence(sequences, enforce_sorted=True):
     return pack_padded_sequence(pad_sequence(seqs), lengths, enforce_sorted=enforce_sorted)
 
 
-def unpack_sequence(packed_sequences):
+def unpack_sequence(packed_sequences: PackedSequence) -> list[np.ndarray]:
     """The list of sequences of a packed batch, in the original order."""
     padded, lengths = pad_packed_sequence(packed_sequences, batch_first=True)
     return unpad_sequence(padded, lengths, batch_first=True)
