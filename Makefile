@@ -3,6 +3,8 @@
 #   make                 build/c/libcrnn.a and build/c/libcrnn.so
 #   make check           build and run the C test of the core (needs only libm)
 #   make example BLAS_LIBS="-lopenblas"        the C example (examples/c)
+#   make run-example BLAS_LIBS="-lopenblas"    ... built, fed by examples/c/export.py
+#                                              (crnn installed in $(PYTHON)), and run
 #
 # The core calls BLAS through the function pointers the caller passes in
 # (crnn_blas in include/crnn.h); only the example links one. Flags stay
@@ -18,6 +20,7 @@ CORE_DEPS = $(CORE) $(wildcard src/crnn/_core/*.h src/crnn/_core/*.inc) include/
 # builds such as SciPy's OpenBLAS (scipy_sgemm_)
 BLAS_LIBS ?= -lopenblas
 BLAS_PREFIX ?=
+PYTHON ?= python3
 
 all: $(BUILD)/libcrnn.a $(BUILD)/libcrnn.so
 
@@ -44,7 +47,11 @@ $(BUILD)/rnn_infer: examples/c/rnn_infer.c $(BUILD)/libcrnn.a
 
 example: $(BUILD)/rnn_infer
 
+run-example: $(BUILD)/rnn_infer
+	$(PYTHON) examples/c/export.py $(BUILD)/example
+	$(BUILD)/rnn_infer $(BUILD)/example
+
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all check example clean
+.PHONY: all check example run-example clean

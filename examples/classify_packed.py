@@ -1,4 +1,8 @@
-"""Classify sequences of different lengths, packed: no work on padding.
+"""
+Classify sequences of different lengths, packed
+===============================================
+
+No work is spent on padding. Run it with::
 
     python examples/classify_packed.py [--quick]
 

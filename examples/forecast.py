@@ -1,4 +1,8 @@
-"""Forecast a real time series with a GRU: the core of `python -m crnn demo`.
+"""
+Forecast a real time series with a GRU
+======================================
+
+The core of ``python -m crnn demo``. Run it with::
 
     python examples/forecast.py [--quick]
 
@@ -6,6 +10,7 @@ Monthly CO2 at Mauna Loa (bundled with crnn): a GRU reads the last 24
 monthly changes and predicts the next; trained on all but the last five
 years, judged one month ahead on them against "next month = this month".
 """
+# sphinx_gallery_thumbnail_path = "demo.png"
 import argparse
 
 import numpy as np

@@ -1,5 +1,9 @@
-"""Streaming inference: one frame at a time at batch 1, the state carried
-from call to call.
+"""
+Streaming inference
+===================
+
+One frame at a time at batch 1, the state carried from call to call. Run it
+with::
 
     python examples/streaming.py [--quick]
 
@@ -9,6 +13,7 @@ call gives them too, with a small per-call cost (measured here, and against
 torch's GRUCell if torch is installed).
 """
 import argparse
+import importlib.util
 import time
 
 import numpy as np
@@ -38,14 +43,12 @@ start = time.perf_counter()
 for t in range(frames):
     h = cell(x[t], h)                            # (I,) -> (H,)
 per_call = (time.perf_counter() - start) / frames
-assert np.allclose(h, whole[-1, 0], atol=1e-6)
+assert h is not None and np.allclose(h, whole[-1, 0], atol=1e-6)
 print(f"chunks == one call; GRUCell({I}, {H}) at batch 1: {per_call * 1e6:.1f} us per frame")
 
-try:
+if importlib.util.find_spec("torch") is not None:
     import torch
-except ImportError:
-    torch = None
-if torch is not None:
+
     tc = torch.nn.GRUCell(I, H)
     tc.load_state_dict({k: torch.from_numpy(v) for k, v in cell.state_dict().items()})
     xt, ht = torch.from_numpy(x[:, 0]), None

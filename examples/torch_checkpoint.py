@@ -1,4 +1,8 @@
-"""Serve weights trained in PyTorch with crnn — torch not needed to load.
+"""
+Serve weights trained in PyTorch
+================================
+
+torch is not needed to load them. Run it with::
 
     python examples/torch_checkpoint.py [CHECKPOINT.pt]
 

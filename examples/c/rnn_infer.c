@@ -7,7 +7,7 @@
  *   rnn_infer DIR                       writes DIR/out.npy (L, 2H) and, if
  *                                       expected.npy is there, compares
  *
- * Build: make example BLAS_LIBS="-lopenblas" (see the Makefile). */
+ * Build and run: make run-example BLAS_LIBS="-lopenblas" (see the Makefile). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,8 +91,20 @@ static npy load(const char *dir, const char *name) {
     return a;
 }
 
+static const char usage[] =
+    "usage: rnn_infer DIR\n"
+    "  runs a 2-layer bidirectional RNN (tanh) at batch 1 over DIR/x.npy with the\n"
+    "  weights DIR/<state_dict key>.npy, writes DIR/out.npy and compares it with\n"
+    "  DIR/expected.npy if present. DIR comes from: python examples/c/export.py DIR\n"
+    "  (or, from the repository root: make run-example BLAS_LIBS=-lopenblas)\n";
+
 int main(int argc, char **argv) {
-    const char *dir = argc > 1 ? argv[1] : ".";
+    const char *dir;
+    if (argc != 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+        fputs(usage, argc == 2 ? stdout : stderr);
+        return argc == 2 ? 0 : 2;
+    }
+    dir = argv[1];
     crnn_blas blas = {CAT(BLAS_PREFIX, sgemm_), NULL, NULL};
     npy x = load(dir, "x");                       /* (L, I) */
     size_t L = x.rows, H = load(dir, "weight_hh_l0").rows, layers = 2, D = 2;

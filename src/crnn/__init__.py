@@ -6,9 +6,9 @@
     >>> out.shape, h_n.shape
     ((5, 3, 20), (2, 3, 20))
 """
-from . import io, optim, utils
-from .io import load, save
-from ._module import Module, Parameter
+from . import io, lr_scheduler, optim, utils
+from .io import OnnxError, UnsafeCheckpointError, UnsaveableError, load, save
+from ._module import Module, Parameter, ParameterShapeError, StateDictKeyError
 from .linear import Linear
 from .loss import CrossEntropyLoss, MSELoss
 from ._random import manual_seed
@@ -21,4 +21,6 @@ __version__ = "0.1.0"
 __all__ = ["Module", "Parameter", "Linear", "MSELoss", "CrossEntropyLoss", "optim",
            "utils", "io", "save", "load", "RNN", "LSTM", "GRU", "RNNBase", "RNNCell",
            "LSTMCell", "GRUCell", "RNNCellBase", "manual_seed", "set_num_threads",
-           "get_num_threads", "show_config", "__version__"]
+           "get_num_threads", "show_config", "__version__", "lr_scheduler",
+           "StateDictKeyError", "ParameterShapeError", "UnsafeCheckpointError",
+           "UnsaveableError", "OnnxError"]

@@ -2,7 +2,8 @@
 are in use, run the reference example, and time a forward and a backward
 pass.
 python -m crnn demo — train a GRU forecaster on a real series and plot it
-(crnn.demo)."""
+(crnn.demo).
+python -m crnn COMMAND --help — the options of a command."""
 import argparse
 import sys
 import time
@@ -10,6 +11,7 @@ import time
 import numpy as np
 
 import crnn
+from crnn import demo as demo_module
 
 
 def best_of(f, repeat):
@@ -21,22 +23,46 @@ def best_of(f, repeat):
     return best
 
 
-def main(argv=None) -> int:
+COMMANDS = ("info", "demo")
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command line: ``info`` (the default) and ``demo``, each with its
+    own options and help."""
     ap = argparse.ArgumentParser(prog="python -m crnn", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("command", nargs="?", default="info", choices=["info", "demo"])
-    ap.add_argument("--repeat", type=int, default=5, help="info: timing repetitions")
-    ap.add_argument("--epochs", type=int, default=400, help="demo: training epochs")
-    ap.add_argument("--out", default="crnn-demo.png", help="demo: the plot to write")
-    ap.add_argument("--quick", action="store_true", help="demo: a few epochs only (CI)")
-    args = ap.parse_args(argv)
+    ap.add_argument("--version", action="version", version=f"crnn {crnn.__version__}")
+    sub = ap.add_subparsers(dest="command", metavar="{info,demo}",
+                            title="commands (default: info)")
+    info = sub.add_parser("info", help="kernels in use, the reference example, timings",
+                          description="Say which kernels (instruction set) run, run the "
+                                      "reference example and time a forward and a "
+                                      "backward pass.")
+    info.add_argument("--repeat", type=int, default=5,
+                      help="timing repetitions, best of (default 5)")
+    demo = sub.add_parser("demo", help="train a GRU forecaster on monthly CO2 and plot it",
+                          description=demo_module.__doc__.split("\n\n")[0])
+    demo.add_argument("--epochs", type=int, default=400,
+                      help="training epochs (default 400)")
+    demo.add_argument("--out", default="crnn-demo.png",
+                      help="the plot to write (default crnn-demo.png)")
+    demo.add_argument("--quick", action="store_true", help="a few epochs only (CI)")
+    return ap
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
+        argv = ["info", *argv]               # info is the default command
+    args = parser().parse_args(argv)
     if args.command == "demo":
-        from . import demo
-        figures = demo.run(epochs=20 if args.quick else args.epochs, out=args.out)
+        figures = demo_module.run(epochs=20 if args.quick else args.epochs, out=args.out)
         if not args.quick and figures["one_step_rmse"] >= figures["naive_one_step_rmse"]:
             print("the GRU did not beat the naive forecast")
             return 1
         return 0
+    if args.repeat < 1:
+        parser().error(f"--repeat: expected at least 1, got {args.repeat}")
 
     crnn.show_config()
 

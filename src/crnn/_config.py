@@ -43,7 +43,7 @@ def config() -> dict:
     }
 
 
-def show_config(mode: str = "stdout"):
+def show_config(mode: str = "stdout") -> dict | None:
     """Print which kernels crnn runs (the instruction set in use and the
     CPU's best; ``CRNN_ISA=avx2`` or ``generic`` forces a lower one) and,
     for reference, NumPy's BLAS with the kernel it chose for this CPU

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import namedtuple
-from typing import Iterator
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -128,12 +128,15 @@ class Module:
             p.data[...] = self.rng.uniform(-bound, bound, size=p.shape)
 
     def named_parameters(self) -> Iterator[tuple[str, Parameter]]:
+        """``(name, Parameter)`` pairs, in torch's order and with its names."""
         yield from self._params.items()
 
     def parameters(self) -> Iterator[Parameter]:
+        """The parameters, in torch's order (e.g. for an optimizer)."""
         yield from self._params.values()
 
     def zero_grad(self) -> None:
+        """Set every parameter gradient to zero (``backward`` adds to them)."""
         self.flat_gradients[...] = 0
 
     def __getattr__(self, name):
@@ -150,9 +153,23 @@ class Module:
             object.__setattr__(self, name, value)
 
     def _checked_value(self, name, value):
-        return self._params[name]._checked(value, name)
+        try:
+            return self._params[name]._checked(value, name)
+        except ParameterShapeError as e:
+            fit = self._fitting_arguments(name, tuple(np.shape(value)))
+            if not fit:
+                raise
+            args = ", ".join(f"{k}={v}" for k, v in fit.items())
+            raise ParameterShapeError(f"{e}: a {type(self).__name__} built with {args} "
+                                      f"would fit it") from None
 
-    def __call__(self, *args, **kwargs):
+    def _fitting_arguments(self, name: str, shape: tuple) -> dict:
+        """The constructor arguments, differing from this module's, under
+        which parameter ``name`` would have ``shape`` ({} if none is known)."""
+        return {}
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """``module(...)`` is ``module.forward(...)``."""
         return self.forward(*args, **kwargs)
 
     def _run(self, method, what, *args):
@@ -172,11 +189,18 @@ class Module:
             self._training_call.release()
 
     # -- modes --------------------------------------------------------------
-    def train(self, mode: bool = True):
+    def train(self, mode: bool = True) -> Module:
+        """Set training mode (``mode=False``: eval mode) and return the module.
+
+        In training mode a forward keeps what ``backward`` needs and
+        applies dropout; in eval mode it keeps nothing and may run from
+        several threads at once.
+        """
         self.training = bool(mode)
         return self
 
-    def eval(self):
+    def eval(self) -> Module:
+        """Set eval mode (``train(False)``) and return the module."""
         return self.train(False)
 
     # -- state dicts --------------------------------------------------------
@@ -184,7 +208,7 @@ class Module:
         """{name: array copy}, with torch's keys and shapes."""
         return {name: p.data.copy() for name, p in self._params.items()}
 
-    def load_state_dict(self, state_dict, strict: bool = True):
+    def load_state_dict(self, state_dict: Any, strict: bool = True) -> IncompatibleKeys:
         """Copy arrays (or anything np.asarray takes: torch CPU tensors too)
         into the parameters by name. strict: missing or unexpected keys are
         an error; shapes must always match."""
@@ -204,6 +228,7 @@ class Module:
 
     # -- repr ---------------------------------------------------------------
     def extra_repr(self) -> str:
+        """The arguments shown inside ``repr(module)``, as torch's."""
         return ""
 
     def __repr__(self):

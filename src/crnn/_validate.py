@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
+import sys
+import warnings
 
 import numpy as np
 
@@ -48,9 +51,37 @@ def is_tensor(value) -> bool:
     return hasattr(value, "detach") and hasattr(value, "numpy")
 
 
+_warned_requires_grad = False
+
+
+def _warn_requires_grad() -> None:
+    """Once per process: a tensor that requires grad is taken as its values;
+    torch's autograd graph ends there."""
+    global _warned_requires_grad
+    if not _warned_requires_grad:
+        _warned_requires_grad = True
+        warnings.warn("a torch tensor that requires grad was given: crnn takes its values "
+                      "as a NumPy array, and torch's autograd does not see through crnn "
+                      "(gradients come from crnn's backward). Pass tensor.detach() to say "
+                      "so and silence this warning.", UserWarning,
+                      stacklevel=_caller_outside_crnn())
+
+
+def _caller_outside_crnn() -> int:
+    """The stacklevel, for warnings.warn called right here, of the first
+    frame outside the crnn package: the user's line."""
+    package = os.path.dirname(os.path.abspath(__file__))
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(package):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
 def tensor_to_numpy(t) -> np.ndarray:
     """A torch CPU tensor as an ndarray; dtypes NumPy lacks (bfloat16) go
     through float32, which holds them exactly."""
+    if getattr(t, "requires_grad", False):
+        _warn_requires_grad()
     t = t.detach().cpu()
     try:
         return t.numpy()

@@ -137,13 +137,22 @@ def run(epochs=400, hidden=32, out="crnn-demo.png", seed=0, quiet=False):
         print(f"  whole span        GRU {figures['span_rmse']:.3f}   naive (last month) "
               f"{figures['naive_span_rmse']:.3f}")
     if out:
-        figures["plot"] = plot(out, t, co2, n_train, one_step, free, losses)
+        figures["plot"] = plot(out, t, co2, n_train, one_step, free, losses, figures)
         if not quiet and figures["plot"]:
             print(f"plot: {figures['plot']}")
     return figures
 
 
-def plot(path, t, co2, n_train, one_step, free, losses):
+def _rmse_text(figures):
+    """The held-out RMSE figures, as the plot shows them."""
+    return ("held-out RMSE (ppmv)   GRU   naive\n"
+            f"one month ahead      {figures['one_step_rmse']:5.2f}   "
+            f"{figures['naive_one_step_rmse']:5.2f}\n"
+            f"whole span           {figures['span_rmse']:5.2f}   "
+            f"{figures['naive_span_rmse']:5.2f}")
+
+
+def plot(path, t, co2, n_train, one_step, free, losses, figures):
     try:
         import matplotlib
         matplotlib.use("Agg")
@@ -153,20 +162,25 @@ def plot(path, t, co2, n_train, one_step, free, losses):
         return None
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(12, 4.2),
                                   gridspec_kw=dict(width_ratios=[2.2, 1]))
-    ax.plot(t, co2, color="0.6", lw=1, label="CO2, Mauna Loa (monthly)")
-    tt = t[n_train + 1:]
-    ax.plot(tt, one_step, color="C0", lw=1.6, label="GRU, one month ahead")
-    ax.plot(tt, free, color="C1", lw=1.6, ls="--", label="GRU, whole held-out span")
-    ax.axvline(t[n_train], color="k", lw=0.8, ls=":")
+    tt, split = t[n_train + 1:], t[n_train]
+    truth = dict(color="k", lw=0.8, zorder=3)   # on top, thin: the forecasts show around it
+    for a in (ax, inset := ax.inset_axes([0.58, 0.08, 0.4, 0.4])):
+        a.plot(tt, one_step, color="C0", lw=2.8, alpha=0.75, label="GRU, one month ahead")
+        a.plot(tt, free, color="C1", lw=1.6, ls="--", label="GRU, whole held-out span")
+        a.axvline(split, color="0.3", lw=0.8, ls=":")
+    ax.plot(t, co2, label="CO2, Mauna Loa (monthly), observed", **truth)
+    inset.plot(t[n_train - 24:], co2[n_train - 24:], **truth)
+    inset.tick_params(labelsize=7)
+    inset.set_title("held-out years", fontsize=8)
+    ax.text(split, 0.97, "train | held out ", transform=ax.get_xaxis_transform(),
+            ha="center", va="top", fontsize=8, backgroundcolor="white")
+    ax.text(0.02, 0.70, _rmse_text(figures), transform=ax.transAxes, fontsize=8,
+            va="top", family="monospace",
+            bbox=dict(boxstyle="round", facecolor="white", edgecolor="0.7"))
     ax.set_xlabel("year")
     ax.set_ylabel("CO2 (ppmv)")
     ax.set_title("crnn: GRU forecast of the held-out years")
     ax.legend(loc="upper left", fontsize=8)
-    inset = ax.inset_axes([0.58, 0.08, 0.4, 0.4])
-    inset.plot(t[n_train - 24:], co2[n_train - 24:], color="0.6", lw=1)
-    inset.plot(tt, one_step, color="C0", lw=1.2)
-    inset.plot(tt, free, color="C1", lw=1.2, ls="--")
-    inset.tick_params(labelsize=7)
     ax2.plot(np.arange(1, len(losses) + 1), losses, color="C2")
     ax2.set_yscale("log")
     ax2.set_xlabel("epoch")

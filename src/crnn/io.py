@@ -1,8 +1,9 @@
-"""Weights in and out: state dicts to and from files, without torch.
+"""Weights in and out: state dicts to and from files, without torch::
 
     crnn.save(module.state_dict(), "model.npz")      # or .safetensors
     module.load_state_dict(crnn.load("model.npz"))   # .npz, .safetensors,
                                                      # or torch's .pt / .pth
+    crnn.save({"model": gru, "optim": opt.state_dict(), "epoch": 12}, "run.npz")
 
 A PyTorch checkpoint (``torch.save(model.state_dict(), path)``, the zip
 format of torch >= 1.6) is read by a restricted unpickler: it admits only
@@ -20,14 +21,26 @@ import tokenize
 import zipfile
 import zlib
 from collections import OrderedDict
+from typing import Any
 
 import numpy as np
 
-__all__ = ["save", "load", "load_torch_checkpoint", "UnsafeCheckpointError"]
+from . import _checkpoint
+from ._checkpoint import UnsaveableError
+
+__all__ = ["save", "load", "load_torch_checkpoint", "UnsafeCheckpointError",
+           "UnsaveableError"]
 
 
-class UnsafeCheckpointError(pickle.UnpicklingError):
-    """The checkpoint asks for something a state dict never contains."""
+class UnsafeCheckpointError(pickle.UnpicklingError, ValueError):
+    """The checkpoint asks for something a state dict never contains (a
+    ``ValueError`` too: the file's content is what is wrong)."""
+
+
+class OnnxError(ValueError):
+    """An ONNX file crnn cannot read, or a graph it cannot compute exactly
+    (``crnn.onnx``; defined here so that ``crnn`` exports it without
+    importing onnx)."""
 
 
 def _format(path, fmt):
@@ -38,29 +51,53 @@ def _format(path, fmt):
             ".pth": "torch", ".bin": "torch"}.get(ext)
 
 
-def _as_state_dict(state_dict):
-    if hasattr(state_dict, "state_dict") and callable(state_dict.state_dict):
-        state_dict = state_dict.state_dict()
-    if not hasattr(state_dict, "items"):
-        raise TypeError(f"state_dict: expected a mapping of names to arrays (or a "
-                        f"module), got {type(state_dict).__name__}")
-    return {str(k): np.ascontiguousarray(v) for k, v in state_dict.items()}
+def save(obj: Any, path: str | os.PathLike, format: str | None = None) -> None:
+    """Write a module, a state dict, or a nested checkpoint to a file.
 
+    Parameters
+    ----------
+    obj : Module, mapping
+        A module (its ``state_dict()`` is written), a state dict
+        ``{name: array}``, or a mapping nesting modules, state dicts,
+        optimizer and scheduler state (anything with ``state_dict()``),
+        arrays, numbers, strings, None, lists and tuples, e.g.
+        ``{"model": gru, "optim": opt.state_dict(), "epoch": 12}``.
+    path : str or os.PathLike
+        The file: ``.npz`` (NumPy) or ``.safetensors`` (needs
+        ``pip install ".[safetensors]"``).
+    format : {"npz", "safetensors"}, optional
+        The format, when the suffix does not say.
 
-def save(state_dict, path, format=None) -> None:
-    """Write a state dict (or a module's) to ``path``: ``.npz`` (NumPy) or
-    ``.safetensors`` (needs ``pip install .[safetensors]``)."""
-    sd = _as_state_dict(state_dict)
+    Raises
+    ------
+    UnsaveableError
+        A value or key that cannot be written (a ``TypeError``); it is
+        refused before anything is written.
+
+    Notes
+    -----
+    The file is written under a temporary name in the same folder and
+    renamed into place when complete: a failed save leaves no partial file.
+    A flat state dict is stored as its arrays under their names; a nested
+    checkpoint stores each array under its path (``"model/weight_ih_l0"``)
+    plus a description of the nesting, which :func:`load` uses to give back
+    the same structure.
+    """
     fmt = _format(path, format)
-    if fmt == "npz":
-        with open(path, "wb") as f:
-            np.savez(f, **sd)
-    elif fmt == "safetensors":
-        from safetensors.numpy import save_file
-        save_file(sd, str(path))
-    else:
+    if fmt not in ("npz", "safetensors"):
         raise ValueError(f"path: expected a .npz or .safetensors file (or format='npz' / "
                          f"'safetensors'), got {str(path)!r}")
+    arrays, tree = _checkpoint.flatten(obj)
+    if fmt == "npz":
+        entries = dict(arrays)
+        if tree is not None:
+            entries[_checkpoint.TREE_KEY] = np.array(tree)
+        _checkpoint.write_atomic(path, lambda f: np.savez(f, **entries))
+    else:
+        from safetensors.numpy import save as to_bytes
+        meta = None if tree is None else {_checkpoint.TREE_KEY: tree}
+        data = to_bytes(arrays, metadata=meta)
+        _checkpoint.write_atomic(path, lambda f: f.write(data))
 
 
 # what the readers below raise for a damaged file, beside ValueError (found
@@ -70,10 +107,29 @@ _DAMAGED = (EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError, struc
 _NOT_THERE = (FileNotFoundError, IsADirectoryError, PermissionError)
 
 
-def load(path, format=None) -> dict:
-    """A state dict {name: ndarray} from ``.npz``, ``.safetensors`` or a
-    PyTorch checkpoint (``.pt`` / ``.pth``, read without torch). A damaged
-    file raises ValueError (or ``UnsafeCheckpointError``)."""
+def load(path: str | os.PathLike, format: str | None = None) -> dict[str, Any]:
+    """Read what :func:`save` wrote, or a PyTorch checkpoint.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A ``.npz``, ``.safetensors`` or PyTorch ``.pt`` / ``.pth`` file (the
+        latter read without torch, running nothing from the file).
+    format : {"npz", "safetensors", "torch"}, optional
+        The format, when the suffix does not say.
+
+    Returns
+    -------
+    dict
+        A state dict ``{name: ndarray}``, or the nested checkpoint as it was
+        saved (modules and optimizers as their state dicts).
+
+    Raises
+    ------
+    ValueError
+        A damaged file (or ``UnsafeCheckpointError`` for a checkpoint that
+        would run code).
+    """
     fmt = _format(path, format)
     try:
         return _load(path, fmt)
@@ -87,15 +143,19 @@ def load(path, format=None) -> dict:
 def _load(path, fmt) -> dict:
     if fmt == "npz":
         with np.load(path, allow_pickle=False) as f:
-            return {k: f[k] for k in f.files}
+            arrays = {k: f[k] for k in f.files}
+        tree = arrays.pop(_checkpoint.TREE_KEY, None)
+        return _checkpoint.unflatten(arrays, None if tree is None else str(tree))
     if fmt == "safetensors":
-        from safetensors import SafetensorError
-        from safetensors.numpy import load_file
+        from safetensors import SafetensorError, safe_open
         try:
-            return dict(load_file(str(path)))
+            with safe_open(str(path), framework="np") as f:
+                arrays = {k: f.get_tensor(k) for k in f.keys()}
+                tree = (f.metadata() or {}).get(_checkpoint.TREE_KEY)
         except SafetensorError as e:
             raise ValueError(f"path: {str(path)!r} is not a readable safetensors file "
                              f"({e})") from None
+        return _checkpoint.unflatten(arrays, tree)
     if fmt == "torch":
         return load_torch_checkpoint(path)
     raise ValueError(f"path: expected a .npz, .safetensors, .pt or .pth file (or "

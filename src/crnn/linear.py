@@ -6,21 +6,42 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 from ._module import Module
 from ._validate import as_array, check_positive_int, check_shape
 
 
 class Linear(Module):
-    """``Linear(in_features, out_features, bias=True, dtype=np.float32, *,
-    seed=None, generator=None)``: ``y = x @ weight.T + bias`` for x of shape
-    (..., in_features); ``weight`` (out_features, in_features) and ``bias``
-    (out_features,) from U(-1/sqrt(in_features), 1/sqrt(in_features)) as
-    torch. ``grad_x = lin.backward(grad_y)`` after a training-mode forward
-    adds to the parameter gradients."""
+    """A linear layer, as torch.nn.Linear: ``y = x @ weight.T + bias``.
 
-    def __init__(self, in_features, out_features, bias=True, dtype=np.float32, *,
-                 seed=None, generator=None):
+    Parameters
+    ----------
+    in_features : int
+        Size of the last axis of the input.
+    out_features : int
+        Size of the last axis of the output.
+    bias : bool, default True
+        Whether the layer has a ``bias``.
+    dtype : {np.float32, np.float64}, default np.float32
+        The parameters' dtype; input is converted to it.
+    seed : int, optional
+        Seed of the initialisation (else ``crnn.manual_seed``'s generator).
+    generator : numpy.random.Generator, optional
+        Generator of the initialisation (not with ``seed``).
+
+    Notes
+    -----
+    x may have any shape ``(..., in_features)``: a whole (N, L, H) sequence
+    output goes through at once. ``weight`` is (out_features, in_features)
+    and ``bias`` (out_features,), both from U(-1/sqrt(in_features),
+    1/sqrt(in_features)) as torch. ``grad_x = lin.backward(grad_y)`` after
+    a training-mode forward adds to the parameter gradients.
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True,
+                 dtype: DTypeLike = np.float32, *, seed: int | None = None,
+                 generator: np.random.Generator | None = None):
         super().__init__(dtype, seed, generator)
         self.in_features = check_positive_int(in_features, "in_features")
         self.out_features = check_positive_int(out_features, "out_features")
@@ -37,7 +58,12 @@ class Linear(Module):
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
                 f"bias={'bias' in self._params}")
 
-    def forward(self, input):
+    def _fitting_arguments(self, name, shape):
+        fit = dict(zip(("out_features", "in_features"), shape))
+        return {k: v for k, v in fit.items() if v != getattr(self, k)}
+
+    def forward(self, input: ArrayLike) -> np.ndarray:
+        """``y = lin(x)``: x (..., in_features) -> y (..., out_features)."""
         return self._run(self._forward, "forward", input)
 
     def _forward(self, input):
@@ -53,7 +79,9 @@ class Linear(Module):
             self._saved = np.array(x, copy=True)
         return y
 
-    def backward(self, grad_output):
+    def backward(self, grad_output: ArrayLike) -> np.ndarray:
+        """``grad_x = lin.backward(grad_y)`` after a training-mode forward:
+        adds to ``weight.grad`` (and ``bias.grad``), returns d loss / d x."""
         return self._run(self._backward, "backward", grad_output)
 
     def _backward(self, grad_output):

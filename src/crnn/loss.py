@@ -2,7 +2,10 @@
 float; ``crit.backward()`` returns d loss / d input."""
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ._validate import as_array, check_choice
 
@@ -14,10 +17,26 @@ class _Loss:
 
     def __init__(self, reduction: str = "mean"):
         self.reduction = check_choice(reduction, "reduction", _REDUCTIONS)
-        self._saved = None
+        self._saved: Any = None
 
-    def __call__(self, input, target):
+    def __call__(self, input: ArrayLike, target: ArrayLike) -> float:
+        """``crit(input, target)`` is ``crit.forward(input, target)``."""
         return self.forward(input, target)
+
+    def forward(self, input: ArrayLike, target: ArrayLike) -> float:  # pragma: no cover
+        """The loss, a Python float; keeps what :meth:`backward` needs."""
+        raise NotImplementedError
+
+    def backward(self) -> np.ndarray:  # pragma: no cover
+        """d loss / d input, after a forward (which it consumes)."""
+        raise NotImplementedError
+
+    def extra_repr(self) -> str:
+        """The arguments that differ from the defaults, as torch shows them."""
+        return "" if self.reduction == "mean" else f"reduction={self.reduction!r}"
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.extra_repr()})"
 
     @staticmethod
     def _input(input):
@@ -33,10 +52,20 @@ class _Loss:
 
 
 class MSELoss(_Loss):
-    """mean (or sum) of (input - target)^2 over every element, as
-    torch.nn.MSELoss."""
+    """Mean squared error, as torch.nn.MSELoss.
 
-    def forward(self, input, target) -> float:
+    ``loss = crit(input, target)`` is the mean (or sum) of ``(input -
+    target) ** 2`` over every element, a Python float; ``crit.backward()``
+    (no argument) then returns d loss / d input.
+
+    Parameters
+    ----------
+    reduction : {"mean", "sum"}, default "mean"
+        Mean or sum over the elements.
+    """
+
+    def forward(self, input: ArrayLike, target: ArrayLike) -> float:
+        """Mean (or sum) of ``(input - target) ** 2``; shapes must be equal."""
         x = self._input(input)
         t = as_array(target, x.dtype, "target")
         if t.shape != x.shape:
@@ -48,22 +77,40 @@ class MSELoss(_Loss):
             return s / d.size if d.size else float("nan")   # torch: mean of nothing
         return s
 
-    def backward(self):
+    def backward(self) -> np.ndarray:
+        """``2 (input - target)`` (divided by the count for 'mean')."""
         d = self._take_saved()
         scale = 2.0 / max(d.size, 1) if self.reduction == "mean" else 2.0
         return (d * scale).astype(d.dtype, copy=False)
 
 
 class CrossEntropyLoss(_Loss):
-    """Softmax cross-entropy of logits (N, C) (or (C,)) against integer class
-    targets (N,) (or a scalar), as torch.nn.CrossEntropyLoss: ``reduction``
-    'mean' (over the targets not equal to ignore_index) or 'sum'."""
+    """Softmax cross-entropy, as torch.nn.CrossEntropyLoss.
+
+    ``loss = crit(logits, target)`` with logits (N, C) (or (C,)) and integer
+    class targets (N,) (or a scalar), a Python float; ``crit.backward()``
+    (no argument) then returns d loss / d logits.
+
+    Parameters
+    ----------
+    reduction : {"mean", "sum"}, default "mean"
+        Mean over the targets not equal to ``ignore_index``, or sum.
+    ignore_index : int, default -100
+        A target value that contributes nothing.
+    """
 
     def __init__(self, reduction: str = "mean", ignore_index: int = -100):
         super().__init__(reduction)
         self.ignore_index = int(ignore_index)
 
-    def forward(self, input, target) -> float:
+    def extra_repr(self) -> str:
+        s = super().extra_repr()
+        if self.ignore_index != -100:
+            s += (", " if s else "") + f"ignore_index={self.ignore_index}"
+        return s
+
+    def forward(self, input: ArrayLike, target: ArrayLike) -> float:
+        """Cross-entropy of the logits ``input`` against class indices."""
         x = self._input(input)
         if x.ndim not in (1, 2):
             raise ValueError(f"input: expected logits (N, C) or (C,), got shape {x.shape}")
@@ -93,7 +140,8 @@ class CrossEntropyLoss(_Loss):
             return s / count if count else float("nan")
         return s
 
-    def backward(self):
+    def backward(self) -> np.ndarray:
+        """``softmax(input) - onehot(target)`` (zero on ignored targets)."""
         logp, tk, keep, count, unbatched = self._take_saved()
         g = np.exp(logp)
         g[np.arange(len(tk)), tk] -= 1

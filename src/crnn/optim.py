@@ -9,9 +9,11 @@ from __future__ import annotations
 import math
 import numbers
 import warnings
+from typing import Any, Iterable
 
 import numpy as np
 
+from . import lr_scheduler  # noqa: F401  (torch's spelling: crnn.optim.lr_scheduler)
 from ._module import Parameter
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW"]
@@ -29,8 +31,49 @@ def _check_nonneg(v, name):
     return float(v)
 
 
+def _describe(value) -> str:
+    if hasattr(value, "keys"):
+        return f"keys {sorted(map(str, value.keys()))}"
+    return type(value).__name__
+
+
+def _state_items(state, n):
+    """(int index, entry) of an optimizer state mapping whose keys (ints, or
+    their strings) number the n flat buffers."""
+    items = []
+    for k, v in state.items():
+        try:
+            i = int(k)
+        except (TypeError, ValueError):
+            i = -1
+        if not 0 <= i < n or not hasattr(v, "items"):
+            raise ValueError(f"state_dict: state key {k!r}: expected an int in [0, {n}) "
+                             f"mapping to a dict")
+        items.append((i, v))
+    return items
+
+
 class Optimizer:
-    def __init__(self, params):
+    """Base of the optimizers: ``zero_grad()``, ``step()``, state dicts.
+
+    Parameters
+    ----------
+    params : iterable of Parameter
+        The parameters to update, e.g. ``module.parameters()`` (or several
+        modules' lists joined).
+
+    Notes
+    -----
+    Parameters are grouped by the flat buffer they live in: when all of a
+    module's parameters take part, the update runs on its whole flat
+    parameter and gradient arrays at once, and the optimizer keeps one
+    state entry (momentum, Adam's moments) for that buffer.
+    """
+
+    #: the hyperparameters a subclass takes, as saved in ``param_groups``
+    hyperparameters: tuple[str, ...] = ("lr",)
+
+    def __init__(self, params: Iterable[Parameter]):
         if isinstance(params, Parameter):
             raise TypeError("params: expected an iterable of Parameters (e.g. "
                             "module.parameters()), got a single Parameter")
@@ -67,24 +110,118 @@ class Optimizer:
         self.state = [dict() for _ in pairs]
         self.params = params
 
-    def zero_grad(self):
+    def zero_grad(self) -> None:
+        """Set the gradients of every parameter to zero."""
         for _, g in self._pairs:
             g[...] = 0
 
-    def step(self):
+    def step(self) -> None:
+        """Update every parameter from its gradient, in place."""
         for (p, g), st in zip(self._pairs, self.state):
             self._update(p, g, st)
 
+    def __repr__(self) -> str:
+        lines = [f"{type(self).__name__} (", "Parameter Group 0"]
+        lines += [f"    {h}: {getattr(self, h)}" for h in self.hyperparameters]
+        return "\n".join(lines + [")"])
+
+    def state_dict(self) -> dict:
+        """The optimizer's state, with torch's structure.
+
+        Returns
+        -------
+        dict
+            ``{"state": {i: {name: value}}, "param_groups": [{hyperparameter:
+            value, ..., "params": [0, 1, ...]}]}``: ``state`` holds a copy of
+            the running state (momentum buffers, Adam's ``step``,
+            ``exp_avg``, ``exp_avg_sq``) of each flat buffer ``i`` the
+            optimizer updates; ``params`` numbers the parameters it was
+            given.
+        """
+        state = {i: {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in st.items()}
+                 for i, st in enumerate(self.state) if st}
+        group = {h: getattr(self, h) for h in self.hyperparameters}
+        group["params"] = list(range(len(self.params)))
+        return {"state": state, "param_groups": [group]}
+
+    def load_state_dict(self, state_dict: Any) -> None:
+        """Restore a state from :meth:`state_dict` (or :func:`crnn.load` of it).
+
+        Parameters
+        ----------
+        state_dict : dict
+            As :meth:`state_dict` returns, from an optimizer of the same kind
+            over parameters of the same shapes, in the same order. Everything
+            is checked before anything is changed.
+        """
+        if not hasattr(state_dict, "keys") or set(state_dict) != {"state", "param_groups"}:
+            raise ValueError("state_dict: expected a mapping with keys 'state' and "
+                             f"'param_groups', got {_describe(state_dict)}")
+        groups = state_dict["param_groups"]
+        if len(groups) != 1 or len(groups[0].get("params", ())) != len(self.params):
+            raise ValueError(f"state_dict: expected one parameter group of "
+                             f"{len(self.params)} parameters, got "
+                             f"{[len(g.get('params', ())) for g in groups]}")
+        missing = [h for h in self.hyperparameters if h not in groups[0]]
+        if missing:
+            raise ValueError(f"state_dict: param_groups[0] lacks {missing} (saved by "
+                             f"another kind of optimizer than {type(self).__name__}?)")
+        state = [self._checked_state(i, st) for i, st in _state_items(state_dict["state"],
+                                                                       len(self._pairs))]
+        fresh = self.__class__(self.params, **{h: groups[0][h] for h in self.hyperparameters})
+        for h in self.hyperparameters:   # checked by the constructor
+            setattr(self, h, getattr(fresh, h))
+        self.state = [dict() for _ in self._pairs]
+        for i, st in state:
+            self.state[i] = st
+
+    def _checked_state(self, i, st):
+        """(i, a copy of st) with arrays of buffer i's shape and dtype."""
+        p = self._pairs[i][0]
+        out = {}
+        for k, v in st.items():
+            if k == "step":
+                out[k] = int(np.asarray(v))
+                continue
+            arr = np.array(v, dtype=p.dtype, copy=True)
+            if arr.shape != p.shape:
+                raise ValueError(f"state_dict: state[{i}][{k!r}]: expected shape {p.shape}, "
+                                 f"got {arr.shape}")
+            out[k] = arr
+        return i, out
+
     def _update(self, p, g, st):  # pragma: no cover - abstract
+        """Update one (parameters, gradients) pair with its state dict."""
         raise NotImplementedError
 
 
 class SGD(Optimizer):
-    """torch.optim.SGD: ``SGD(params, lr=1e-3, momentum=0, dampening=0,
-    weight_decay=0, nesterov=False, maximize=False)``."""
+    """Stochastic gradient descent, with torch.optim.SGD's update rule.
 
-    def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,
-                 nesterov=False, maximize=False):
+    Parameters
+    ----------
+    params : iterable of Parameter
+        The parameters to update.
+    lr : float, default 1e-3
+        Learning rate.
+    momentum : float, default 0
+        Momentum factor.
+    dampening : float, default 0
+        Dampening of the momentum.
+    weight_decay : float, default 0
+        L2 penalty added to the gradient.
+    nesterov : bool, default False
+        Nesterov momentum (needs momentum > 0 and no dampening).
+    maximize : bool, default False
+        Maximise the objective instead.
+    """
+
+    hyperparameters = ("lr", "momentum", "dampening", "weight_decay", "nesterov",
+                       "maximize")
+
+    def __init__(self, params: Iterable[Parameter], lr: float = 1e-3, momentum: float = 0.0,
+                 dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False,
+                 maximize: bool = False):
         super().__init__(params)
         self.lr = _check_lr(lr)
         self.momentum = _check_nonneg(momentum, "momentum")
@@ -99,9 +236,9 @@ class SGD(Optimizer):
         if self.weight_decay:
             d = d + self.weight_decay * p
         if self.momentum:
-            buf = st.get("momentum")
+            buf = st.get("momentum_buffer")
             if buf is None:
-                buf = st["momentum"] = np.array(d, copy=True)
+                buf = st["momentum_buffer"] = np.array(d, copy=True)
             else:
                 buf *= self.momentum
                 buf += (1 - self.dampening) * d
@@ -110,13 +247,33 @@ class SGD(Optimizer):
 
 
 class Adam(Optimizer):
-    """torch.optim.Adam: ``Adam(params, lr=1e-3, betas=(0.9, 0.999),
-    eps=1e-8, weight_decay=0, amsgrad=False, maximize=False)``."""
+    """Adam, with torch.optim.Adam's update rule.
+
+    Parameters
+    ----------
+    params : iterable of Parameter
+        The parameters to update, e.g. ``module.parameters()``.
+    lr : float, default 1e-3
+        Step size, before the per-element scaling by the moments.
+    betas : tuple of float, default (0.9, 0.999)
+        Decay rates of the running averages of the gradient and its square.
+    eps : float, default 1e-8
+        Added to the denominator.
+    weight_decay : float, default 0
+        L2 penalty added to the gradient (AdamW: decoupled).
+    amsgrad : bool, default False
+        Use the maximum of the past squared-gradient averages.
+    maximize : bool, default False
+        Maximise the objective instead.
+    """
+
+    hyperparameters = ("lr", "betas", "eps", "weight_decay", "amsgrad", "maximize")
 
     decoupled = False
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-                 amsgrad=False, maximize=False):
+    def __init__(self, params: Iterable[Parameter], lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0, amsgrad: bool = False, maximize: bool = False):
         super().__init__(params)
         self.lr = _check_lr(lr)
         b1, b2 = betas
@@ -135,30 +292,34 @@ class Adam(Optimizer):
                 p *= 1 - self.lr * self.weight_decay
             else:
                 d = d + self.weight_decay * p
-        if "m" not in st:
-            st.update(step=0, m=np.zeros_like(p), v=np.zeros_like(p))
+        if "exp_avg" not in st:   # torch's names
+            st.update(step=0, exp_avg=np.zeros_like(p), exp_avg_sq=np.zeros_like(p))
             if self.amsgrad:
-                st["vmax"] = np.zeros_like(p)
+                st["max_exp_avg_sq"] = np.zeros_like(p)
         st["step"] += 1
-        t, m, v = st["step"], st["m"], st["v"]
+        t, m, v = st["step"], st["exp_avg"], st["exp_avg_sq"]
         m *= b1
         m += (1 - b1) * d
         v *= b2
         v += (1 - b2) * d * d
         bc1, bc2 = 1 - b1 ** t, 1 - b2 ** t
         if self.amsgrad:
-            np.maximum(st["vmax"], v, out=st["vmax"])
-            v = st["vmax"]
+            np.maximum(st["max_exp_avg_sq"], v, out=st["max_exp_avg_sq"])
+            v = st["max_exp_avg_sq"]
         denom = np.sqrt(v) / math.sqrt(bc2) + self.eps
         p -= ((self.lr / bc1) * m / denom).astype(p.dtype, copy=False)
 
 
 class AdamW(Adam):
-    """torch.optim.AdamW: Adam with decoupled weight decay
-    (``p *= 1 - lr * weight_decay``), default weight_decay=1e-2."""
+    """AdamW, with torch.optim.AdamW's update rule: Adam with decoupled weight
+    decay (``p *= 1 - lr * weight_decay``), default ``weight_decay=1e-2``.
+
+    Parameters are those of :class:`Adam`.
+    """
 
     decoupled = True
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
-                 amsgrad=False, maximize=False):
+    def __init__(self, params: Iterable[Parameter], lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 1e-2, amsgrad: bool = False, maximize: bool = False):
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize)

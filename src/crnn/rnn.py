@@ -7,12 +7,15 @@ are. All per-time-step work happens in the C core (``crnn._kernels``).
 """
 from __future__ import annotations
 
+import inspect
 import math
 import numbers
+import textwrap
 import warnings
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 from . import _kernels, _schedule
 from ._module import Module
@@ -93,6 +96,24 @@ def _check_sizes(kind: _Kind, widest_input: int) -> None:
         raise ValueError(f"hidden_size: {kind.hidden_size} gives {kind.gate_size} gate rows "
                          f"(inputs up to {widest_input}), beyond the {INT_MAX} a 32-bit "
                          f"BLAS index holds")
+
+
+def _fitting_arguments(module, name: str, shape: tuple) -> dict:
+    """The constructor arguments (hidden_size, input_size, proj_size) that
+    differ from ``module``'s and under which its parameter ``name`` would
+    have ``shape``; a layer's later layers take no input_size."""
+    base, G = name.split("_l")[0], _kernels.GATES[module._kind.cell]
+    first = "_l" not in name or name.split("_l")[1].split("_")[0] == "0"
+    fit = {}
+    if base == "weight_hr" and len(shape) == 2:
+        fit = dict(proj_size=shape[0], hidden_size=shape[1])
+    elif shape and shape[0] % G == 0:
+        fit["hidden_size"] = shape[0] // G
+        if base == "weight_ih" and first and len(shape) == 2:
+            fit["input_size"] = shape[1]
+        if base == "weight_hh" and len(shape) == 2 and shape[1] != shape[0] // G:
+            fit["proj_size"] = shape[1]
+    return {k: v for k, v in fit.items() if v != getattr(module, k, 0)}
 
 
 def _rows(sl):
@@ -238,6 +259,9 @@ class RNNBase(Module):
     def reset_parameters(self) -> None:
         self._init_uniform(1.0 / math.sqrt(self.hidden_size))
 
+    def _fitting_arguments(self, name, shape):
+        return _fitting_arguments(self, name, shape)
+
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
         if self.proj_size != 0:
@@ -257,7 +281,7 @@ class RNNBase(Module):
         return s
 
     # -- forward ------------------------------------------------------------
-    def forward(self, input, hx=None):
+    def forward(self, input: ArrayLike | PackedSequence, hx: Any = None) -> tuple[Any, Any]:
         """``output, h_n = rnn(input, h_0=None)``; for LSTM
         ``output, (h_n, c_n) = lstm(input, (h_0, c_0))``. ``input`` may be a
         PackedSequence (``crnn.utils.rnn``); the output then is one too, and
@@ -351,7 +375,7 @@ class RNNBase(Module):
         return keep * (self.dtype.type(0) if p == 1 else self.dtype.type(1.0 / (1.0 - p)))
 
     # -- backward -----------------------------------------------------------
-    def backward(self, grad_output, grad_h_n=None):
+    def backward(self, grad_output: Any, grad_h_n: Any = None) -> tuple[Any, Any]:
         """Backpropagation through time after a training-mode forward.
 
         ``grad_output`` has the forward output's shape (a PackedSequence
@@ -546,9 +570,11 @@ class RNN(RNNBase):
     Shapes and parameters as in :class:`RNNBase`, with G = 1.
     """
 
-    def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh",
-                 bias=True, batch_first=False, dropout=0.0, bidirectional=False,
-                 dtype=np.float32, *, seed=None, generator=None):
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
+                 nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False,
+                 dropout: float = 0.0, bidirectional: bool = False,
+                 dtype: DTypeLike = np.float32, *, seed: int | None = None,
+                 generator: np.random.Generator | None = None):
         self.nonlinearity = check_choice(nonlinearity, "nonlinearity", ("tanh", "relu"))
         super().__init__("RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU",
                          input_size, hidden_size, num_layers, bias, batch_first,
@@ -581,9 +607,11 @@ class LSTM(RNNBase):
     (grad_h_n, grad_c_n))``.
     """
 
-    def __init__(self, input_size, hidden_size, num_layers=1, bias=True,
-                 batch_first=False, dropout=0.0, bidirectional=False, proj_size=0,
-                 dtype=np.float32, *, seed=None, generator=None):
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
+                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
+                 bidirectional: bool = False, proj_size: int = 0,
+                 dtype: DTypeLike = np.float32, *, seed: int | None = None,
+                 generator: np.random.Generator | None = None):
         super().__init__("LSTM", input_size, hidden_size, num_layers, bias,
                          batch_first, dropout, bidirectional, proj_size, dtype,
                          seed=seed, generator=generator)
@@ -604,9 +632,10 @@ class GRU(RNNBase):
     ·). Same API as :class:`RNN` (without ``nonlinearity``).
     """
 
-    def __init__(self, input_size, hidden_size, num_layers=1, bias=True,
-                 batch_first=False, dropout=0.0, bidirectional=False,
-                 dtype=np.float32, *, seed=None, generator=None):
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
+                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
+                 bidirectional: bool = False, dtype: DTypeLike = np.float32, *,
+                 seed: int | None = None, generator: np.random.Generator | None = None):
         super().__init__("GRU", input_size, hidden_size, num_layers, bias,
                          batch_first, dropout, bidirectional, 0, dtype,
                          seed=seed, generator=generator)
@@ -634,6 +663,9 @@ class RNNCellBase(Module):
     def reset_parameters(self) -> None:
         self._init_uniform(1.0 / math.sqrt(self.hidden_size))
 
+    def _fitting_arguments(self, name, shape):
+        return _fitting_arguments(self, name, shape)
+
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
         if not self.bias:
@@ -646,7 +678,7 @@ class RNNCellBase(Module):
                     " (the input's batch, hidden_size)")
         return h if batched else h[None]
 
-    def forward(self, input, hx=None):
+    def forward(self, input: ArrayLike, hx: Any = None) -> Any:
         """``h' = cell(input, hx=None)``; for LSTMCell ``(h', c') =
         cell(input, (h, c))``."""
         return self._run(self._forward, "forward", input, hx)
@@ -675,7 +707,7 @@ class RNNCellBase(Module):
             self._saved = _SavedStep(batch, x3, reserve, hx is not None, batched)
         return kind.join_state(sn if batched else [s[0] for s in sn])
 
-    def backward(self, grad):
+    def backward(self, grad: Any) -> tuple[Any, Any]:
         """After a training-mode forward: ``grad`` has the output's shape
         (for LSTMCell a pair (grad_h, grad_c), either may be None). Adds the
         parameter gradients and returns ``(grad_input, grad_hx)``; grad_hx
@@ -714,8 +746,9 @@ class RNNCell(RNNCellBase):
     cell.backward(grad_h1)``.
     """
 
-    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh",
-                 dtype=np.float32, *, seed=None, generator=None):
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
+                 nonlinearity: str = "tanh", dtype: DTypeLike = np.float32, *,
+                 seed: int | None = None, generator: np.random.Generator | None = None):
         self.nonlinearity = check_choice(nonlinearity, "nonlinearity", ("tanh", "relu"))
         super().__init__(_kernels.RNN_TANH if nonlinearity == "tanh" else _kernels.RNN_RELU,
                          input_size, hidden_size, bias, dtype, seed, generator)
@@ -733,8 +766,9 @@ class LSTMCell(RNNCellBase):
     ``grad_x, (grad_h0, grad_c0) = cell.backward((grad_h1, grad_c1))``.
     """
 
-    def __init__(self, input_size, hidden_size, bias=True, dtype=np.float32, *,
-                 seed=None, generator=None):
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
+                 dtype: DTypeLike = np.float32, *, seed: int | None = None,
+                 generator: np.random.Generator | None = None):
         super().__init__(_kernels.LSTM, input_size, hidden_size, bias, dtype, seed,
                          generator)
 
@@ -744,7 +778,55 @@ class GRUCell(RNNCellBase):
     ``h1 = cell(x, h0=None)``; ``grad_x, grad_h0 = cell.backward(grad_h1)``.
     """
 
-    def __init__(self, input_size, hidden_size, bias=True, dtype=np.float32, *,
-                 seed=None, generator=None):
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
+                 dtype: DTypeLike = np.float32, *, seed: int | None = None,
+                 generator: np.random.Generator | None = None):
         super().__init__(_kernels.GRU, input_size, hidden_size, bias, dtype, seed,
                          generator)
+
+
+# -- the Parameters sections of the layers' and cells' docstrings -------------
+# One description per constructor argument; each class's section lists its
+# own arguments in the order of its signature.
+_ARGUMENT_DOCS = {
+    "input_size": ("int", "Features of the input, H_in."),
+    "hidden_size": ("int", "Features of the hidden state h (with proj_size: of the LSTM's "
+                    "cell state c)."),
+    "num_layers": ("int, default 1", "Recurrent layers stacked: each reads the output of "
+                   "the one before."),
+    "nonlinearity": ('{"tanh", "relu"}, default "tanh"', "The activation of the Elman "
+                     "recurrence."),
+    "bias": ("bool, default True", "Whether the layers have the biases b_ih and b_hh."),
+    "batch_first": ("bool, default False", "Input and output are (N, L, H) instead of "
+                    "(L, N, H); the states never are."),
+    "dropout": ("float, default 0.0", "Probability of zeroing an element of each layer's "
+                "output but the last's, in training mode (the rest scaled by 1/(1-p))."),
+    "bidirectional": ("bool, default False", "Run each layer forwards and backwards and "
+                      "join the two outputs: D = 2."),
+    "proj_size": ("int, default 0", "If > 0, h is projected to proj_size features by "
+                  "weight_hr_l{k} (H_out = proj_size)."),
+    "dtype": ("{np.float32, np.float64}, default np.float32", "The parameters' dtype; "
+              "input is converted to it."),
+    "seed": ("int, optional", "Seed of the initialisation and the dropout masks (else "
+             "the generator crnn.manual_seed sets)."),
+    "generator": ("numpy.random.Generator, optional", "Generator of the initialisation "
+                  "and the dropout masks (not with seed)."),
+}
+
+
+def _document_arguments(cls) -> None:
+    """Append a numpydoc Parameters section for cls's constructor."""
+    if not cls.__doc__:   # python -OO
+        return
+    names = [n for n in inspect.signature(cls.__init__).parameters if n != "self"]
+    lines = ["Parameters", "----------"]
+    for name in names:
+        kind, text = _ARGUMENT_DOCS[name]
+        lines += [f"{name} : {kind}", textwrap.fill(text, 72, initial_indent="    ",
+                                                     subsequent_indent="    ")]
+    section = textwrap.indent("\n".join(lines), "    ")
+    cls.__doc__ = f"{cls.__doc__.rstrip()}\n\n{section}\n"
+
+
+for _cls in (RNN, LSTM, GRU, RNNCell, LSTMCell, GRUCell):
+    _document_arguments(_cls)

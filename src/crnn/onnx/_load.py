@@ -10,6 +10,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper
 
+from ..io import OnnxError
 from . import _glue
 from ._recurrent import build_module, run_node
 
@@ -20,10 +21,6 @@ _DTYPES = {TensorProto.FLOAT: np.float32, TensorProto.DOUBLE: np.float64,
            TensorProto.INT32: np.int32, TensorProto.INT8: np.int8,
            TensorProto.UINT8: np.uint8, TensorProto.BOOL: np.bool_}
 _RECURRENT = ("RNN", "LSTM", "GRU")
-
-
-class OnnxError(ValueError):
-    """An ONNX file crnn cannot read, or a graph it cannot compute exactly."""
 
 
 def _where(node, i=None) -> str:

@@ -2,11 +2,16 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING, Iterable
 
 import numpy as np
 
+if TYPE_CHECKING:
+    from .._module import Parameter
 
-def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False) -> float:
+
+def clip_grad_norm_(parameters: Iterable[Parameter], max_norm: float, norm_type: float = 2.0,
+                    error_if_nonfinite: bool = False) -> float:
     """Scale the gradients of ``parameters`` in place so that their joint
     norm is at most ``max_norm``; returns the norm before clipping."""
     params = list(parameters)

@@ -1,7 +1,7 @@
 """Packed variable-length batches, as torch.nn.utils.rnn, over NumPy arrays.
 
 A ``PackedSequence`` holds the time steps of a batch of sequences of
-different lengths one after another: ``data`` is (sum of lengths, *) with
+different lengths one after another: ``data`` is ``(sum of lengths, *)`` with
 the rows of step t — one per sequence still running at t, longest first —
 before those of step t + 1; ``batch_sizes[t]`` counts them. The layers
 (``crnn.RNN``, ``LSTM``, ``GRU``) take and return packed batches and do no
@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import numbers
 from collections import namedtuple
+from typing import Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .._validate import is_tensor, tensor_to_numpy
 
@@ -42,7 +44,7 @@ def _index_array(value, name, n=None):
     return arr.astype(np.int64, copy=False)
 
 
-def invert_permutation(permutation):
+def invert_permutation(permutation: ArrayLike | None) -> np.ndarray | None:
     """The inverse of a permutation (None stays None)."""
     if permutation is None:
         return None
@@ -61,12 +63,25 @@ def _check_permutation(perm, name, n):
 
 class PackedSequence(namedtuple("PackedSequence",
                                 ["data", "batch_sizes", "sorted_indices", "unsorted_indices"])):
-    """A packed batch: ``data`` (sum of lengths, *), ``batch_sizes`` (int64,
-    one count per time step, non-increasing), ``sorted_indices`` (the batch
-    order by decreasing length: packed sequence j is original sequence
-    ``sorted_indices[j]``) and ``unsorted_indices`` (its inverse); both are
-    None when the batch was already sorted. Checked on construction: the
-    parts must agree."""
+    """A packed batch of sequences of different lengths, as torch's.
+
+    Parameters
+    ----------
+    data : ndarray
+        ``(sum of lengths, *)``: the rows of step t, one per sequence still
+        running at t, longest first, before those of step t + 1.
+    batch_sizes : array_like of int
+        One count per time step, non-increasing (stored as int64).
+    sorted_indices : array_like of int, optional
+        The batch order by decreasing length: packed sequence j is original
+        sequence ``sorted_indices[j]``; None when the batch was sorted.
+    unsorted_indices : array_like of int, optional
+        The inverse permutation of ``sorted_indices``.
+
+    Notes
+    -----
+    Checked on construction (``_replace`` too): the parts must agree.
+    """
 
     __slots__ = ()
 
@@ -120,11 +135,26 @@ def _step_mask(sorted_lengths, steps):
     return np.arange(steps)[:, None] < sorted_lengths[None, :]
 
 
-def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True):
-    """Pack a padded batch (T, B, *) (batch_first: (B, T, *)) of sequences
-    of the given lengths. With ``enforce_sorted`` the lengths must be in
-    decreasing order; otherwise the batch is sorted, and the permutation kept
-    in the result."""
+def pack_padded_sequence(input: ArrayLike, lengths: ArrayLike, batch_first: bool = False,
+                         enforce_sorted: bool = True) -> PackedSequence:
+    """Pack a padded batch of sequences of the given lengths.
+
+    Parameters
+    ----------
+    input : array_like
+        ``(T, B, *)``, or ``(B, T, *)`` with ``batch_first``.
+    lengths : array_like of int
+        B lengths, each in 1..T.
+    batch_first : bool, default False
+        Whether the batch is the first axis of ``input``.
+    enforce_sorted : bool, default True
+        The lengths must be in decreasing order; otherwise the batch is
+        sorted and the permutation kept in the result.
+
+    Returns
+    -------
+    PackedSequence
+    """
     x = _to_numpy(input)
     if x.ndim < 2:
         raise ValueError(f"input: expected a padded batch (T, B, *) of at least 2-D, "
@@ -162,10 +192,30 @@ def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True)
     return PackedSequence(data, batch_sizes.astype(np.int64), sorted_indices, None)
 
 
-def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_length=None):
-    """The inverse of pack_padded_sequence: ``(padded, lengths)`` with padded
-    (T, B, *) (batch_first: (B, T, *)) in the original batch order, T =
-    total_length or the longest length, and lengths int64."""
+def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False,
+                        padding_value: float = 0.0, total_length: int | None = None
+                        ) -> tuple[np.ndarray, np.ndarray]:
+    """The inverse of :func:`pack_padded_sequence`.
+
+    Parameters
+    ----------
+    sequence : PackedSequence
+        The packed batch.
+    batch_first : bool, default False
+        Return ``(B, T, *)`` instead of ``(T, B, *)``.
+    padding_value : float, default 0.0
+        The value of the padding.
+    total_length : int, optional
+        T, at least the longest length (default: the longest length).
+
+    Returns
+    -------
+    padded : ndarray
+        ``(T, B, *)`` (``batch_first``: ``(B, T, *)``), in the original batch
+        order.
+    lengths : ndarray of int64
+        Each sequence's length.
+    """
     if not isinstance(sequence, PackedSequence):
         raise TypeError(f"sequence: expected a PackedSequence, got {type(sequence).__name__}")
     data, batch_sizes, _, unsorted = sequence
@@ -190,9 +240,25 @@ def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_le
     return out, lengths.astype(np.int64)
 
 
-def pad_sequence(sequences, batch_first=False, padding_value=0.0, padding_side="right"):
-    """Stack sequences (L_i, *) into (max L_i, B, *) (batch_first: (B, max
-    L_i, *)), padded with padding_value on the right (or the left)."""
+def pad_sequence(sequences: Sequence[ArrayLike], batch_first: bool = False,
+                 padding_value: float = 0.0, padding_side: str = "right") -> np.ndarray:
+    """Stack sequences of different lengths into one padded array.
+
+    Parameters
+    ----------
+    sequences : list of array_like
+        Each ``(L_i, *)``, the trailing shape the same for all.
+    batch_first : bool, default False
+        Return ``(B, max L_i, *)`` instead of ``(max L_i, B, *)``.
+    padding_value : float, default 0.0
+        The value of the padding.
+    padding_side : {"right", "left"}, default "right"
+        Where the padding goes.
+
+    Returns
+    -------
+    ndarray
+    """
     seqs = [_to_numpy(s) for s in sequences]
     if not seqs:
         raise ValueError("sequences: received an empty list of sequences")
@@ -214,7 +280,8 @@ def pad_sequence(sequences, batch_first=False, padding_value=0.0, padding_side="
     return out if batch_first else np.ascontiguousarray(np.swapaxes(out, 0, 1))
 
 
-def unpad_sequence(padded_sequences, lengths, batch_first=False):
+def unpad_sequence(padded_sequences: ArrayLike, lengths: ArrayLike,
+                   batch_first: bool = False) -> list[np.ndarray]:
     """The list of sequences of a padded batch, each cut to its length."""
     x = _to_numpy(padded_sequences)
     if not batch_first:
@@ -225,9 +292,20 @@ def unpad_sequence(padded_sequences, lengths, batch_first=False):
     return [x[i, :int(l)].copy() for i, l in enumerate(lengths)]
 
 
-def pack_sequence(sequences, enforce_sorted=True):
-    """Pack a list of sequences (L_i, *); with enforce_sorted they must come
-    longest first."""
+def pack_sequence(sequences: Sequence[ArrayLike], enforce_sorted: bool = True) -> PackedSequence:
+    """Pack a list of sequences, each ``(L_i, *)``.
+
+    Parameters
+    ----------
+    sequences : list of array_like
+        The sequences; with ``enforce_sorted`` they must come longest first.
+    enforce_sorted : bool, default True
+        As in :func:`pack_padded_sequence`.
+
+    Returns
+    -------
+    PackedSequence
+    """
     seqs = [_to_numpy(s) for s in sequences]
     if not seqs:
         raise ValueError("sequences: received an empty list of sequences")
@@ -235,7 +313,7 @@ def pack_sequence(sequences, enforce_sorted=True):
     return pack_padded_sequence(pad_sequence(seqs), lengths, enforce_sorted=enforce_sorted)
 
 
-def unpack_sequence(packed_sequences):
+def unpack_sequence(packed_sequences: PackedSequence) -> list[np.ndarray]:
     """The list of sequences of a packed batch, in the original order."""
     padded, lengths = pad_packed_sequence(packed_sequences, batch_first=True)
     return unpad_sequence(padded, lengths, batch_first=True)

@@ -1,0 +1,55 @@
+"""Sphinx configuration: ``pip install ".[docs]"`` then
+``python -m sphinx -W -b html docs docs/_build/html``."""
+import crnn
+
+project = "crnn"
+author = "the crnn developers"
+copyright = "the crnn developers, BSD-3-Clause"
+version = release = crnn.__version__
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.mathjax",
+    "numpydoc",
+    "sphinx_gallery.gen_gallery",
+]
+
+templates_path = ["_templates"]
+exclude_patterns = ["_build", "auto_examples/*.ipynb", "auto_examples/*.py",
+                    "auto_examples/*.zip", "auto_examples/*.md5", "auto_examples/*.json"]
+
+# the API reference: one page per public name, from the docstrings
+autosummary_generate = True
+autosummary_imported_members = True      # crnn re-exports its classes
+autosummary_ignore_module_all = False    # a module's __all__ says what is public
+autodoc_preserve_defaults = True         # np.float32, as written
+autodoc_typehints = "none"               # the signatures carry them; numpydoc the types
+numpydoc_show_class_members = False
+numpydoc_class_members_toctree = False
+
+# the gallery from examples/. No example runs during the build: the
+# training examples take tens of seconds, torch_checkpoint.py needs torch;
+# each is run by the test suite instead (tests/test_scripts*.py).
+sphinx_gallery_conf = {
+    "examples_dirs": "../examples",
+    "gallery_dirs": "auto_examples",
+    "filename_pattern": r"^$",           # matches no file: none is executed
+    "plot_gallery": "False",
+    "download_all_examples": False,
+    "remove_config_comments": True,
+}
+
+html_theme = "pydata_sphinx_theme"
+html_title = f"crnn {release}"
+html_theme_options = {
+    "navigation_with_keys": False,
+    "show_toc_level": 2,
+    "footer_start": ["copyright"],
+    "footer_end": ["sphinx-version"],
+    # code-heavy pages get the full width; the API pages keep their contents
+    "secondary_sidebar_items": {"index": [], "guide/*": [], "auto_examples/*": []},
+}
+html_sidebars = {"index": []}
+html_static_path = ["_static"]
+html_css_files = ["crnn.css"]
