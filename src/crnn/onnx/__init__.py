@@ -34,4 +34,5 @@ except ImportError as e:
 from ._export import export
 from ._load import OnnxError, OnnxModel, load
 
-__all__ = ["export", "load", "OnnxModel", "OnnxError"]
+# OnnxError (importable from here too) is documented as crnn.OnnxError
+__all__ = ["export", "load", "OnnxModel"]
