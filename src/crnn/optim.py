@@ -12,7 +12,7 @@ import warnings
 
 import numpy as np
 
-from ._module import Parameter
+from ._module import Parameter, aliasing_state
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW"]
 
@@ -66,6 +66,11 @@ class Optimizer:
         self._pairs = pairs
         self.state = [dict() for _ in pairs]
         self.params = params
+
+    def __getstate__(self):
+        """Pickled with its modules (``pickle.dumps((model, opt))``), the
+        unpickled optimizer updates the unpickled modules' buffers."""
+        return aliasing_state(self)
 
     def zero_grad(self):
         for _, g in self._pairs:
