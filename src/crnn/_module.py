@@ -13,6 +13,7 @@ buffers, and an optimizer pickled together with its modules updates them.
 from __future__ import annotations
 
 import threading
+import weakref
 from collections import namedtuple
 from typing import Iterator
 
@@ -34,6 +35,33 @@ class ParameterShapeError(ValueError, RuntimeError):
     (a RuntimeError too, as torch raises)."""
 
 
+class _Owned:
+    """Stands in for an array that owns its memory while pickling: unpickles
+    as an aligned, writeable copy (a buffer received out of band, as Dask
+    sends them, may be neither), once per pickle however many objects and
+    views refer to it (see _owned)."""
+
+    __slots__ = ("arr", "__weakref__")
+
+    def __init__(self, arr: np.ndarray):
+        self.arr = arr
+
+    def __reduce__(self):
+        return np.array, (self.arr,)
+
+
+_stand_ins: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+
+
+def _owned(arr: np.ndarray) -> _Owned:
+    """One stand-in per array while any is alive (a pickle's memo keeps
+    those it wrote), so that the pickle holds the array once."""
+    w = _stand_ins.get(id(arr))
+    if w is None or w.arr is not arr:
+        w = _stand_ins[id(arr)] = _Owned(arr)
+    return w
+
+
 def _view_of(base: np.ndarray, start: int, shape: tuple) -> np.ndarray:
     return base.reshape(-1)[start:start + int(np.prod(shape))].reshape(shape)
 
@@ -50,16 +78,20 @@ class _View:
         arr, base = self.arr, self.arr.base
         start = (arr.__array_interface__["data"][0]
                  - base.__array_interface__["data"][0]) // arr.itemsize
-        return _view_of, (base, start, arr.shape)
+        return _view_of, (_owned(base), start, arr.shape)
 
 
 def _by_reference(value):
-    """value with every contiguous view of a contiguous array in it (inside
-    dicts, lists, tuples) replaced by a _View; other values as they are."""
+    """value with every array in it (inside dicts, lists, tuples) replaced
+    by its stand-in: an _Owned for one that owns its memory, a _View for a
+    contiguous view of such an array; other values as they are."""
     if isinstance(value, np.ndarray):
         base = value.base
-        if isinstance(base, np.ndarray) and base.dtype == value.dtype and \
-                base.flags.c_contiguous and value.flags.c_contiguous:
+        if base is None:
+            return _owned(value)
+        if isinstance(base, np.ndarray) and base.base is None and \
+                base.dtype == value.dtype and base.flags.c_contiguous and \
+                value.flags.c_contiguous:
             return _View(value)
         return value
     if isinstance(value, dict):

@@ -143,6 +143,9 @@ class _PackedWeights:
         self._kind = kind
         self._entries = {}
 
+    def __getstate__(self):   # pickled empty: refilled at the first call
+        return {"_kind": self._kind, "_entries": {}}
+
     def get(self, i: int, input_size: int, weights: tuple):
         isa = _kernels.isa_active()   # packed for one instruction set's kernels
         entry = self._entries.get(i)
