@@ -133,3 +133,15 @@ def test_local_cluster_of_two_processes_equals_one_call(client, with_lengths):
     ran = {t["worker"] for t in ts.data if "_run_chunk" in str(t["key"])}
     assert ran and ran <= set(client.scheduler_info()["workers"])
     assert os.getpid() not in client.run(os.getpid).values()   # other processes
+
+
+def test_chunks_drawn_on_the_workers(client):
+    """Input made by the workers, as scaling.py runs it (chunks handed over
+    between processes arrive out of band, possibly unaligned: crnn copies
+    such an array before its kernels read it; test_pickle checks that)."""
+    m = crnn.LSTM(8, 16, seed=1).eval()
+    x = da.random.default_rng(0).standard_normal((100, 2048, 8), chunks=(100, 512, 8),
+                                                 dtype=np.float32)
+    got = crnn_dask.predict(m, x)[-1].compute()
+    np.testing.assert_array_equal(got, m(x.compute())[0][-1])
+

@@ -1,5 +1,6 @@
 """Modules, losses and optimizers pickle (Dask ships them so): weights,
-mode and settings kept, parameters still views of the flat buffers."""
+mode and settings kept, parameters still views of the flat buffers; and
+what Dask hands over, unaligned buffers, is taken."""
 import pickle
 
 import numpy as np
@@ -134,3 +135,14 @@ def test_out_of_band_misaligned_buffers_give_aligned_working_modules(make):
         all(p.data.base is c.flat_parameters for p in c.parameters())
     np.testing.assert_array_equal(first(c(x)), want)
     assert opt2._pairs[0][0] is gru2.flat_parameters   # still shared after the copy
+
+
+def test_unaligned_input_is_taken():
+    """A chunk that arrives over the network may sit at an odd address."""
+    raw = bytearray(4 * 5 * 2 * 3 + 1)
+    x = np.frombuffer(memoryview(raw)[1:], np.float32).reshape(5, 2, 3)
+    x[...] = np.random.default_rng(0).standard_normal(x.shape)
+    assert not x.flags.aligned
+    for m in (crnn.GRU(3, 4, seed=0).eval(), crnn.LSTMCell(3, 4, seed=0)):
+        xs = x if isinstance(m, crnn.RNNBase) else x[0]
+        np.testing.assert_array_equal(first(m(xs)), first(m(xs.copy())))
