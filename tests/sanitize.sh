@@ -31,8 +31,11 @@ asan=$(${CC:-cc} -print-file-name=libasan.so)
 # Python's own allocations are not ours to judge (detect_leaks=0); a report
 # of ours aborts the process and fails the run. The resident-memory test is
 # left to the plain run: ASan's quarantine holds freed memory on purpose.
+# The scale-out tests (MPI, Dask: processes of their own) run in the plain
+# suite; here the kernels are under test.
 LD_PRELOAD="$asan" ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     "$tmp/venv/bin/python" -m pytest "$root/tests" --ignore-glob="$root/tests/*torch*" \
     --deselect tests/test_reliability.py::test_resident_memory_stays_flat_over_10000_calls \
+    --ignore="$root/tests/test_distributed.py" --ignore="$root/tests/test_dask.py" \
     -q -p no:cacheprovider -x

@@ -41,7 +41,8 @@ echo "wheel: wheels/$(basename "$wheel"), $(du -k "$wheel" | cut -f1) KiB"
 echo "== install into an empty virtual environment and test from outside the tree"
 python3 -m venv "$tmp/venv"
 "$tmp/venv/bin/pip" install --quiet --upgrade pip
-"$tmp/venv/bin/pip" install --quiet "wheels/$(basename "$wheel")" pytest hypothesis onnx
+# with the mpi and dask extras: the scale-out tests run against the wheel too
+"$tmp/venv/bin/pip" install --quiet "wheels/$(basename "$wheel")[mpi,dask]" pytest hypothesis onnx
 cd "$tmp"
 "$tmp/venv/bin/python" -c "import crnn, sys; assert 'site-packages' in crnn.__file__, crnn.__file__; print('crnn from', crnn.__file__)"
 "$tmp/venv/bin/python" -m pytest "$root/tests" --ignore-glob="$root/tests/*torch*" -q -p no:cacheprovider

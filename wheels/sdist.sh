@@ -23,7 +23,7 @@ if grep -q "src/crnn/_kernels.c\$" "$tmp/contents"; then
 fi
 echo "sdist: $(basename "$sdist"), $(wc -l < "$tmp/contents") files, sources present"
 
-"$tmp/venv/bin/pip" install --quiet "$sdist"
+"$tmp/venv/bin/pip" install --quiet "$sdist[mpi,dask]"   # the scale-out tests too
 tar -xzf "$sdist" -C "$tmp"
 cd "$tmp"
 "$tmp/venv/bin/python" -m pytest "$tmp"/crnn-*/tests --ignore-glob="$tmp/crnn-*/tests/*torch*" \

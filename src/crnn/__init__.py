@@ -8,7 +8,8 @@
 """
 from . import io, lr_scheduler, optim, utils
 from .io import OnnxError, UnsafeCheckpointError, UnsaveableError, load, save
-from ._module import Module, Parameter, ParameterShapeError, StateDictKeyError
+from ._module import (LayoutMismatchError, Module, Parameter, ParameterShapeError,
+                      StateDictKeyError)
 from .linear import Linear
 from .loss import CrossEntropyLoss, MSELoss
 from ._random import manual_seed
@@ -23,4 +24,4 @@ __all__ = ["Module", "Parameter", "Linear", "MSELoss", "CrossEntropyLoss", "opti
            "LSTMCell", "GRUCell", "RNNCellBase", "manual_seed", "set_num_threads",
            "get_num_threads", "show_config", "__version__", "lr_scheduler",
            "StateDictKeyError", "ParameterShapeError", "UnsafeCheckpointError",
-           "UnsaveableError", "OnnxError"]
+           "UnsaveableError", "OnnxError", "LayoutMismatchError"]

@@ -114,12 +114,21 @@ def as_array(value, dtype: np.dtype, name: str) -> np.ndarray:
     return np.asarray(arr, dtype=dtype)
 
 
+def kernel_ready(arr: np.ndarray) -> np.ndarray:
+    """arr, or a copy of it that is C-contiguous and aligned, as the core
+    reads it (an array over a buffer received from elsewhere, as Dask hands
+    them over, may be unaligned)."""
+    flags = arr.flags
+    if flags.c_contiguous and flags.aligned:   # the usual call: no check more
+        return arr
+    return np.require(arr, requirements="CA")
+
+
 def as_kernel_array(value, dtype: np.dtype, name: str) -> np.ndarray:
-    """as_array, then C-contiguous unless it already is (strides the core can
-    take: the core reads any positive strides of a C-ordered array's axes,
-    which transposes of C-contiguous arrays keep)."""
-    arr = as_array(value, dtype, name)
-    return arr if arr.flags.c_contiguous else np.ascontiguousarray(arr)
+    """as_array, then C-contiguous and aligned unless it already is (strides
+    the core can take: the core reads any positive strides of a C-ordered
+    array's axes, which transposes of C-contiguous arrays keep)."""
+    return kernel_ready(as_array(value, dtype, name))
 
 
 def check_shape(arr: np.ndarray, name: str, expected: tuple, what: str = "") -> None:
@@ -144,7 +153,8 @@ def check_input(value, dtype: np.dtype, input_size: int, ranks: tuple,
                 gate_size: int) -> np.ndarray:
     """The ``input`` of a layer (ranks (2, 3)) or cell (ranks (1, 2)):
     unbatched or batched, with input_size features in the last axis, within
-    BLAS's 32-bit sizes; C-contiguous (copied only if it was not)."""
+    BLAS's 32-bit sizes; C-contiguous and aligned (copied only if it was
+    not)."""
     x = as_array(value, dtype, "input")
     if x.ndim not in ranks:
         raise ValueError(f"input: expected {ranks[0]}-D (unbatched) or {ranks[1]}-D "
@@ -154,4 +164,4 @@ def check_input(value, dtype: np.dtype, input_size: int, ranks: tuple,
                          f"last dimension, got shape {x.shape}")
     batch = x.shape[-2] if x.ndim == ranks[1] else 1
     check_rows(math.prod(x.shape[:-1]), batch, gate_size, "input", x.shape)
-    return x if x.flags.c_contiguous else np.ascontiguousarray(x)
+    return kernel_ready(x)

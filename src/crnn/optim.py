@@ -14,7 +14,7 @@ from typing import Any, Iterable
 import numpy as np
 
 from . import lr_scheduler  # noqa: F401  (torch's spelling: crnn.optim.lr_scheduler)
-from ._module import Parameter
+from ._module import Parameter, aliasing_state
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW"]
 
@@ -109,6 +109,11 @@ class Optimizer:
         self._pairs = pairs
         self.state = [dict() for _ in pairs]
         self.params = params
+
+    def __getstate__(self):
+        """Pickled with its modules (``pickle.dumps((model, opt))``), the
+        unpickled optimizer updates the unpickled modules' buffers."""
+        return aliasing_state(self)
 
     def zero_grad(self) -> None:
         """Set the gradients of every parameter to zero."""

@@ -240,11 +240,16 @@ class RNNBase(Module):
             for sfx in self._suffixes(k):
                 specs += self._kind.param_specs(self._layer_input_size(k), self.bias, sfx)
         self._allocate(specs)
+        self._derive()
+        self._saved = None
+        self.reset_parameters()
+
+    _derived = ("_dirs",)
+
+    def _derive(self) -> None:
         # the kernels' object of each layer-direction, in the order k * D + d
         self._dirs = [self._kind.direction(d == 1, self._layer_input_size(k), self._params, sfx)
                       for k in range(self.num_layers) for d, sfx in enumerate(self._suffixes(k))]
-        self._saved = None
-        self.reset_parameters()
 
     @property
     def num_directions(self) -> int:
@@ -656,9 +661,15 @@ class RNNCellBase(Module):
         self._kind = _Kind(cell, self.hidden_size)
         _check_sizes(self._kind, self.input_size)
         self._allocate(self._kind.param_specs(self.input_size, self.bias))
-        self._dir = self._kind.direction(False, self.input_size, self._params)
+        self._derive()
         self._saved = None
         self.reset_parameters()
+
+    _derived = ("_dir",)
+
+    def _derive(self) -> None:
+        # the kernels' object of the cell's one layer-direction
+        self._dir = self._kind.direction(False, self.input_size, self._params)
 
     def reset_parameters(self) -> None:
         self._init_uniform(1.0 / math.sqrt(self.hidden_size))
