@@ -11,6 +11,7 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
+    "sphinx-mathjax-offline",   # MathJax shipped with the pages, not from a CDN
     "numpydoc",
     "sphinx_gallery.gen_gallery",
 ]
