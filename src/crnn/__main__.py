@@ -63,9 +63,14 @@ def main(argv=None) -> int:
         return 0
     if args.repeat < 1:
         parser().error(f"--repeat: expected at least 1, got {args.repeat}")
-
     crnn.show_config()
+    reference_example()
+    time_passes(args.repeat)
+    return 0
 
+
+def reference_example() -> None:
+    """The README's reference call, forward and backward, with its shapes."""
     print("\nThe reference example: RNN(10, 20, 2, nonlinearity='relu', bidirectional=True)")
     m = crnn.RNN(10, 20, 2, nonlinearity="relu", bidirectional=True, seed=0)
     rng = np.random.default_rng(0)
@@ -76,26 +81,30 @@ def main(argv=None) -> int:
     grad_x, grad_h0 = m.backward(np.ones_like(out), np.zeros_like(hn))
     print(f"  backward -> grad_input {grad_x.shape}, grad_h_0 {grad_h0.shape}")
 
+
+def time_passes(repeat: int) -> None:
+    """Time a 2-layer RNN's inference, training forward and forward +
+    backward on this machine (best of repeat)."""
     L, N, I, H, layers = 100, 32, 64, 256, 2
     print(f"\nTiming RNN({I}, {H}, num_layers={layers}) on (L={L}, N={N}, {I}) float32, "
-          f"best of {args.repeat}:")
+          f"best of {repeat}:")
+    rng = np.random.default_rng(0)
     rnn = crnn.RNN(I, H, layers, seed=0)
     x = rng.standard_normal((L, N, I)).astype(np.float32)
     g = np.ones((L, N, H), np.float32)
     rnn.eval()
-    t_inf = best_of(lambda: rnn(x), args.repeat)
+    t_inf = best_of(lambda: rnn(x), repeat)
     rnn.train()
-    t_fwd = best_of(lambda: rnn(x), args.repeat)
+    t_fwd = best_of(lambda: rnn(x), repeat)
 
     def fwd_bwd():
         rnn(x)
         rnn.backward(g)
-    t_both = best_of(fwd_bwd, args.repeat)
+    t_both = best_of(fwd_bwd, repeat)
     flops = 2 * L * N * H * (I + H + (layers - 1) * (2 * H))
     print(f"  inference forward  {t_inf * 1e3:8.2f} ms  ({flops / t_inf / 1e9:5.1f} GFLOP/s)")
     print(f"  training forward   {t_fwd * 1e3:8.2f} ms")
     print(f"  forward + backward {t_both * 1e3:8.2f} ms  ({3 * flops / t_both / 1e9:5.1f} GFLOP/s)")
-    return 0
 
 
 if __name__ == "__main__":

@@ -82,6 +82,24 @@ def progress(iterable, total, desc, quiet=False):
         return plain()
 
 
+def forecasts(model, z, co2, n_train, mu, sd):
+    """The held-out span forecast two ways, in ppmv: one month ahead (each
+    forecast sees the truth before it) and the whole span at once (each
+    forecast fed back, the state carried along)."""
+    xs, _ = windows(z, WINDOW)
+    first = n_train - WINDOW                          # window ending at d[n_train-1]
+    pred_z, _, _ = model.forward(xs[first:first + HOLDOUT])
+    one_step = co2[n_train:-1] + pred_z * sd + mu
+    pred0, _, state = model.forward(z[None, n_train - WINDOW:n_train, None])
+    level, free, zt = co2[n_train], [], pred0[0]
+    for _ in range(HOLDOUT):
+        level = level + zt * sd + mu
+        free.append(level)
+        o, state = model.gru(np.array([[[zt]]], np.float32), state)
+        zt = model.head(o[:, -1])[0, 0]
+    return one_step, np.array(free)
+
+
 def run(epochs=400, hidden=32, out="crnn-demo.png", seed=0, quiet=False):
     crnn.manual_seed(seed)
     t, co2 = load_co2()
@@ -105,25 +123,10 @@ def run(epochs=400, hidden=32, out="crnn-demo.png", seed=0, quiet=False):
             bar.set_postfix(loss=f"{losses[-1]:.4f}")
     train_s = time.perf_counter() - start
     model.eval()
-
-    # one month ahead over the held-out span: each forecast sees the truth
-    xs, _ = windows(z, WINDOW)
-    first = n_train - WINDOW                          # window ending at d[n_train-1]
-    pred_z, _, _ = model.forward(xs[first:first + HOLDOUT])
+    one_step, free = forecasts(model, z, co2, n_train, mu, sd)
     truth = co2[n_train + 1:]                         # the held-out months
     prev = co2[n_train:-1]
-    one_step = prev + pred_z * sd + mu
     rmse = lambda a: float(np.sqrt(np.mean((a - truth) ** 2)))  # noqa: E731
-    # the whole span at once: feed each forecast back, the state carried along
-    pred0, _, state = model.forward(z[None, n_train - WINDOW:n_train, None])
-    level, free, zt = co2[n_train], [], pred0[0]
-    for _ in range(HOLDOUT):
-        level = level + zt * sd + mu
-        free.append(level)
-        o, state = model.gru(np.array([[[zt]]], np.float32), state)
-        zt = model.head(o[:, -1])[0, 0]
-    free = np.array(free)
-
     figures = dict(
         train_seconds=train_s, final_loss=losses[-1],
         one_step_rmse=rmse(one_step), naive_one_step_rmse=rmse(prev),
