@@ -369,12 +369,47 @@ cdef void *aligned(void *raw) noexcept nogil:
     return <void *>((<size_t>raw + 63) & ~(<size_t>63))
 
 
-cdef void *workspace(size_t n, bint dbl, void **raw) except NULL:
-    """A workspace of n elements on a cache line (free raw[0] after)."""
-    raw[0] = malloc(n * (8 if dbl else 4) + 64)
-    if raw[0] == NULL:
-        raise MemoryError(f"work: cannot allocate {n} elements")
-    return aligned(raw[0])
+# One spare workspace kept between calls (the largest recently given back,
+# up to SPARE_MAX bytes): a fresh workspace of a few MB comes from new pages
+# that the kernel faults in and zeroes, and goes back to the OS on free, at
+# every call; for a small model's training step that was half its time.
+# Taken and given back with the GIL held.
+cdef void *spare_raw = NULL
+cdef size_t spare_bytes = 0
+cdef enum:
+    SPARE_MAX = 256 << 20
+
+
+cdef struct Work:
+    void *raw
+    size_t bytes
+
+
+cdef void *workspace(size_t n, bint dbl, Work *w) except NULL:
+    """A workspace of n elements on a cache line (give_back(w) after)."""
+    global spare_raw, spare_bytes
+    w.bytes = n * (8 if dbl else 4) + 64
+    if spare_raw != NULL and spare_bytes >= w.bytes:
+        w.raw, w.bytes = spare_raw, spare_bytes
+        spare_raw, spare_bytes = NULL, 0
+    else:
+        w.raw = malloc(w.bytes)
+        if w.raw == NULL:
+            raise MemoryError(f"work: cannot allocate {n} elements")
+    return aligned(w.raw)
+
+
+cdef void give_back(Work *w) noexcept:
+    """Keep the larger of w and the spare (within SPARE_MAX), free the other."""
+    global spare_raw, spare_bytes
+    if w.raw == NULL:
+        return
+    if w.bytes <= SPARE_MAX and (spare_raw == NULL or spare_bytes < w.bytes):
+        free(spare_raw)
+        spare_raw, spare_bytes = w.raw, w.bytes
+    else:
+        free(w.raw)
+    w.raw = NULL
 
 
 cdef class Direction:
@@ -541,9 +576,10 @@ cdef class Direction:
         cdef const crnn_blas *bl = blas_for(team, &local)
         cdef crnn_status st
         cdef size_t need
-        cdef void *raw = NULL
+        cdef Work work
         cdef bint training = reserve is not None
         b.n = 0
+        work.raw = NULL
         try:
             a.x = self.seq(&b, batch, x, "x", self.layer.input_size, False)
             if a.x.data == NULL:
@@ -560,12 +596,12 @@ cdef class Direction:
                 packed = self.packed_weights()
                 a.packed = take(&b, packed, "packed", self.dbl, 1, False).buf
                 need -= z.panels
-            a.work = workspace(need, self.dbl, &raw)
+            a.work = workspace(need, self.dbl, &work)
             with nogil:
                 st = shim_forward(self.dbl, bl, &self.layer, &batch.batch, &a)
             raise_status(st)
         finally:
-            free(raw)
+            give_back(&work)
             release(&b)
 
     def backward(self, Batch batch, x, reserve, dout=None, dhn=None, dcn=None, dx=None,
@@ -581,8 +617,9 @@ cdef class Direction:
         cdef const crnn_blas *bl = blas_for(team, &local)
         cdef crnn_status st
         cdef Py_buffer *v
-        cdef void *raw = NULL
+        cdef Work work
         b.n = 0
+        work.raw = NULL
         if self.grads is None:
             raise ValueError("grads: this layer-direction was built without gradients")
         try:
@@ -594,12 +631,12 @@ cdef class Direction:
             a.dcn = self.state(&b, batch, dcn, "grad_cn", True, False)
             a.dc0 = self.state(&b, batch, dc0, "grad_c0", True, True)
             a.reserve = self.reserve(&b, reserve, z.reserve, False)
-            a.work = workspace(z.workspace[CRNN_PASS_BACKWARD], self.dbl, &raw)
+            a.work = workspace(z.workspace[CRNN_PASS_BACKWARD], self.dbl, &work)
             with nogil:
                 st = shim_backward(self.dbl, bl, &self.layer, &batch.batch, &a)
             raise_status(st)
         finally:
-            free(raw)
+            give_back(&work)
             release(&b)
 
 
