@@ -67,8 +67,11 @@ typedef enum crnn_status {
                                  overflows size_t */
     CRNN_ERR_ISA = 6,         /* the CPU (or this build) lacks the
                                  instruction set asked for */
-    CRNN_ERR_PACKED = 7       /* params.packed was made by another kernel
-                                 set (crnn_isa_select since): pack again */
+    CRNN_ERR_PACKED = 7,      /* params.packed was made by another kernel
+                                 set (crnn_isa_select since): pack again;
+                                 or quantized weights of another type */
+    CRNN_ERR_SCALE = 8        /* a quantization scale is not a positive,
+                                 finite number */
 } crnn_status;
 
 /* Short English text for a status (static storage). */
@@ -90,9 +93,11 @@ CRNN_API int crnn_version_number(void);
  * last bits between two.
  */
 typedef enum crnn_isa {
-    CRNN_ISA_GENERIC = 0, /* portable */
-    CRNN_ISA_AVX2 = 1,    /* AVX2 + FMA (x86-64) */
-    CRNN_ISA_AVX512 = 2   /* AVX-512 F, VL, DQ, BW (x86-64) */
+    CRNN_ISA_GENERIC = 0,    /* portable */
+    CRNN_ISA_AVX2 = 1,       /* AVX2 + FMA (x86-64) */
+    CRNN_ISA_AVX512 = 2,     /* AVX-512 F, VL, DQ, BW (x86-64) */
+    CRNN_ISA_AVX512_VNNI = 3 /* AVX-512 as above, plus VNNI: the same float
+                                kernels; int8 products on vpdpbusd */
 } crnn_isa;
 
 /* The best instruction set this CPU and build support. */
@@ -104,7 +109,7 @@ CRNN_API crnn_isa crnn_isa_active(void);
  * benchmarks, between calls; packed weights made before must be packed
  * again (forward then returns CRNN_ERR_PACKED). */
 CRNN_API crnn_status crnn_isa_select(crnn_isa isa);
-/* "generic", "avx2", "avx512" (NULL for another value), and back: the
+/* "generic", "avx2", "avx512", "avx512vnni" (NULL for another value), and back: the
  * name to the set (CRNN_ERR_ISA for an unknown name). */
 CRNN_API const char *crnn_isa_name(crnn_isa isa);
 CRNN_API crnn_status crnn_isa_from_name(const char *name, crnn_isa *isa);
@@ -314,6 +319,64 @@ CRNN_DECLARE_FORWARD(s, float)
 CRNN_DECLARE_FORWARD(d, double)
 CRNN_DECLARE_BACKWARD(s, float)
 CRNN_DECLARE_BACKWARD(d, double)
+
+/*
+ * Quantized weights, for inference (serving). A layer-direction's weight
+ * matrices stored as int8, symmetric with one float scale per output row
+ * (W[r][k] ~ scale[r] * q[r][k], q in [-127, 127]), or as bfloat16 (the
+ * upper 16 bits of a float32, as uint16). Biases, inputs, states and
+ * outputs stay float32; so does the arithmetic of the cells.
+ *  - int8: each product quantizes its input rows on the fly, per row
+ *    (symmetric, to 127 levels each side where the CPU has AVX-512 VNNI,
+ *    to 63 elsewhere on x86: vpmaddubsw's int16 sums must not saturate;
+ *    127 in the portable kernels), sums in int32 exactly, and scales the
+ *    sum back to float. A row's result depends on that row alone: the same
+ *    bits whatever the batch, chunking or threads, within one instruction
+ *    set.
+ *  - bfloat16: the weights are widened to float32 in registers (exact) and
+ *    the products accumulate in float32 with the inputs as they are.
+ * Input sizes of int8 layers are limited to 65536 (exact int32 sums).
+ */
+typedef enum crnn_qtype {
+    CRNN_QINT8 = 1, /* int8_t weights, float scales per row */
+    CRNN_QBF16 = 2  /* uint16_t: bfloat16 bit patterns */
+} crnn_qtype;
+
+/* The quantized weights of one layer-direction, torch's shapes, row-major
+ * (as crnn_s_params): w_ih (G*H, I), w_hh (G*H, P), w_hr (P, H) with
+ * projection (else NULL). int8: the scales s_* have one float per row
+ * (G*H, G*H, P); bfloat16: NULL. */
+typedef struct crnn_q_weights {
+    const void *w_ih, *w_hh, *w_hr;
+    const float *s_ih, *s_hh, *s_hr;
+} crnn_q_weights;
+
+/* What crnn_q_forward reads: the weights as crnn_q_pack left them (any
+ * instruction set reads the same packing), and the float32 biases (NULL:
+ * the layer has none). */
+typedef struct crnn_q_params {
+    const void *packed;
+    const float *b_ih, *b_hh;
+} crnn_q_params;
+
+/* Bytes crnn_q_pack writes (SIZE_MAX: invalid layer or type, or an int8
+ * layer's input wider than 65536); best 64-byte aligned. */
+CRNN_API size_t crnn_q_packed_size(const crnn_layer *layer, crnn_qtype type);
+/* Packs w for crnn_q_forward. CRNN_ERR_SCALE: an int8 scale that is not a
+ * positive, finite float (nothing is trusted to run). */
+CRNN_API crnn_status crnn_q_pack(const crnn_layer *layer, crnn_qtype type,
+                                 const crnn_q_weights *w, void *packed);
+/* Workspace of a crnn_q_forward over this batch, in floats (SIZE_MAX:
+ * invalid). */
+CRNN_API size_t crnn_q_workspace_size(const crnn_layer *layer,
+                                      const crnn_batch *batch);
+/* Inference of one layer-direction with quantized weights: as
+ * crnn_s_forward without a reserve (the same tensors, states, strides and
+ * statuses; CRNN_ERR_PACKED when w->packed is not crnn_q_pack's output). */
+CRNN_API crnn_status crnn_q_forward(const crnn_blas *blas, const crnn_layer *layer,
+                                    const crnn_batch *batch, const crnn_q_params *w,
+                                    crnn_s_seq x, crnn_s_state h0, crnn_s_seq out,
+                                    crnn_s_state hn, float *work);
 
 #ifdef __cplusplus
 }

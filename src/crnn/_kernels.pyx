@@ -23,6 +23,7 @@ import numpy as np
 cdef extern from "crnn.h" nogil:
     ctypedef int crnn_status
     int CRNN_OK, CRNN_ERR_SIZE, CRNN_ERR_BATCH_SIZES, CRNN_ERR_TOO_LARGE, CRNN_ERR_PACKED
+    int CRNN_ERR_SCALE
     int CRNN_PASS_INFERENCE, CRNN_PASS_TRAINING, CRNN_PASS_BACKWARD
     int CRNN_VERSION_MAJOR, CRNN_VERSION_MINOR, CRNN_VERSION_PATCH
     const char *crnn_status_string(crnn_status)
@@ -68,6 +69,10 @@ cdef extern from "crnn.h" nogil:
     crnn_status crnn_isa_from_name(const char *, crnn_isa *)
     size_t crnn_isa_panel_width(int)
 
+    int CRNN_QINT8, CRNN_QBF16
+    size_t crnn_q_packed_size(const crnn_layer *, int)
+    size_t crnn_q_workspace_size(const crnn_layer *, const crnn_batch *)
+
 cdef extern from "_shim.h" nogil:
     ctypedef struct shim_seq:
         void *data
@@ -88,18 +93,22 @@ cdef extern from "_shim.h" nogil:
     crnn_status shim_backward(int dbl, const crnn_blas *, const crnn_layer *,
                               const crnn_batch *, const shim_args *)
     crnn_status shim_pack(int dbl, const crnn_layer *, const shim_args *)
+    crnn_status shim_q_pack(int qtype, const crnn_layer *, const shim_args *,
+                            void *const scale[5], void *packed)
+    crnn_status shim_q_forward(const crnn_blas *, const crnn_layer *,
+                               const crnn_batch *, const shim_args *)
 
 # the core's version: the header's (compiled in) and the library's (run time)
 version = "%d.%d.%d" % (CRNN_VERSION_MAJOR, CRNN_VERSION_MINOR, CRNN_VERSION_PATCH)
 core_version = crnn_version().decode()
 
 # -- instruction sets (crnn.h): the kernels in use, chosen once per process
-ISA_NAMES = tuple(crnn_isa_name(i).decode() for i in range(3))
+ISA_NAMES = tuple(crnn_isa_name(i).decode() for i in range(4))
 
 
 def isa_best():
-    """The best instruction set the CPU supports: 'avx512', 'avx2' or
-    'generic'."""
+    """The best instruction set the CPU supports: 'avx512vnni', 'avx512',
+    'avx2' or 'generic'."""
     return crnn_isa_name(crnn_isa_best()).decode()
 
 
@@ -181,6 +190,9 @@ cdef const crnn_blas *blas_for(object team, crnn_blas *local) except NULL:
     local.team = (<Team>team).team
     return local
 
+# quantized weight types (crnn.h's crnn_qtype)
+QINT8, QBF16 = CRNN_QINT8, CRNN_QBF16
+
 # cell kinds, as crnn.h numbers them
 RNN_TANH, RNN_RELU, LSTM, GRU = 0, 1, 2, 3
 GATES = {RNN_TANH: 1, RNN_RELU: 1, LSTM: 4, GRU: 3}
@@ -237,6 +249,18 @@ cdef Py_buffer *take(Bufs *b, object obj, str name, bint dbl, int ndim,
     if ndim and v.shape[ndim - 1] > 1 and v.strides[ndim - 1] != item:
         raise ValueError(f"{name}: the last axis must be contiguous")
     return v
+
+
+cdef void *take_any(Bufs *b, object arr) except NULL:
+    """The data of a C-contiguous array the caller built (any dtype),
+    held in b until released."""
+    cdef Py_buffer *v
+    if b.n >= MAXBUF:
+        raise RuntimeError("crnn shim: too many buffers in one call")
+    v = &b.view[b.n]
+    PyObject_GetBuffer(arr, v, PyBUF_STRIDES)
+    b.n += 1
+    return v.buf
 
 
 cdef tuple shape_of(Py_buffer *v):
@@ -301,7 +325,7 @@ cdef void raise_status(crnn_status st, str what="crnn core") except *:
         raise OverflowError(f"{what}: {msg}")
     if st == CRNN_ERR_PACKED:
         raise ValueError(f"packed_weights: {msg}")
-    if st == CRNN_ERR_SIZE or st == CRNN_ERR_BATCH_SIZES:
+    if st == CRNN_ERR_SIZE or st == CRNN_ERR_BATCH_SIZES or st == CRNN_ERR_SCALE:
         raise ValueError(f"{what}: {msg}")
     raise RuntimeError(f"{what}: {msg} (status {st})")
 
@@ -429,9 +453,17 @@ cdef class Direction:
     cdef object kept             # copies of the PACKED weights behind packed
     cdef object packed
     cdef crnn_isa packed_isa
+    cdef readonly int qtype      # 0, or quantized weights: QINT8, QBF16
+    cdef const void *qpacked     # crnn_q_pack's output, in packed
 
     def __cinit__(self, int cell, bint reverse, size_t input_size, size_t hidden_size,
-                  size_t proj_size, tuple weights, tuple grads=None):
+                  size_t proj_size, tuple weights, tuple grads=None, int qtype=0,
+                  tuple scales=None):
+        """weights (w_ih, w_hh, b_ih, b_hh, w_hr), float32 or float64 (and
+        grads like them); or with qtype QINT8 (scales: the weights' per-row
+        float32 scales, None for the biases) or QBF16 the three matrices
+        int8 or uint16 (bfloat16 bits), the biases float32: packed once,
+        here, for inference only."""
         cdef crnn_batch one
         cdef crnn_sizes z
         self.held.n = 0
@@ -446,13 +478,68 @@ cdef class Direction:
         raise_status(crnn_buffer_sizes(&self.layer, &one, &z), "layer")
         if len(weights) != 5 or weights[W_HH] is None:
             raise ValueError("weights: expected (w_ih, w_hh, b_ih, b_hh, w_hr)")
-        self.dtype = weights[W_HH].dtype
+        self.qtype = qtype
+        self.dtype = np.dtype(np.float32) if qtype else weights[W_HH].dtype
         self.dbl = self.dtype.itemsize == 8
         self.weights, self.grads = weights, grads
+        self.packed = None
+        if qtype:
+            if grads is not None:
+                raise ValueError("grads: quantized weights are for inference only")
+            self.take_quantized(weights, scales)
+            return
         self.take_params(weights, False)
         if grads is not None:
             self.take_params(grads, True)
-        self.packed = None
+
+    cdef void take_quantized(self, tuple weights, tuple scales) except *:
+        """The int8 / bfloat16 weights and their scales checked, packed."""
+        cdef size_t GH = GATES[self.layer.cell] * self.layer.hidden_size
+        cdef tuple shapes = ((GH, self.layer.input_size), (GH, self.out_size), None, None,
+                             (self.out_size, self.layer.hidden_size)
+                             if self.layer.proj_size else None)
+        cdef void *scale[5]
+        cdef size_t n = crnn_q_packed_size(&self.layer, self.qtype)
+        cdef Bufs b
+        cdef crnn_status st
+        cdef int i
+        want = np.dtype(np.int8 if self.qtype == CRNN_QINT8 else np.uint16)
+        if n == SIZE_MAX:
+            raise ValueError(f"layer: cannot be quantized (an int8 layer's inputs are at "
+                             f"most 65536 wide), got input_size={self.layer.input_size}, "
+                             f"hidden_size={self.layer.hidden_size}")
+        if scales is None:
+            scales = (None,) * 5
+        self.take_params((None, None, weights[B_IH], weights[B_HH], None), False, True)
+        memset(scale, 0, sizeof(scale))
+        b.n = 0
+        try:
+            for i in (W_IH, W_HH, W_HR):
+                if shapes[i] is None:
+                    continue
+                w = np.ascontiguousarray(weights[i])
+                if w.dtype != want or w.shape != shapes[i]:
+                    raise ValueError(f"{WEIGHT_NAMES[i]}: expected {want} of shape "
+                                     f"{shapes[i]}, got {w.dtype} of shape {w.shape}")
+                self.params.w[i] = take_any(&b, w)
+                if self.qtype == CRNN_QINT8:
+                    sc = np.ascontiguousarray(scales[i], np.float32)
+                    if sc.shape != (shapes[i][0],):
+                        raise ValueError(f"{WEIGHT_NAMES[i]}_scale: expected shape "
+                                         f"{(shapes[i][0],)}, got {sc.shape}")
+                    scale[i] = take_any(&b, sc)
+            raw = np.empty(n + 64, np.uint8)
+            off = (-raw.ctypes.data) % 64
+            self.packed = raw[off:off + n]
+            self.qpacked = take_any(&b, self.packed)
+            with nogil:
+                st = shim_q_pack(self.qtype, &self.layer, &self.params, scale,
+                                 <void *>self.qpacked)
+            raise_status(st, "scales")
+        finally:
+            release(&b)
+            for i in (W_IH, W_HH, W_HR):
+                self.params.w[i] = NULL
 
     def __dealloc__(self):
         release(&self.held)
@@ -461,7 +548,7 @@ cdef class Direction:
     def out_size(self):
         return self.layer.proj_size if self.layer.proj_size else self.layer.hidden_size
 
-    cdef void take_params(self, tuple params, bint grads) except *:
+    cdef void take_params(self, tuple params, bint grads, bint biases_only=False) except *:
         cdef size_t GH = GATES[self.layer.cell] * self.layer.hidden_size
         cdef size_t H = self.layer.hidden_size, I = self.layer.input_size
         cdef size_t P = self.out_size
@@ -473,12 +560,12 @@ cdef class Direction:
             raise ValueError("params: expected (w_ih, w_hh, b_ih, b_hh, w_hr)")
         for i in range(5):
             name = ("grad of " if grads else "") + WEIGHT_NAMES[i]
-            if shapes[i] is None:
+            if shapes[i] is None or (biases_only and i not in (B_IH, B_HH)):
                 if params[i] is not None:
                     raise ValueError(f"{name}: given, but proj_size is 0")
                 continue
             v = take(&self.held, params[i], name, self.dbl, len(shapes[i]), grads)
-            if v == NULL and (i < 2 or i == 4) and not grads:
+            if v == NULL and (i < 2 or i == 4) and not grads and not biases_only:
                 raise ValueError(f"{name}: required")
             if v == NULL:
                 continue
@@ -592,13 +679,21 @@ cdef class Direction:
             if training:
                 a.reserve = self.reserve(&b, reserve, z.reserve, True)
             need = z.workspace[CRNN_PASS_TRAINING if training else CRNN_PASS_INFERENCE]
-            if use_packed and not training:
+            if self.qtype:
+                if training:
+                    raise ValueError("reserve: quantized weights are for inference only")
+                a.packed = <void *>self.qpacked
+                need = crnn_q_workspace_size(&self.layer, &batch.batch)
+            elif use_packed and not training:
                 packed = self.packed_weights()
                 a.packed = take(&b, packed, "packed", self.dbl, 1, False).buf
                 need -= z.panels
             a.work = workspace(need, self.dbl, &work)
             with nogil:
-                st = shim_forward(self.dbl, bl, &self.layer, &batch.batch, &a)
+                if self.qtype:
+                    st = shim_q_forward(bl, &self.layer, &batch.batch, &a)
+                else:
+                    st = shim_forward(self.dbl, bl, &self.layer, &batch.batch, &a)
             raise_status(st)
         finally:
             give_back(&work)

@@ -68,4 +68,20 @@ static crnn_status shim_backward(int dbl, const crnn_blas *blas,
     if (dbl) SHIM_BACKWARD(d, double);
     SHIM_BACKWARD(s, float);
 }
+/* Quantized weights (crnn_q_*): w[] holds the int8 or bfloat16 weights
+ * and the float biases, scale[] (int8) the weights' scales. */
+static crnn_status shim_q_pack(int qtype, const crnn_layer *ly, const shim_args *a,
+                               void *const scale[5], void *packed) {
+    crnn_q_weights w = {a->w[0], a->w[1], a->w[4], (const float *)scale[0],
+                        (const float *)scale[1], (const float *)scale[4]};
+    return crnn_q_pack(ly, (crnn_qtype)qtype, &w, packed);
+}
+
+static crnn_status shim_q_forward(const crnn_blas *blas, const crnn_layer *ly,
+                                  const crnn_batch *bt, const shim_args *a) {
+    crnn_q_params w = {a->packed, (const float *)a->w[2], (const float *)a->w[3]};
+    return crnn_q_forward(blas, ly, bt, &w, SHIM_SEQ(s, float, a->x),
+                          SHIM_STATE(s, float, a->h0, a->c0), SHIM_SEQ(s, float, a->out),
+                          SHIM_STATE(s, float, a->hn, a->cn), (float *)a->work);
+}
 #endif

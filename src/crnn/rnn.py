@@ -66,12 +66,20 @@ class _Kind:
                 tuple(p.grad if p else None for p in ps))
 
     def direction(self, reverse: bool, input_size: int, params: dict,
-                  suffix: str = "") -> _kernels.Direction:
+                  suffix: str = "", qtype: int = 0) -> _kernels.Direction:
         """The kernels' object for one layer-direction over its parameters
-        (and gradients) in ``params``: built once, with the module."""
+        (and gradients) in ``params``: built once, with the module. With
+        qtype (``crnn.quantize``) the weights are int8 (with their
+        ``*_scale`` parameters) or bfloat16, packed once, without
+        gradients."""
         weights, grads = self.views(params, suffix)
+        if not qtype:
+            return _kernels.Direction(self.cell, reverse, input_size, self.hidden_size,
+                                      self.proj_size, weights, grads)
+        scales = tuple(p.data if p else None for p in
+                       (params.get(f"{n}{suffix}_scale") for n in _kernels.WEIGHT_NAMES))
         return _kernels.Direction(self.cell, reverse, input_size, self.hidden_size,
-                                  self.proj_size, weights, grads)
+                                  self.proj_size, weights, None, qtype, scales)
 
     def split_state(self, value, name: str):
         """A user's state argument as a per-state list: an array (or None)
@@ -245,10 +253,12 @@ class RNNBase(Module):
         self.reset_parameters()
 
     _derived = ("_dirs",)
+    _qtype = 0   # quantized weights (crnn.quantize): _kernels.QINT8 or QBF16
 
     def _derive(self) -> None:
         # the kernels' object of each layer-direction, in the order k * D + d
-        self._dirs = [self._kind.direction(d == 1, self._layer_input_size(k), self._params, sfx)
+        self._dirs = [self._kind.direction(d == 1, self._layer_input_size(k), self._params,
+                                           sfx, self._qtype)
                       for k in range(self.num_layers) for d, sfx in enumerate(self._suffixes(k))]
 
     @property
@@ -666,10 +676,12 @@ class RNNCellBase(Module):
         self.reset_parameters()
 
     _derived = ("_dir",)
+    _qtype = 0   # as RNNBase's
 
     def _derive(self) -> None:
         # the kernels' object of the cell's one layer-direction
-        self._dir = self._kind.direction(False, self.input_size, self._params)
+        self._dir = self._kind.direction(False, self.input_size, self._params, "",
+                                         self._qtype)
 
     def reset_parameters(self) -> None:
         self._init_uniform(1.0 / math.sqrt(self.hidden_size))

@@ -297,6 +297,56 @@ enum { GRU_HPREV, GRU_GT, GRU_HN };             /* (R, H), (R, 3H), (R, H) */
 enum { GRU_A, GRU_HBUF, GRU_HNS, GRU_AH, GRU_HS };
 enum { GRU_DAX, GRU_DAH, GRU_DH };              /* backward: (R, 3H), (R, 3H), (N, H) */
 
+/* -- quantized weights (crnn.h's crnn_qtype; quant.inc) ---------------------
+ * Packed the same way for every instruction set: the rows (outputs) in
+ * blocks of 16; in a block, the summed dimension k in groups of g (4 int8,
+ * 2 bfloat16), each group a 64-byte unit of 16 rows x g consecutive k:
+ * unit (rb, kg) at byte (rb * KG + kg) * 64, KG = ceil(cols / g); element
+ * [r][j] = W[rb * 16 + r][kg * g + j], zero outside the matrix. int8 adds,
+ * after the units, float scale[rows16] and int32 rowsum[rows16] (the sum of
+ * a row's int8 weights), rows16 = rows rounded up to 16. */
+enum { CRNN_QROWS = 16, CRNN_QUNIT = 64, CRNN_QMAX_K = 65536 };
+
+static inline size_t crnn_q_group(crnn_qtype type) { return type == CRNN_QINT8 ? 4 : 2; }
+
+static inline size_t crnn_q_units_bytes(crnn_qtype type, size_t rows, size_t cols) {
+    size_t g = crnn_q_group(type);
+    return crnn_mul(crnn_mul((rows + CRNN_QROWS - 1) / CRNN_QROWS, (cols + g - 1) / g),
+                    CRNN_QUNIT);
+}
+
+/* units, then (int8) scales and row sums; a multiple of 64 bytes */
+static inline size_t crnn_q_blob_bytes(crnn_qtype type, size_t rows, size_t cols) {
+    size_t rows16 = crnn_mul((rows + CRNN_QROWS - 1) / CRNN_QROWS, CRNN_QROWS);
+    size_t extra = type == CRNN_QINT8 ? crnn_mul(rows16, 8) : 0;
+    return crnn_add(crnn_q_units_bytes(type, rows, cols), (extra + 63) / 64 * 64);
+}
+
+/* One quantized weight matrix of a call. */
+typedef struct crnn_qmat {
+    crnn_qtype type;
+    size_t rows, cols;
+    const unsigned char *blob; /* units, then (int8) scale, rowsum */
+} crnn_qmat;
+
+/* crnn_q_pack's output starts with a header of CRNN_QHEADER bytes: a tag
+ * with the type, then the layer's cell kind and sizes (a forward of
+ * another layer is refused); the blobs of W_hh, W_hr (projection only)
+ * and W_ih follow. */
+enum { CRNN_QHEADER = 64 };
+void crnn_q_header(crnn_qtype type, const crnn_layer *ly, unsigned char *packed);
+/* The checks of crnn_q_forward's arguments that protect memory; *type the
+ * packed weights'. */
+crnn_status crnn_q_check(const crnn_blas *bl, const crnn_layer *ly, const crnn_batch *b,
+                         const crnn_q_params *w, crnn_qtype *type);
+/* A quantized forward's buffers: the inference plan without panels, then
+ * at `panels` the int8 input scales, at `scratch` the int8 inputs. */
+void crnn_q_plan_of(const crnn_layer *ly, const crnn_batch *b, crnn_plan *p);
+
+/* Whether the int8 products run on AVX-512 VNNI (the active instruction
+ * set is CRNN_ISA_AVX512_VNNI). */
+int crnn_q8_vnni(void);
+
 static inline size_t crnn_batch_at(const crnn_batch *b, size_t t) {
     return b->batch_sizes ? (size_t)b->batch_sizes[t] : b->size;
 }

@@ -13,7 +13,9 @@ const char *crnn_status_string(crnn_status status) {
     case CRNN_ERR_TOO_LARGE: return "a size exceeds the 32-bit BLAS integer range";
     case CRNN_ERR_ISA: return "this CPU (or build) does not support that instruction set";
     case CRNN_ERR_PACKED:
-        return "the packed weights were made for another instruction set: pack them again";
+        return "the packed weights were made for another instruction set (pack them again), "
+               "or for another layer or quantized type";
+    case CRNN_ERR_SCALE: return "a quantization scale is not a positive, finite number";
     }
     return "unknown status";
 }
@@ -211,6 +213,82 @@ size_t crnn_packed_size(const crnn_layer *ly) {
     return crnn_buffer_sizes(ly, &one, &z) == CRNN_OK ? z.packed : SIZE_MAX;
 }
 
+/* -- quantized weights (crnn.h) ---------------------------------------------- */
+int crnn_q8_vnni(void) { return crnn_isa_active() == CRNN_ISA_AVX512_VNNI; }
+
+static int crnn_q_type_ok(crnn_qtype type) { return type == CRNN_QINT8 || type == CRNN_QBF16; }
+
+/* The widest summed dimension of a layer's products. */
+static size_t crnn_q_widest(const crnn_layer *ly) {
+    size_t k = ly->input_size > ly->hidden_size ? ly->input_size : ly->hidden_size;
+    return k > ly->proj_size ? k : ly->proj_size;
+}
+
+static crnn_status crnn_q_check_layer(const crnn_layer *ly, crnn_qtype type) {
+    crnn_batch one = {1, 1, NULL};
+    crnn_status st;
+    if (!crnn_q_type_ok(type)) return CRNN_ERR_SIZE;
+    if ((st = crnn_check_layer_batch(ly, &one)) != CRNN_OK) return st;
+    if (!crnn_fits_int(crnn_mul(crnn_gates(ly->cell), ly->hidden_size)) ||
+        !crnn_fits_int(ly->input_size) ||
+        (type == CRNN_QINT8 && crnn_q_widest(ly) > CRNN_QMAX_K))
+        return CRNN_ERR_TOO_LARGE;
+    return CRNN_OK;
+}
+
+size_t crnn_q_packed_size(const crnn_layer *ly, crnn_qtype type) {
+    size_t H, P, GH, n;
+    if (!ly || crnn_q_check_layer(ly, type) != CRNN_OK) return SIZE_MAX;
+    H = ly->hidden_size;
+    P = ly->proj_size ? ly->proj_size : H;
+    GH = crnn_gates(ly->cell) * H;
+    n = crnn_add(crnn_q_blob_bytes(type, GH, P), crnn_q_blob_bytes(type, GH, ly->input_size));
+    if (ly->proj_size) n = crnn_add(n, crnn_q_blob_bytes(type, P, H));
+    return crnn_add(n, CRNN_QHEADER);
+}
+
+void crnn_q_header(crnn_qtype type, const crnn_layer *ly, unsigned char *packed) {
+    uint64_t v[5] = {0x63726e6e71000000u | (uint64_t)type, (uint64_t)ly->cell,
+                     ly->input_size, ly->hidden_size, ly->proj_size};
+    memset(packed, 0, CRNN_QHEADER);
+    memcpy(packed, v, sizeof v);
+}
+
+crnn_status crnn_q_check(const crnn_blas *bl, const crnn_layer *ly, const crnn_batch *b,
+                         const crnn_q_params *w, crnn_qtype *type) {
+    unsigned char want[CRNN_QHEADER];
+    crnn_status st;
+    uint64_t tag;
+    if (!bl || !ly || !b || !w || !w->packed) return CRNN_ERR_NULL;
+    if ((st = crnn_check_layer_batch(ly, b)) != CRNN_OK) return st;
+    memcpy(&tag, w->packed, sizeof tag);
+    *type = (crnn_qtype)(tag & 0xff);
+    if (!crnn_q_type_ok(*type)) return CRNN_ERR_PACKED;
+    if ((st = crnn_q_check_layer(ly, *type)) != CRNN_OK) return st;
+    crnn_q_header(*type, ly, want);
+    if (memcmp(want, w->packed, CRNN_QHEADER) != 0) return CRNN_ERR_PACKED;
+    if (!crnn_fits_int(crnn_rows(b)) ||
+        !crnn_fits_int(crnn_mul(b->size, crnn_mul(crnn_gates(ly->cell), ly->hidden_size))))
+        return CRNN_ERR_TOO_LARGE;
+    return CRNN_OK;
+}
+
+void crnn_q_plan_of(const crnn_layer *ly, const crnn_batch *b, crnn_plan *p) {
+    size_t rows = crnn_proj_rows(b, 0), k = (crnn_q_widest(ly) + 3) / 4 * 4;
+    crnn_plan_of(ly, b, CRNN_PASS_INFERENCE, p);
+    p->work = p->panels; /* the weights come packed */
+    p->panels = crnn_next(&p->work, rows);
+    p->scratch = crnn_next(&p->work, (crnn_mul(rows, k) + 3) / 4);
+}
+
+size_t crnn_q_workspace_size(const crnn_layer *ly, const crnn_batch *b) {
+    crnn_plan p;
+    if (!ly || !b || crnn_check_layer_batch(ly, b) != CRNN_OK) return SIZE_MAX;
+    if (b->steps == 0 || b->size == 0) return 0;
+    crnn_q_plan_of(ly, b, &p);
+    return p.work;
+}
+
 /* -- teams (crnn.h) --------------------------------------------------------- */
 size_t crnn_team_size(void) { return sizeof(crnn_team); }
 
@@ -304,22 +382,22 @@ static crnn_isa crnn_detect(void) {
     /* AVX-512 F (ebx 16), DQ (17), BW (30), VL (31); opmask and ZMM state */
     if ((xcr0 & 0xe6) == 0xe6 && (l7[1] >> 16 & 1) && (l7[1] >> 17 & 1) &&
         (l7[1] >> 30 & 1) && (l7[1] >> 31 & 1))
-        return CRNN_ISA_AVX512;
+        return l7[2] >> 11 & 1 ? CRNN_ISA_AVX512_VNNI : CRNN_ISA_AVX512; /* VNNI: ecx 11 */
     return CRNN_ISA_AVX2;
 #else
     return CRNN_ISA_GENERIC;
 #endif
 }
 
-static const char *const crnn_isa_names[] = {"generic", "avx2", "avx512"};
+static const char *const crnn_isa_names[] = {"generic", "avx2", "avx512", "avx512vnni"};
 
 const char *crnn_isa_name(crnn_isa isa) {
-    return (unsigned)isa <= CRNN_ISA_AVX512 ? crnn_isa_names[isa] : NULL;
+    return (unsigned)isa <= CRNN_ISA_AVX512_VNNI ? crnn_isa_names[isa] : NULL;
 }
 
 crnn_status crnn_isa_from_name(const char *name, crnn_isa *isa) {
     if (!name || !isa) return CRNN_ERR_NULL;
-    for (int i = 0; i <= CRNN_ISA_AVX512; i++)
+    for (int i = 0; i <= CRNN_ISA_AVX512_VNNI; i++)
         if (strcmp(name, crnn_isa_names[i]) == 0) {
             *isa = (crnn_isa)i;
             return CRNN_OK;
@@ -351,7 +429,7 @@ crnn_isa crnn_isa_active(void) {
 }
 
 crnn_status crnn_isa_select(crnn_isa isa) {
-    if ((unsigned)isa > CRNN_ISA_AVX512 || isa > crnn_isa_best()) return CRNN_ERR_ISA;
+    if ((unsigned)isa > CRNN_ISA_AVX512_VNNI || isa > crnn_isa_best()) return CRNN_ERR_ISA;
     CRNN_STORE(&crnn_active_plus1, (long)isa + 1);
     return CRNN_OK;
 }
@@ -391,7 +469,8 @@ size_t crnn_isa_panel_width(int double_precision) {
     case CRNN_ISA_GENERIC: return double_precision ? crnn_generic_d_nb() : crnn_generic_s_nb();
 #if CRNN_X86
     case CRNN_ISA_AVX2: return double_precision ? crnn_avx2_d_nb() : crnn_avx2_s_nb();
-    case CRNN_ISA_AVX512: return double_precision ? crnn_avx512_d_nb() : crnn_avx512_s_nb();
+    case CRNN_ISA_AVX512:
+    case CRNN_ISA_AVX512_VNNI: return double_precision ? crnn_avx512_d_nb() : crnn_avx512_s_nb();
 #else
     default: break;
 #endif
@@ -405,7 +484,8 @@ size_t crnn_isa_panel_width(int double_precision) {
 #if CRNN_X86
 #define CRNN_DISPATCH(T, name, args)                                          \
     switch (crnn_isa_active()) {                                              \
-    case CRNN_ISA_AVX512: st = crnn_avx512_##T##_##name args; break;          \
+    case CRNN_ISA_AVX512:                                                     \
+    case CRNN_ISA_AVX512_VNNI: st = crnn_avx512_##T##_##name args; break;     \
     case CRNN_ISA_AVX2: st = crnn_avx2_##T##_##name args; break;              \
     default: st = crnn_generic_##T##_##name args; break;                      \
     }
@@ -453,3 +533,38 @@ size_t crnn_isa_panel_width(int double_precision) {
 
 CRNN_PUBLIC(s, float)
 CRNN_PUBLIC(d, double)
+
+crnn_status crnn_q_forward(const crnn_blas *blas, const crnn_layer *layer,
+                           const crnn_batch *batch, const crnn_q_params *w,
+                           crnn_s_seq x, crnn_s_state h0, crnn_s_seq out,
+                           crnn_s_state hn, float *work) {
+    crnn_status st;
+    CRNN_DISPATCH(s, q_forward_call, (blas, layer, batch, w, x, h0, out, hn, work))
+    if (blas) crnn_team_end(blas->team);
+    return st;
+}
+
+/* Packing is the same for every instruction set: the portable code. */
+crnn_status crnn_q_pack(const crnn_layer *ly, crnn_qtype type, const crnn_q_weights *w,
+                        void *packed) {
+    size_t H, P, GH;
+    crnn_status st;
+    if (!ly || !w || !packed) return CRNN_ERR_NULL;
+    if ((st = crnn_q_check_layer(ly, type)) != CRNN_OK) return st;
+    if (!w->w_ih || !w->w_hh || (ly->proj_size && !w->w_hr)) return CRNN_ERR_NULL;
+    H = ly->hidden_size;
+    P = ly->proj_size ? ly->proj_size : H;
+    GH = crnn_gates(ly->cell) * H;
+    if (type == CRNN_QINT8) {
+        const float *s[3] = {w->s_ih, w->s_hh, ly->proj_size ? w->s_hr : NULL};
+        size_t n[3] = {GH, GH, P};
+        for (int i = 0; i < 3; i++) {
+            if (i == 2 && !ly->proj_size) continue;
+            if (!s[i]) return CRNN_ERR_NULL;
+            for (size_t r = 0; r < n[i]; r++)
+                if (!(s[i][r] > 0.0f) || !isfinite(s[i][r])) return CRNN_ERR_SCALE;
+        }
+    }
+    crnn_generic_s_q_pack_layer(ly, type, w, (unsigned char *)packed);
+    return CRNN_OK;
+}

@@ -1,0 +1,221 @@
+"""Serving with int8 or bfloat16 weights: ``crnn.quantize``.
+
+    q = crnn.quantize(lstm, dtype="int8")      # or "bfloat16"
+    out, (h, c) = q(x, (h0, c0))               # called as lstm is
+    crnn.save(q, "lstm-int8.npz")              # weights, scales, biases
+    q2 = crnn.quantize(crnn.LSTM(64, 256), "int8")
+    q2.load_state_dict(crnn.load("lstm-int8.npz"))
+
+The quantized module is of the same kind (``isinstance(q, crnn.LSTM)``),
+inference only, float32 in and out. Its weight matrices are stored as:
+
+- int8: symmetric, one float32 scale per output row (per gate row):
+  ``weight_ih_l0`` (int8, torch's shape) and ``weight_ih_l0_scale``
+  (float32, its rows), W ~ scale[:, None] * q, q in [-127, 127];
+- bfloat16: ``weight_ih_l0`` as uint16, the upper 16 bits of the float32
+  weight rounded to nearest even.
+
+Biases stay float32, under their usual names; ``weight_hr_l{k}`` (LSTM
+projections) likewise. These are the state dict's keys and dtypes, and so
+those of a saved ``.npz`` or ``.safetensors`` file.
+"""
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+from . import _kernels
+from ._module import IncompatibleKeys, Module, Parameter, StateDictKeyError
+from ._validate import as_array, check_choice
+from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
+
+__all__ = ["quantize"]
+
+_TYPES = {"int8": _kernels.QINT8, "bfloat16": _kernels.QBF16}
+_STORED = {_kernels.QINT8: np.dtype(np.int8), _kernels.QBF16: np.dtype(np.uint16)}
+_MATRICES = ("weight_ih", "weight_hh", "weight_hr")
+
+
+def _int8_rows(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(q, scale): each row symmetric over its largest magnitude (a zero
+    row: scale 1)."""
+    w = w.astype(np.float64)
+    amax = np.abs(w).max(axis=1)
+    scale = np.where(amax > 0, amax / 127.0, 1.0).astype(np.float32)
+    q = np.clip(np.rint(w / scale.astype(np.float64)[:, None]), -127, 127)
+    return q.astype(np.int8), scale
+
+
+def _bfloat16_bits(w: np.ndarray) -> np.ndarray:
+    """The upper 16 bits of float32 w, rounded to nearest even."""
+    u = np.ascontiguousarray(w, np.float32).view(np.uint32).astype(np.uint64)
+    return ((u + 0x7FFF + ((u >> 16) & 1)) >> 16).astype(np.uint16)
+
+
+def _is_matrix(name: str) -> bool:
+    return name.split("_l")[0] in _MATRICES or name in _MATRICES
+
+
+def _quantized_params(module, qtype: int) -> dict:
+    """The module's parameters as a quantized module holds them."""
+    params = {}
+    for name, p in module.named_parameters():
+        w = p.data
+        if not np.all(np.isfinite(w)):
+            raise ValueError(f"{name}: cannot quantize weights that are not finite")
+        if not _is_matrix(name):
+            params[name] = w.astype(np.float32)
+        elif qtype == _kernels.QINT8:
+            params[name], params[f"{name}_scale"] = _int8_rows(w)
+        else:
+            params[name] = _bfloat16_bits(w)
+    return params
+
+
+class _Quantized:
+    """What the quantized modules add to their float kind: fixed int8 or
+    bfloat16 weights, packed once for the kernels; inference only."""
+
+    _qtype: int
+
+    @property
+    def weight_dtype(self) -> str:
+        """``"int8"`` or ``"bfloat16"``: how the weights are stored."""
+        return {v: k for k, v in _TYPES.items()}[self._qtype]
+
+    def _set_params(self, arrays: dict) -> None:
+        params = {}
+        for name, a in arrays.items():
+            a = np.ascontiguousarray(a)
+            a.flags.writeable = False   # packed once: they must not change
+            params[name] = Parameter(name, a, None)
+        object.__setattr__(self, "_params", params)
+        self._derive()
+
+    def _refuse(self, what: str):
+        raise RuntimeError(f"{what}: a quantized {self._float_name} ({self.weight_dtype} "
+                           f"weights) is for inference only; train the float module, "
+                           f"then crnn.quantize it again")
+
+    def train(self, mode: bool = True):
+        if mode:
+            self._refuse("train()")
+        self.training = False
+        return self
+
+    def backward(self, *args, **kwargs):
+        self._refuse("backward")
+
+    def zero_grad(self) -> None:
+        self._refuse("zero_grad")
+
+    def __setattr__(self, name, value):
+        if name in self.__dict__.get("_params", {}):
+            raise AttributeError(f"{name}: the weights of a quantized module are fixed; "
+                                 f"load a state dict (load_state_dict) or quantize again")
+        object.__setattr__(self, name, value)
+
+    def __setstate__(self, state):
+        Module.__setstate__(self, state)
+        for p in self._params.values():
+            p.data.flags.writeable = False
+
+    @property
+    def _float_name(self) -> str:
+        return type(self).__mro__[2].__name__
+
+    def extra_repr(self) -> str:
+        return f"{super().extra_repr()}, weights={self.weight_dtype}"
+
+    def __repr__(self):
+        return f"{self._float_name}({self.extra_repr()})"
+
+    def load_state_dict(self, state_dict, strict: bool = True):
+        """Weights as ``state_dict()`` gives them (the keys and dtypes of
+        the module docstring): checked whole before any is taken."""
+        if not hasattr(state_dict, "keys"):
+            raise TypeError(f"state_dict: expected a mapping of names to arrays, "
+                            f"got {type(state_dict).__name__}")
+        missing = [k for k in self._params if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in self._params]
+        if strict and (missing or unexpected):
+            hint = ""
+            if any(k.endswith("_scale") for k in missing) and not any(
+                    k.endswith("_scale") for k in state_dict):
+                hint = (" (no scales: a float or bfloat16 state dict; load float weights "
+                        "into the float module, then crnn.quantize it)")
+            raise StateDictKeyError(f"state_dict: missing keys {missing}, unexpected keys "
+                                    f"{unexpected} for {self!r}{hint}")
+        arrays = {k: p.data for k, p in self._params.items()}
+        for k in self._params:
+            if k in state_dict:
+                arrays[k] = self._checked_array(k, state_dict[k])
+        self._set_params(arrays)
+        return IncompatibleKeys(missing, unexpected)
+
+    def _checked_array(self, name: str, value) -> np.ndarray:
+        want = self._params[name].data
+        if _is_matrix(name):
+            arr = np.asarray(value)
+            if arr.dtype != want.dtype:
+                raise TypeError(
+                    f"{name}: expected {want.dtype} weights ({self.weight_dtype}), got "
+                    f"{arr.dtype}: a float state dict goes into the float module, then "
+                    f"crnn.quantize(module, dtype={self.weight_dtype!r}); a quantized one "
+                    f"into crnn.quantize(...) of its own dtype")
+        else:
+            arr = as_array(value, np.float32, name)
+        if arr.shape != want.shape:
+            raise ValueError(f"{name}: expected shape {want.shape}, got {arr.shape}")
+        if name.endswith("_scale") and not np.all(np.isfinite(arr) & (arr > 0)):
+            bad = int(np.flatnonzero(~(np.isfinite(arr) & (arr > 0)))[0])
+            raise ValueError(f"{name}: scales must be positive, finite numbers, got "
+                             f"{arr[bad]!r} at row {bad}")
+        return arr
+
+
+def _quantized_class(base):
+    return type(f"Quantized{base.__name__}", (_Quantized, base),
+                {"__module__": __name__, "__doc__": f"{base.__name__} with int8 or "
+                 f"bfloat16 weights (crnn.quantize); inference only."})
+
+
+QuantizedRNN, QuantizedLSTM, QuantizedGRU = (_quantized_class(c) for c in (RNN, LSTM, GRU))
+QuantizedRNNCell, QuantizedLSTMCell, QuantizedGRUCell = (
+    _quantized_class(c) for c in (RNNCell, LSTMCell, GRUCell))
+_CLASSES = {RNN: QuantizedRNN, LSTM: QuantizedLSTM, GRU: QuantizedGRU, RNNCell: QuantizedRNNCell,
+            LSTMCell: QuantizedLSTMCell, GRUCell: QuantizedGRUCell}
+
+
+def quantize(module: RNNBase | RNNCellBase, dtype: str = "int8"):
+    """A new inference-only module of ``module``'s kind with its weight
+    matrices stored as int8 (per-row scales) or bfloat16.
+
+    Parameters
+    ----------
+    module : RNN, LSTM, GRU, RNNCell, LSTMCell or GRUCell
+        The float module (float32 or float64); it is left untouched.
+    dtype : {"int8", "bfloat16"}
+        How the weights are stored (see the module docstring).
+
+    Returns
+    -------
+    A module called exactly like ``module`` (same layers, directions,
+    ``batch_first``, packed input, states), taking and returning float32,
+    in eval mode; ``train()``, ``backward`` and dropout are refused.
+    """
+    qtype = _TYPES[check_choice(dtype, "dtype", tuple(_TYPES))]
+    base = next((c for c in type(module).__mro__ if c in _CLASSES), None)
+    if base is None or isinstance(module, _Quantized):
+        raise TypeError(f"module: expected a float RNN, LSTM, GRU, RNNCell, LSTMCell or "
+                        f"GRUCell, got {type(module).__name__}")
+    q = object.__new__(_CLASSES[base])
+    state = {k: v for k, v in module.__dict__.items()
+             if k not in ("_params", "flat_parameters", "flat_gradients", "_saved",
+                          "_training_call") + module._derived}
+    state.update(_saved=None, training=False, dtype=np.dtype(np.float32), _qtype=qtype,
+                 _training_call=threading.Lock())
+    object.__setattr__(q, "__dict__", state)
+    q._set_params(_quantized_params(module, qtype))
+    return q
