@@ -27,7 +27,7 @@ def test_crnn_isa_forces_a_supported_path(isa):
 def test_crnn_isa_refuses_unknown_and_unsupported_names():
     r = run("import crnn", "sse9")
     assert r.returncode != 0
-    assert "CRNN_ISA: expected one of generic, avx2, avx512, got 'sse9'" in r.stderr
+    assert "CRNN_ISA: expected one of generic, avx2, avx512, avx512vnni, got 'sse9'" in r.stderr
     for name in set(_kernels.ISA_NAMES) - set(_kernels.isa_supported()):
         r = run("import crnn", name)
         assert r.returncode != 0 and f"this CPU does not support {name!r}" in r.stderr

@@ -111,6 +111,19 @@ class LayoutMismatchError(ValueError):
     (``crnn.distributed``)."""
 
 
+def _refuse_quantized(module, state_dict) -> None:
+    """A float module is not given int8 or bfloat16 weights (crnn.quantize's
+    state dicts): converted, they would be numbers of another scale."""
+    for k in state_dict:
+        dtype = getattr(state_dict[k], "dtype", None)
+        stored = dtype is not None and np.dtype(dtype) in (np.dtype(np.int8), np.dtype(np.uint16))
+        if k.endswith("_scale") or (k in module._params and stored):
+            kind = "int8" if k.endswith("_scale") or np.dtype(dtype) == np.int8 else "bfloat16"
+            raise TypeError(f"state_dict: {k!r} is part of {kind}-quantized weights, which a "
+                            f"float {type(module).__name__} cannot take; load them into "
+                            f"crnn.quantize({type(module).__name__}(...), dtype={kind!r})")
+
+
 class Parameter:
     """A named parameter: ``data`` and ``grad`` are ndarray views into the
     owning module's flat parameter and gradient buffers. Writing into them
@@ -326,6 +339,7 @@ class Module:
         if not hasattr(state_dict, "keys"):
             raise TypeError(f"state_dict: expected a mapping of names to arrays, "
                             f"got {type(state_dict).__name__}")
+        _refuse_quantized(self, state_dict)
         missing = [k for k in self._params if k not in state_dict]
         unexpected = [k for k in state_dict if k not in self._params]
         if strict and (missing or unexpected):

@@ -171,7 +171,7 @@ class _Quantized:
         if name.endswith("_scale") and not np.all(np.isfinite(arr) & (arr > 0)):
             bad = int(np.flatnonzero(~(np.isfinite(arr) & (arr > 0)))[0])
             raise ValueError(f"{name}: scales must be positive, finite numbers, got "
-                             f"{arr[bad]!r} at row {bad}")
+                             f"{float(arr[bad])!r} at row {bad}")
         return arr
 
 
