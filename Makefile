@@ -4,6 +4,8 @@
 #   make check           build and run the C test of the core (needs only libm)
 #   make example BLAS_LIBS="-lopenblas"        the C example (examples/c)
 #   make run-example BLAS_LIBS="-lopenblas"    ... built, fed by examples/c/export.py
+#                                              (rnn_infer; qlstm_infer: an int8 LSTM
+#                                              served a frame at a time, no BLAS)
 #                                              (crnn installed in $(PYTHON)), and run
 #
 # The core calls BLAS through the function pointers the caller passes in
@@ -42,14 +44,18 @@ $(BUILD)/test_core: tests/c/test_core.c $(BUILD)/libcrnn.a
 check: $(BUILD)/test_core
 	$(BUILD)/test_core
 
-$(BUILD)/rnn_infer: examples/c/rnn_infer.c $(BUILD)/libcrnn.a
+$(BUILD)/rnn_infer: examples/c/rnn_infer.c examples/c/npy.h $(BUILD)/libcrnn.a
 	$(CC) $(WARN) $(CFLAGS) -Iinclude -DBLAS_PREFIX=$(BLAS_PREFIX) $< $(BUILD)/libcrnn.a $(BLAS_LIBS) -lm -o $@
 
-example: $(BUILD)/rnn_infer
+$(BUILD)/qlstm_infer: examples/c/qlstm_infer.c examples/c/npy.h $(BUILD)/libcrnn.a
+	$(CC) $(WARN) $(CFLAGS) -Iinclude $< $(BUILD)/libcrnn.a -lm -o $@
 
-run-example: $(BUILD)/rnn_infer
+example: $(BUILD)/rnn_infer $(BUILD)/qlstm_infer
+
+run-example: $(BUILD)/rnn_infer $(BUILD)/qlstm_infer
 	$(PYTHON) examples/c/export.py $(BUILD)/example
 	$(BUILD)/rnn_infer $(BUILD)/example
+	$(BUILD)/qlstm_infer $(BUILD)/example/qlstm
 
 clean:
 	rm -rf $(BUILD)

@@ -1,4 +1,5 @@
-"""Export a 2-layer bidirectional RNN for the C example (rnn_infer.c).
+"""Export the C examples' models: a 2-layer bidirectional RNN (rnn_infer.c)
+and an int8 LSTM with projections (qlstm_infer.c, in DIR/qlstm).
 
     python examples/c/export.py DIR
 
@@ -7,6 +8,10 @@ names: weight_ih_l0, weight_hh_l0_reverse, ...; float32, C order), an input
 DIR/x.npy (L, input_size) and crnn's own output DIR/expected.npy (L, 2H) for
 the C program to compare with. Any crnn.RNN(tanh, 2 layers, bidirectional)
 -- or one loaded from a torch checkpoint -- exports the same way.
+
+DIR/qlstm/ holds crnn.quantize(LSTM(12, 40, proj_size=16), "int8")'s state
+dict the same way (int8 weights, their float32 ``*_scale`` rows, float32
+biases), an input and the quantized module's output.
 """
 import os
 import sys
@@ -16,17 +21,26 @@ import numpy as np
 import crnn
 
 
-def main(out_dir):
+def export(module, x, out_dir):
+    """module's state dict as .npy files (their own dtypes), x, and
+    module(x) as expected.npy."""
     os.makedirs(out_dir, exist_ok=True)
-    rnn = crnn.RNN(10, 20, num_layers=2, bidirectional=True, seed=0).eval()
-    for name, value in rnn.state_dict().items():
-        np.save(os.path.join(out_dir, f"{name}.npy"), np.ascontiguousarray(value, np.float32))
-    x = np.random.default_rng(0).standard_normal((50, 10)).astype(np.float32)
+    for name, value in module.state_dict().items():
+        np.save(os.path.join(out_dir, f"{name}.npy"), np.ascontiguousarray(value))
     np.save(os.path.join(out_dir, "x.npy"), x)
-    out, _ = rnn(x)                                  # unbatched: (L, 2H)
+    out, _ = module(x)                               # unbatched: (L, D * P)
     np.save(os.path.join(out_dir, "expected.npy"), out)
-    print(f"exported {len(rnn.state_dict())} weights, x {x.shape}, expected {out.shape} "
+    print(f"exported {len(module.state_dict())} arrays, x {x.shape}, expected {out.shape} "
           f"to {out_dir}")
+
+
+def main(out_dir):
+    rng = np.random.default_rng(0)
+    rnn = crnn.RNN(10, 20, num_layers=2, bidirectional=True, seed=0).eval()
+    export(rnn, rng.standard_normal((50, 10)).astype(np.float32), out_dir)
+    lstm = crnn.quantize(crnn.LSTM(12, 40, proj_size=16, seed=0), "int8")
+    export(lstm, rng.standard_normal((60, 12)).astype(np.float32),
+           os.path.join(out_dir, "qlstm"))
 
 
 if __name__ == "__main__":

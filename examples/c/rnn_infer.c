@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "crnn.h"
+#include "npy.h"
 
 /* The BLAS routine, possibly prefixed (SciPy's OpenBLAS: scipy_sgemm_). */
 #ifndef BLAS_PREFIX
@@ -24,72 +25,6 @@
 extern void CAT(BLAS_PREFIX, sgemm_)(char *, char *, int *, int *, int *, float *,
                                      float *, int *, float *, int *, float *,
                                      float *, int *);
-
-/* A float32, C-ordered, 1-D or 2-D .npy file. */
-typedef struct npy { float *data; size_t rows, cols; } npy;
-
-static int npy_read(const char *path, npy *a) {
-    FILE *f = fopen(path, "rb");
-    unsigned char magic[8], len2[2], len4[4];
-    size_t hlen, count;
-    char *header, *shape;
-    if (!f) return -1;
-    if (fread(magic, 1, 8, f) != 8 || memcmp(magic, "\x93NUMPY", 6)) goto bad;
-    if (magic[6] == 1) {
-        if (fread(len2, 1, 2, f) != 2) goto bad;
-        hlen = len2[0] | (size_t)len2[1] << 8;
-    } else {
-        if (fread(len4, 1, 4, f) != 4) goto bad;
-        hlen = len4[0] | (size_t)len4[1] << 8 | (size_t)len4[2] << 16 | (size_t)len4[3] << 24;
-    }
-    header = calloc(hlen + 1, 1);
-    if (fread(header, 1, hlen, f) != hlen || !strstr(header, "'<f4'") ||
-        !strstr(header, "'fortran_order': False") || !(shape = strstr(header, "'shape': ("))) {
-        free(header);
-        goto bad;
-    }
-    shape += strlen("'shape': (");
-    a->rows = strtoul(shape, &shape, 10);
-    a->cols = 1;
-    if (*shape == ',' && shape[1] != ')') a->cols = strtoul(shape + 1, NULL, 10);
-    free(header);
-    count = a->rows * a->cols;
-    a->data = malloc(count * sizeof(float));
-    if (fread(a->data, sizeof(float), count, f) != count) goto bad;
-    fclose(f);
-    return 0;
-bad:
-    fclose(f);
-    return -1;
-}
-
-static int npy_write(const char *path, const float *data, size_t rows, size_t cols) {
-    char header[128];
-    FILE *f = fopen(path, "wb");
-    int n;
-    if (!f) return -1;
-    n = snprintf(header, sizeof header,
-                 "{'descr': '<f4', 'fortran_order': False, 'shape': (%zu, %zu), }", rows, cols);
-    while ((10 + n + 1) % 64) header[n++] = ' ';
-    header[n++] = '\n';
-    fwrite("\x93NUMPY\x01\x00", 1, 8, f);
-    fputc(n & 0xff, f);
-    fputc(n >> 8, f);
-    fwrite(header, 1, (size_t)n, f);
-    fwrite(data, sizeof(float), rows * cols, f);
-    return fclose(f);
-}
-
-static npy load(const char *dir, const char *name) {
-    char path[1024];
-    npy a;
-    snprintf(path, sizeof path, "%s/%s.npy", dir, name);
-    if (npy_read(path, &a)) {
-        fprintf(stderr, "cannot read %s (float32, C order, 1-D or 2-D)\n", path);
-        exit(2);
-    }
-    return a;
-}
 
 static const char usage[] =
     "usage: rnn_infer DIR\n"
@@ -106,9 +41,9 @@ int main(int argc, char **argv) {
     }
     dir = argv[1];
     crnn_blas blas = {CAT(BLAS_PREFIX, sgemm_), NULL, NULL};
-    npy x = load(dir, "x");                       /* (L, I) */
-    size_t L = x.rows, H = load(dir, "weight_hh_l0").rows, layers = 2, D = 2;
-    float *in = x.data, *out = NULL;
+    npy x = load(dir, "x", NPY_F4);                       /* (L, I) */
+    size_t L = x.rows, H = load(dir, "weight_hh_l0", NPY_F4).rows, layers = 2, D = 2;
+    float *in = (float *)x.data, *out = NULL;
     size_t in_size = x.cols;
     char path[1024];
 
@@ -132,9 +67,10 @@ int main(int argc, char **argv) {
             float *packed;
             for (int i = 0; i < 4; i++) {
                 snprintf(name, sizeof name, "%s_l%zu%s", kinds[i], k, sfx);
-                p[i] = load(dir, name);
+                p[i] = load(dir, name, NPY_F4);
             }
-            w = (crnn_s_params){p[0].data, p[1].data, p[2].data, p[3].data, NULL, NULL};
+            w = (crnn_s_params){(float *)p[0].data, (float *)p[1].data, (float *)p[2].data,
+                                (float *)p[3].data, NULL, NULL};
             /* a server would pack W_hh once at load time and reuse it for
                every request (streaming: many short calls) */
             packed = malloc(crnn_packed_size(&layer) * sizeof(float) + 1);
@@ -150,7 +86,7 @@ int main(int argc, char **argv) {
             free(work);
             free(packed);
         }
-        if (in != x.data) free(in);
+        if (in != (float *)x.data) free(in);
         in = out;
         in_size = D * H;
     }
@@ -162,13 +98,12 @@ int main(int argc, char **argv) {
     {
         npy e;
         double worst = 0;
-        if (npy_read(path, &e)) return 0;
+        if (npy_read(path, &e, NPY_F4)) return 0;
         if (e.rows != L || e.cols != D * H) {
             fprintf(stderr, "expected.npy has shape (%zu, %zu)\n", e.rows, e.cols);
             return 1;
         }
-        for (size_t i = 0; i < L * D * H; i++)
-            if (fabs(e.data[i] - out[i]) > worst) worst = fabs(e.data[i] - out[i]);
+        worst = max_diff((const float *)e.data, out, L * D * H);
         printf("max |C - Python| = %.3g\n", worst);
         return worst <= 1e-5 ? 0 : 1;
     }

@@ -479,7 +479,7 @@ static void test_isa(void) {
     crnn_layer ly = {CRNN_LSTM, 3, 5, 0, 0};
     float wih[60], whh[100], pk[4096];
     crnn_s_params w = {wih, whh, NULL, NULL, NULL, NULL};
-    for (int i = 0; i <= CRNN_ISA_AVX512; i++) {
+    for (int i = 0; i <= CRNN_ISA_AVX512_VNNI; i++) {
         CHECK(crnn_isa_from_name(crnn_isa_name((crnn_isa)i), &isa) == CRNN_OK &&
               isa == (crnn_isa)i, "isa name round trip %d", i);
         if (i > (int)best)
@@ -506,11 +506,124 @@ static void test_isa(void) {
     }
 }
 
+/* Quantized weights (crnn_q_*): bfloat16 computes the float forward of
+ * its widened weights; int8 gives each row the same bits alone or in a
+ * batch, with or without a team; the statuses; every forward in exactly
+ * crnn_q_workspace_size floats (the sanitizers see an overrun). */
+static crnn_status q_run(const crnn_layer *ly, const crnn_batch *b, const crnn_q_params *w,
+                         const float *x, float *out, float *hn, float *cn, int team) {
+    size_t P = ly->proj_size ? ly->proj_size : ly->hidden_size;
+    size_t nw = crnn_q_workspace_size(ly, b);
+    float *work = malloc(nw * sizeof *work + 1);
+    crnn_s_seq xs = {(float *)x, (ptrdiff_t)(b->size * ly->input_size), (ptrdiff_t)ly->input_size};
+    crnn_s_seq os = {out, (ptrdiff_t)(b->size * P), (ptrdiff_t)P};
+    crnn_s_state s0 = {NULL, 0, NULL, 0}, sn = {hn, P, cn, ly->hidden_size};
+    call_ctx cx;
+    crnn_status st;
+    team_mode = team;
+    st = crnn_q_forward(call_begin(&cx), ly, b, w, xs, s0, os, sn, work);
+    call_end(&cx);
+    team_mode = 0;
+    free(work);
+    return st;
+}
+
+static void test_quantized(crnn_cell cell, size_t proj) {
+    size_t I = 37, H = 33, P = proj ? proj : H, G = gates(cell) * H, L = 6, N = 3;
+    crnn_layer ly = {cell, I, H, proj, 0};
+    crnn_batch b = {L, N, NULL}, one = {L, 1, NULL};
+    int8_t *q[3];
+    uint16_t *bf[3];
+    float *s[3], *wf[3], bias[2][4 * 33], *x = malloc(L * N * I * sizeof *x);
+    size_t rows[3] = {G, G, P}, cols[3] = {I, P, H};
+    float *o = malloc(L * N * P * sizeof *o), *o1 = malloc(L * P * sizeof *o1);
+    float *of = malloc(L * N * P * sizeof *of), hn[3 * 33], cn[3 * 33], h1[33], c1[33];
+    for (int m = 0; m < 3; m++) {
+        q[m] = malloc(rows[m] * cols[m]);
+        bf[m] = malloc(rows[m] * cols[m] * 2);
+        wf[m] = malloc(rows[m] * cols[m] * sizeof(float));
+        s[m] = malloc(rows[m] * sizeof(float));
+        for (size_t r = 0; r < rows[m]; r++) {
+            s[m][r] = (float)(0.004 + 0.002 * fabs(urand()));
+            for (size_t k = 0; k < cols[m]; k++) {
+                float v = (float)(0.3 * urand());
+                uint32_t u;
+                q[m][r * cols[m] + k] = (int8_t)lrint(127 * urand());
+                memcpy(&u, &v, 4);
+                bf[m][r * cols[m] + k] = (uint16_t)(u >> 16);
+                u = (uint32_t)bf[m][r * cols[m] + k] << 16;
+                memcpy(&wf[m][r * cols[m] + k], &u, 4);
+            }
+        }
+    }
+    for (size_t i = 0; i < G; i++) bias[0][i] = (float)urand(), bias[1][i] = (float)urand();
+    for (size_t i = 0; i < L * N * I; i++) x[i] = (float)(2 * urand());
+    {   /* bfloat16: the float forward of the widened weights */
+        crnn_q_weights qw = {bf[0], bf[1], proj ? bf[2] : NULL, NULL, NULL, NULL};
+        void *pk = malloc(crnn_q_packed_size(&ly, CRNN_QBF16));
+        crnn_q_params w = {pk, bias[0], bias[1]};
+        crnn_s_params fw = {wf[0], wf[1], bias[0], bias[1], proj ? wf[2] : NULL, NULL};
+        size_t nw = crnn_workspace_size(&ly, &b, CRNN_PASS_INFERENCE);
+        float *work = malloc(nw * sizeof *work + 1), worst = 0;
+        crnn_s_seq xs = {x, (ptrdiff_t)(N * I), (ptrdiff_t)I}, os = {of, (ptrdiff_t)(N * P), (ptrdiff_t)P};
+        crnn_s_state none = {NULL, 0, NULL, 0};
+        CHECK(crnn_q_pack(&ly, CRNN_QBF16, &qw, pk) == CRNN_OK, "bf16 pack");
+        CHECK(q_run(&ly, &b, &w, x, o, hn, cn, 0) == CRNN_OK, "bf16 forward");
+        CHECK(crnn_s_forward(&BLAS, &ly, &b, &fw, xs, none, os, none, NULL, work) == CRNN_OK,
+              "float forward");
+        for (size_t i = 0; i < L * N * P; i++)
+            if (fabsf(o[i] - of[i]) > worst) worst = fabsf(o[i] - of[i]);
+        CHECK(worst < 1e-5, "cell %d: bf16 differs from the float forward by %g", cell, worst);
+        free(pk); free(work);
+    }
+    {   /* int8: a row alone, the batch, the batch with a team: the same bits */
+        crnn_q_weights qw = {q[0], q[1], proj ? q[2] : NULL, s[0], s[1], proj ? s[2] : NULL};
+        size_t npk = crnn_q_packed_size(&ly, CRNN_QINT8);
+        void *pk = malloc(npk);
+        crnn_q_params w = {pk, bias[0], bias[1]};
+        crnn_layer other = ly;
+        float keep;
+        CHECK(crnn_q_pack(&ly, CRNN_QINT8, &qw, pk) == CRNN_OK, "int8 pack");
+        CHECK(q_run(&ly, &b, &w, x, o, hn, cn, 0) == CRNN_OK, "int8 forward");
+        CHECK(q_run(&ly, &b, &w, x, of, hn, cn, 1) == CRNN_OK, "int8 forward, team");
+        CHECK(memcmp(o, of, L * N * P * sizeof *o) == 0, "cell %d: int8 team changes bits", cell);
+        for (size_t n = 0; n < N; n++) {
+            float *xn = malloc(L * I * sizeof *xn);
+            for (size_t t = 0; t < L; t++) memcpy(xn + t * I, x + (t * N + n) * I, I * sizeof *x);
+            CHECK(q_run(&ly, &one, &w, xn, o1, h1, c1, 0) == CRNN_OK, "int8 row alone");
+            for (size_t t = 0; t < L; t++)
+                CHECK(memcmp(o1 + t * P, o + (t * N + n) * P, P * sizeof *o) == 0,
+                      "cell %d: int8 row %zu step %zu differs alone", cell, n, t);
+            free(xn);
+        }
+        /* statuses */
+        other.hidden_size = H + 1;
+        CHECK(q_run(&other, &b, &w, x, o, hn, cn, 0) == CRNN_ERR_PACKED, "another layer's packing");
+        CHECK(crnn_q_pack(&ly, CRNN_QINT8, &qw, NULL) == CRNN_ERR_NULL, "pack NULL");
+        CHECK(crnn_q_packed_size(&ly, (crnn_qtype)7) == SIZE_MAX, "unknown type");
+        keep = s[1][4];
+        s[1][4] = 0;
+        CHECK(crnn_q_pack(&ly, CRNN_QINT8, &qw, pk) == CRNN_ERR_SCALE, "zero scale");
+        s[1][4] = NAN;
+        CHECK(crnn_q_pack(&ly, CRNN_QINT8, &qw, pk) == CRNN_ERR_SCALE, "NaN scale");
+        s[1][4] = -keep;
+        CHECK(crnn_q_pack(&ly, CRNN_QINT8, &qw, pk) == CRNN_ERR_SCALE, "negative scale");
+        s[1][4] = keep;
+        other = ly;
+        other.input_size = 65537;
+        CHECK(crnn_q_packed_size(&other, CRNN_QINT8) == SIZE_MAX &&
+              crnn_q_packed_size(&other, CRNN_QBF16) != SIZE_MAX, "int8 inputs up to 65536");
+        free(pk);
+    }
+    for (int m = 0; m < 3; m++) free(q[m]), free(bf[m]), free(wf[m]), free(s[m]);
+    free(x); free(o); free(o1); free(of);
+}
+
 int main(void) {
     const char *want = getenv("CRNN_ISA");
     crnn_isa best = crnn_isa_best(), only = best;
     if (want && *want && crnn_isa_from_name(want, &only) != CRNN_OK) {
-        printf("CRNN_ISA=%s: expected generic, avx2 or avx512\n", want);
+        printf("CRNN_ISA=%s: expected generic, avx2, avx512 or avx512vnni\n", want);
         return 2;
     }
     test_isa();
@@ -520,6 +633,10 @@ int main(void) {
         CHECK(crnn_isa_select((crnn_isa)i) == CRNN_OK, "select isa %d", i);
         printf("instruction set %s\n", crnn_isa_name((crnn_isa)i));
         test_all_kinds();
+        test_quantized(CRNN_RNN_TANH, 0);
+        test_quantized(CRNN_GRU, 0);
+        test_quantized(CRNN_LSTM, 0);
+        test_quantized(CRNN_LSTM, 17);
     }
     printf("%d passed, %d failed\n", passed, failed);
     return failed != 0;
