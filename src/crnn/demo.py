@@ -11,6 +11,7 @@ writes a plot of the series, the forecasts and the training loss.
 """
 from __future__ import annotations
 
+import copy
 import os
 import time
 from importlib import resources
@@ -131,6 +132,10 @@ def run(epochs=400, hidden=32, out="crnn-demo.png", seed=0, quiet=False):
         train_seconds=train_s, final_loss=losses[-1],
         one_step_rmse=rmse(one_step), naive_one_step_rmse=rmse(prev),
         span_rmse=rmse(free), naive_span_rmse=rmse(np.full(HOLDOUT, co2[n_train])))
+    for dtype in ("int8", "bfloat16"):   # the same forecaster served quantized
+        served = copy.copy(model)
+        served.gru = crnn.quantize(model.gru, dtype)
+        figures[f"one_step_rmse_{dtype}"] = rmse(forecasts(served, z, co2, n_train, mu, sd)[0])
     if not quiet:
         print(f"\nMauna Loa CO2, monthly 1958-2001; GRU({hidden}) trained {epochs} epochs "
               f"in {train_s:.1f} s (final loss {losses[-1]:.4f})")
@@ -139,6 +144,10 @@ def run(epochs=400, hidden=32, out="crnn-demo.png", seed=0, quiet=False):
               f"{figures['naive_one_step_rmse']:.3f}")
         print(f"  whole span        GRU {figures['span_rmse']:.3f}   naive (last month) "
               f"{figures['naive_span_rmse']:.3f}")
+        print("  one month ahead, the GRU served quantized (crnn.quantize): " + ", ".join(
+            f"{d} {figures[f'one_step_rmse_{d}']:.3f} "
+            f"({figures[f'one_step_rmse_{d}'] / figures['one_step_rmse'] - 1:+.2%})"
+            for d in ("int8", "bfloat16")))
     if out:
         figures["plot"] = plot(out, t, co2, n_train, one_step, free, losses, figures)
         if not quiet and figures["plot"]:
