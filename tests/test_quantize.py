@@ -72,11 +72,6 @@ def make(kind, kw, I=13, H=21, seed=3):
     return getattr(crnn, kind)(I, H, **kw, seed=seed).eval()
 
 
-def run(m, x, hx=None):
-    out = m(x, hx)
-    return out if isinstance(m, crnn.RNNCellBase) else out
-
-
 def flat(result):
     """Every array of a forward's result, in order."""
     if isinstance(result, np.ndarray):

@@ -115,10 +115,10 @@ def _refuse_quantized(module, state_dict) -> None:
     """A float module is not given int8 or bfloat16 weights (crnn.quantize's
     state dicts): converted, they would be numbers of another scale."""
     for k in state_dict:
-        dtype = getattr(state_dict[k], "dtype", None)
-        stored = dtype is not None and np.dtype(dtype) in (np.dtype(np.int8), np.dtype(np.uint16))
+        v = state_dict[k]
+        stored = isinstance(v, np.ndarray) and v.dtype in (np.int8, np.uint16)
         if k.endswith("_scale") or (k in module._params and stored):
-            kind = "int8" if k.endswith("_scale") or np.dtype(dtype) == np.int8 else "bfloat16"
+            kind = "bfloat16" if stored and v.dtype == np.uint16 else "int8"
             raise TypeError(f"state_dict: {k!r} is part of {kind}-quantized weights, which a "
                             f"float {type(module).__name__} cannot take; load them into "
                             f"crnn.quantize({type(module).__name__}(...), dtype={kind!r})")

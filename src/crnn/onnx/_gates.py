@@ -23,6 +23,9 @@ def reorder(w: np.ndarray, op: str, order: dict) -> np.ndarray:
 
 def op_of(module) -> str:
     """The ONNX operator of a crnn layer or cell: RNN, LSTM or GRU."""
+    if hasattr(module, "weight_dtype"):
+        raise TypeError(f"module: {module!r} has quantized weights, which the ONNX "
+                        f"RNN/LSTM/GRU operators cannot hold; export the float module")
     for op in ("LSTM", "GRU", "RNN"):
         if type(module).__name__.startswith(op):
             return op
