@@ -16,7 +16,8 @@ from cpython.buffer cimport (PyObject_GetBuffer, PyBuffer_Release,
                              PyBUF_STRIDES, PyBUF_FORMAT, PyBUF_WRITABLE)
 from libc.stdint cimport int64_t, SIZE_MAX
 from libc.stdlib cimport free, malloc
-from libc.string cimport memcmp, memset
+from libc.string cimport memcmp, memset, strcmp
+from posix.time cimport clock_gettime, timespec, CLOCK_MONOTONIC
 from collections import namedtuple
 import numpy as np
 
@@ -559,6 +560,30 @@ cdef class Direction:
                              f"(this batch's), got {None if v == NULL else shape_of(v)}")
         return v.buf
 
+    cdef void prepare_forward(self, Bufs *b, shim_args *a, Work *work, Batch batch, x, h0,
+                              c0, out, hn, cn, reserve, bint use_packed) except *:
+        """Fill a (a copy of params) for one forward call: the buffers
+        checked and held in b, the workspace taken into work."""
+        cdef crnn_sizes z = self.sizes_of(batch)
+        cdef bint training = reserve is not None
+        cdef size_t need
+        a.x = self.seq(b, batch, x, "x", self.layer.input_size, False)
+        if a.x.data == NULL:
+            raise ValueError("x: required")
+        a.out = self.seq(b, batch, out, "out", self.out_size, True)
+        a.h0 = self.state(b, batch, h0, "h0", False, False)
+        a.hn = self.state(b, batch, hn, "hn", False, True)
+        a.c0 = self.state(b, batch, c0, "c0", True, False)
+        a.cn = self.state(b, batch, cn, "cn", True, True)
+        if training:
+            a.reserve = self.reserve(b, reserve, z.reserve, True)
+        need = z.workspace[CRNN_PASS_TRAINING if training else CRNN_PASS_INFERENCE]
+        if use_packed and not training:
+            packed = self.packed_weights()
+            a.packed = take(b, packed, "packed", self.dbl, 1, False).buf
+            need -= z.panels
+        a.work = workspace(need, self.dbl, work)
+
     def forward(self, Batch batch, x, h0=None, c0=None, out=None, hn=None, cn=None,
                 reserve=None, bint use_packed=False, team=None):
         """One layer-direction over the batch: x (L, N, I) padded (any
@@ -571,36 +596,54 @@ cdef class Direction:
         steps). team: a ``Team`` whose helper shares the products."""
         cdef Bufs b
         cdef shim_args a = self.params
-        cdef crnn_sizes z = self.sizes_of(batch)
         cdef crnn_blas local
         cdef const crnn_blas *bl = blas_for(team, &local)
         cdef crnn_status st
-        cdef size_t need
         cdef Work work
-        cdef bint training = reserve is not None
         b.n = 0
         work.raw = NULL
         try:
-            a.x = self.seq(&b, batch, x, "x", self.layer.input_size, False)
-            if a.x.data == NULL:
-                raise ValueError("x: required")
-            a.out = self.seq(&b, batch, out, "out", self.out_size, True)
-            a.h0 = self.state(&b, batch, h0, "h0", False, False)
-            a.hn = self.state(&b, batch, hn, "hn", False, True)
-            a.c0 = self.state(&b, batch, c0, "c0", True, False)
-            a.cn = self.state(&b, batch, cn, "cn", True, True)
-            if training:
-                a.reserve = self.reserve(&b, reserve, z.reserve, True)
-            need = z.workspace[CRNN_PASS_TRAINING if training else CRNN_PASS_INFERENCE]
-            if use_packed and not training:
-                packed = self.packed_weights()
-                a.packed = take(&b, packed, "packed", self.dbl, 1, False).buf
-                need -= z.panels
-            a.work = workspace(need, self.dbl, &work)
+            self.prepare_forward(&b, &a, &work, batch, x, h0, c0, out, hn, cn, reserve,
+                                 use_packed)
             with nogil:
                 st = shim_forward(self.dbl, bl, &self.layer, &batch.batch, &a)
             raise_status(st)
         finally:
+            give_back(&work)
+            release(&b)
+
+    def time_forward(self, size_t repeats, Batch batch, x, h0=None, c0=None, out=None,
+                     hn=None, cn=None, bint use_packed=False):
+        """For benchmarks: the core's own time (seconds per call, median
+        of ``repeats`` timed calls) of an inference forward
+        with these arrays, prepared once, the core called ``repeats`` times
+        without the GIL (each call computes the same, from h0)."""
+        cdef Bufs b
+        cdef shim_args a = self.params
+        cdef crnn_status st = CRNN_OK
+        cdef Work work
+        cdef size_t i
+        cdef timespec t0, t1
+        cdef double *times = <double *>malloc((repeats + 1) * sizeof(double))
+        if times == NULL:
+            raise MemoryError()
+        b.n = 0
+        work.raw = NULL
+        try:
+            self.prepare_forward(&b, &a, &work, batch, x, h0, c0, out, hn, cn, None,
+                                 use_packed)
+            with nogil:
+                for i in range(repeats):
+                    clock_gettime(CLOCK_MONOTONIC, &t0)
+                    st = shim_forward(self.dbl, &BLAS, &self.layer, &batch.batch, &a)
+                    clock_gettime(CLOCK_MONOTONIC, &t1)
+                    times[i] = (t1.tv_sec - t0.tv_sec) + 1e-9 * (t1.tv_nsec - t0.tv_nsec)
+                    if st != CRNN_OK:
+                        break
+            raise_status(st)
+            return float(np.median([times[i] for i in range(repeats)]))
+        finally:
+            free(times)
             give_back(&work)
             release(&b)
 
