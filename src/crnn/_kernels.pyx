@@ -210,23 +210,24 @@ cdef Py_buffer *take(Bufs *b, object obj, str name, bint dbl, int ndim,
                      bint writable) except? NULL:
     """Acquire obj's buffer (None gives NULL) and check it: real type of the
     call, rank, non-negative strides that are whole elements, contiguous
-    last axis, writable for outputs."""
+    last axis, writable for outputs. Checked in C: a call creates no
+    Python object unless it raises."""
     if obj is None:
         return NULL
     cdef Py_buffer *v
     cdef Py_ssize_t item = 8 if dbl else 4
     cdef int i
+    cdef int flags = PyBUF_STRIDES | PyBUF_FORMAT | (PyBUF_WRITABLE if writable else 0)
     if b.n >= MAXBUF:
         raise RuntimeError("crnn shim: too many buffers in one call")
     v = &b.view[b.n]
-    flags = PyBUF_STRIDES | PyBUF_FORMAT | (PyBUF_WRITABLE if writable else 0)
     try:
         PyObject_GetBuffer(obj, v, flags)
     except BufferError as e:
         raise ValueError(f"{name}: {'a writable' if writable else 'a'} buffer is required ({e})") from None
     b.n += 1
-    fmt = (<bytes>v.format) if v.format != NULL else b"B"
-    if fmt != (b"d" if dbl else b"f") or v.itemsize != item:
+    if v.format == NULL or strcmp(v.format, b"d" if dbl else b"f") != 0 or v.itemsize != item:
+        fmt = (<bytes>v.format) if v.format != NULL else b"B"
         raise TypeError(f"{name}: expected dtype {'float64' if dbl else 'float32'}, "
                         f"got buffer format {fmt.decode()!r}")
     if v.ndim != ndim:
@@ -244,17 +245,27 @@ cdef tuple shape_of(Py_buffer *v):
     return tuple(v.shape[i] for i in range(v.ndim))
 
 
-cdef void check_shape(Py_buffer *v, str name, tuple expected) except *:
+cdef void check_dims(Py_buffer *v, str name, int ndim, size_t d0, size_t d1=0,
+                     size_t d2=0) except *:
+    """v (None: NULL, not checked) has shape (d0, d1, d2)[:ndim]."""
+    cdef size_t want[3]
     cdef int i
     if v == NULL:
         return
-    if v.ndim == len(expected):
-        for i in range(v.ndim):
-            if <size_t>v.shape[i] != <size_t>expected[i]:
+    want[0], want[1], want[2] = d0, d1, d2
+    if v.ndim == ndim:
+        for i in range(ndim):
+            if <size_t>v.shape[i] != want[i]:
                 break
         else:
             return
-    raise ValueError(f"{name}: expected shape {expected}, got {shape_of(v)}")
+    raise ValueError(f"{name}: expected shape {tuple(want[i] for i in range(ndim))}, "
+                     f"got {shape_of(v)}")
+
+
+cdef void check_shape(Py_buffer *v, str name, tuple expected) except *:
+    cdef tuple d = expected + (0,) * (3 - len(expected))
+    check_dims(v, name, len(expected), d[0], d[1], d[2])
 
 
 cdef void check_contig(Py_buffer *v, str name) except *:
@@ -350,11 +361,6 @@ cdef class Batch:
     def packed(self):
         return self.batch.batch_sizes != NULL
 
-    cdef tuple seq_shape(self, size_t F):
-        if self.batch.batch_sizes != NULL:
-            return (self.rows, F)
-        return (self.batch.steps, self.batch.size, F)
-
 
 # what crnn_sizes holds, by name (elements)
 Sizes = namedtuple("Sizes", "reserve inference training backward panels packed")
@@ -430,6 +436,12 @@ cdef class Direction:
     cdef object kept             # copies of the PACKED weights behind packed
     cdef object packed
     cdef crnn_isa packed_isa
+    cdef readonly size_t out_size      # P: proj_size or hidden_size
+    # the sizes of the last batch asked about, under the instruction set
+    # then active (a stream asks about the same Batch at every call)
+    cdef Batch sized
+    cdef crnn_isa sized_isa
+    cdef crnn_sizes sized_z
 
     def __cinit__(self, int cell, bint reverse, size_t input_size, size_t hidden_size,
                   size_t proj_size, tuple weights, tuple grads=None):
@@ -442,6 +454,7 @@ cdef class Direction:
         self.layer.hidden_size = hidden_size
         self.layer.proj_size = proj_size
         self.layer.reverse = reverse
+        self.out_size = proj_size if proj_size else hidden_size
         one.steps = one.size = 1
         one.batch_sizes = NULL
         raise_status(crnn_buffer_sizes(&self.layer, &one, &z), "layer")
@@ -457,10 +470,6 @@ cdef class Direction:
 
     def __dealloc__(self):
         release(&self.held)
-
-    @property
-    def out_size(self):
-        return self.layer.proj_size if self.layer.proj_size else self.layer.hidden_size
 
     cdef void take_params(self, tuple params, bint grads) except *:
         cdef size_t GH = GATES[self.layer.cell] * self.layer.hidden_size
@@ -492,7 +501,10 @@ cdef class Direction:
 
     cdef crnn_sizes sizes_of(self, Batch b) except *:
         cdef crnn_sizes z
+        if b is self.sized and self.sized_isa == crnn_isa_active():
+            return self.sized_z
         raise_status(crnn_buffer_sizes(&self.layer, &b.batch, &z), "batch")
+        self.sized, self.sized_isa, self.sized_z = b, crnn_isa_active(), z
         return z
 
     def sizes(self, Batch b):
@@ -538,9 +550,13 @@ cdef class Direction:
 
     cdef shim_seq seq(self, Bufs *b, Batch bt, object obj, str name, size_t F,
                       bint writable) except *:
-        cdef Py_buffer *v = take(b, obj, name, self.dbl, 2 if bt.packed else 3, writable)
-        check_shape(v, name, bt.seq_shape(F))
-        return seq_of(v, bt.packed)
+        cdef bint packed = bt.batch.batch_sizes != NULL
+        cdef Py_buffer *v = take(b, obj, name, self.dbl, 2 if packed else 3, writable)
+        if packed:
+            check_dims(v, name, 2, bt.rows, F)
+        else:
+            check_dims(v, name, 3, bt.batch.steps, bt.batch.size, F)
+        return seq_of(v, packed)
 
     cdef shim_mat state(self, Bufs *b, Batch bt, object obj, str name, bint cell_state,
                         bint writable) except *:
@@ -549,8 +565,8 @@ cdef class Direction:
         if obj is not None and cell_state and self.layer.cell != LSTM:
             raise ValueError(f"{name}: only an LSTM has a cell state")
         v = take(b, obj, name, self.dbl, 2, writable)
-        check_shape(v, name, (bt.batch.size,
-                              self.layer.hidden_size if cell_state else self.out_size))
+        check_dims(v, name, 2, bt.batch.size,
+                   self.layer.hidden_size if cell_state else self.out_size)
         return mat_of(v)
 
     cdef void *reserve(self, Bufs *b, object obj, size_t need, bint writable) except NULL:
