@@ -156,12 +156,15 @@ def check_input(value, dtype: np.dtype, input_size: int, ranks: tuple,
     BLAS's 32-bit sizes; C-contiguous and aligned (copied only if it was
     not)."""
     x = as_array(value, dtype, "input")
-    if x.ndim not in ranks:
+    shape = x.shape
+    if len(shape) not in ranks:
         raise ValueError(f"input: expected {ranks[0]}-D (unbatched) or {ranks[1]}-D "
-                         f"(batched) input, got {x.ndim}-D with shape {x.shape}")
-    if x.shape[-1] != input_size:
+                         f"(batched) input, got {x.ndim}-D with shape {shape}")
+    if shape[-1] != input_size:
         raise ValueError(f"input: expected {input_size} features (input_size) in the "
-                         f"last dimension, got shape {x.shape}")
-    batch = x.shape[-2] if x.ndim == ranks[1] else 1
-    check_rows(math.prod(x.shape[:-1]), batch, gate_size, "input", x.shape)
+                         f"last dimension, got shape {shape}")
+    batch = shape[-2] if len(shape) == ranks[1] else 1
+    # rows <= size (input_size >= 1): the product only for sizes near the limit
+    if x.size > INT_MAX or batch * gate_size > INT_MAX:
+        check_rows(math.prod(shape[:-1]), batch, gate_size, "input", shape)
     return kernel_ready(x)
