@@ -131,6 +131,17 @@ def as_kernel_array(value, dtype: np.dtype, name: str) -> np.ndarray:
     return kernel_ready(as_array(value, dtype, name))
 
 
+def is_plain(value, dtype: np.dtype, shape: tuple) -> bool:
+    """The usual call's arrays, checked at once: value is an ndarray of
+    dtype and shape that as_kernel_array and check_shape would pass on as it
+    is (C-contiguous, aligned). False sends it to the full checks (so does
+    an equal dtype that is not numpy's own instance of it)."""
+    if type(value) is not np.ndarray or value.dtype is not dtype or value.shape != shape:
+        return False
+    flags = value.flags
+    return flags.c_contiguous and flags.aligned
+
+
 def check_shape(arr: np.ndarray, name: str, expected: tuple, what: str = "") -> None:
     if arr.shape != tuple(expected):
         raise ValueError(f"{name}: expected shape {tuple(expected)}{what}, got {arr.shape}")

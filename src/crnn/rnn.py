@@ -21,7 +21,7 @@ from numpy.typing import ArrayLike, DTypeLike
 from . import _kernels, _schedule
 from ._module import Module
 from ._threads import get_num_threads
-from ._validate import (INT_MAX, as_kernel_array, check_choice, check_input,
+from ._validate import (INT_MAX, as_kernel_array, check_choice, check_input, is_plain,
                         check_positive_int, check_probability, check_rows, check_shape)
 from .utils.rnn import PackedSequence
 
@@ -312,8 +312,7 @@ class RNNBase(Module):
 
     def _forward(self, input, hx=None):
         kind, D, P = self._kind, self.num_directions, self._kind.out_size
-        lay = _Layout.of_input(self, input)
-        s0 = self._states_in(hx, lay)
+        lay, s0 = self._plain_call(input, hx) or self._checked_call(input, hx)
         training = self.training
         x = _kept_input(lay.x) if training else lay.x
         out_user, out = lay.new_user_array(D * P, self.dtype)
@@ -357,6 +356,30 @@ class RNNBase(Module):
                                   hn, cn, reserves[j], use_packed, team)
         _schedule.run(plan, piece)
         return _SavedLayer(plan, inputs, reserves, None) if training else None
+
+    def _checked_call(self, input, hx):
+        """(layout, initial states) of a call, every argument checked and
+        converted."""
+        lay = _Layout.of_input(self, input)
+        return lay, self._states_in(hx, lay)
+
+    def _plain_call(self, input, hx):
+        """(layout, initial states) of the usual call, checked at once: a
+        plain (L, N, input_size) array (not batch_first) within the 32-bit
+        sizes, each state absent or a plain (D * num_layers, N, F) array;
+        what _checked_call gives for them. None for anything else."""
+        if self.batch_first or type(input) is not np.ndarray or input.ndim != 3:
+            return None
+        kind, dtype, (L, N, _) = self._kind, self.dtype, input.shape
+        if L == 0 or input.size > INT_MAX or N * kind.gate_size > INT_MAX or \
+                not is_plain(input, dtype, (L, N, self.input_size)):
+            return None
+        parts = kind.split_state(hx, "hx", ("h_0", "c_0"))
+        S = len(self._dirs)   # D * num_layers
+        for p, F in zip(parts, kind.state_sizes):
+            if p is not None and not is_plain(p, dtype, (S, N, F)):
+                return None
+        return _Layout(input, True, False), parts
 
     def _states_in(self, hx, lay):
         """The initial state as a per-state list of (D * num_layers, N, F)
@@ -723,19 +746,47 @@ class RNNCellBase(Module):
         cell(input, (h, c))``."""
         return self._run(self._forward, "forward", input, hx)
 
-    def _forward(self, input, hx=None):
+    def _checked_call(self, input, hx):
+        """(x as (1, N, I), the states as (N, H) or None, batched) of a
+        call, every argument checked and converted."""
         kind = self._kind
         x = check_input(input, self.dtype, self.input_size, (1, 2), kind.gate_size)
         batched = x.ndim == 2
-        x3 = x[None] if batched else x[None, None]        # (1, N, I)
-        N = x3.shape[1]
+        N = x.shape[0] if batched else 1
         parts = kind.split_state(hx, "hx", ("h", "c"))
         s0 = [None if p is None else self._cell_state(p, _state_name(kind, i, "x"), N, batched)
               for i, p in enumerate(parts)]
+        return (x[None] if batched else x[None, None]), s0, batched
+
+    def _plain_call(self, input, hx):
+        """What _checked_call gives for the usual call, checked at once: a
+        plain (N, input_size) or (input_size,) array within the 32-bit
+        sizes, each state absent or a plain array of the matching shape.
+        None for anything else."""
+        if type(input) is not np.ndarray or not 1 <= input.ndim <= 2:
+            return None
+        batched = input.ndim == 2
+        N = input.shape[0] if batched else 1
+        if N * self._kind.gate_size > INT_MAX or not is_plain(
+                input, self.dtype, (N, self.input_size) if batched else (self.input_size,)):
+            return None
+        parts = self._kind.split_state(hx, "hx", ("h", "c"))
+        shape = (N, self.hidden_size) if batched else (self.hidden_size,)
+        for p in parts:
+            if p is not None and not is_plain(p, self.dtype, shape):
+                return None
+        if batched:
+            return input[None], parts, True
+        return input[None, None], [None if p is None else p[None] for p in parts], False
+
+    def _forward(self, input, hx=None):
+        kind = self._kind
+        x3, s0, batched = self._plain_call(input, hx) or self._checked_call(input, hx)
+        N = x3.shape[1]
         training = self.training
         if training:
             x3 = _kept_input(x3)
-        sn = [np.empty((N, self.hidden_size), self.dtype) for _ in parts]
+        sn = [np.empty((N, self.hidden_size), self.dtype) for _ in s0]
         batch = _padded(1, N)
         h0, c0 = _pair(s0)
         hn, cn = _pair(sn)
