@@ -331,7 +331,7 @@ class RNNBase(Module):
         if training:   # an eval forward leaves a pending training forward alone
             self._saved = _Saved(saved, lay, hx is not None,
                                  np.shape(lay.data_of(out_user)))
-        return out_user, kind.join_state([lay.state_out(s) for s in sn])
+        return out_user, kind.join_state(lay.states_out(sn))
 
     def _forward_layer(self, k, lay, layer_in, layer_out, s0, sn, training):
         """Layer k over the batch, its pieces as the plan places them; what
@@ -600,6 +600,12 @@ class _Layout:
         if self.packed is not None and self.packed.sorted_indices is not None:
             return h[:, self.packed.sorted_indices]
         return h
+
+    def states_out(self, states: list) -> list:
+        """state_out of each of a per-state list."""
+        if self.packed is None and self.batched:   # as they are
+            return states
+        return [self.state_out(h) for h in states]
 
     def state_out(self, h):
         """(D*layers, N, F) in kernel order -> what the caller gets."""
