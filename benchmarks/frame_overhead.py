@@ -5,9 +5,13 @@ examples/streaming.py does), in eval mode:
 
 - total: the module's call, median over repeats of back-to-back calls;
 - core: the C core's own time for the same work, the shim's arrays
-  prepared once and the core called without the GIL
-  (``Direction.time_forward``);
-- overhead = total - core: Python, validation, allocation and the shim;
+  prepared once and the core called back to back without the GIL
+  (``Direction.time_forward``, median);
+- in call: the core's time inside those same module calls (the shim's
+  ``core_clock``, mean): larger than ``core`` where the weights outgrow
+  the L2 cache, as the Python between two calls evicts some of them;
+- overhead = total - in call: Python, validation, allocation and the
+  shim; (total - core: that and the core's slowdown in situ);
 - torch: torch's module on the same frame and state, in inference mode,
   measured last (its worker threads would otherwise share the run).
 
@@ -109,7 +113,10 @@ def main():
     for name, make in CASES:
         module, x, state, step, core = make()
         total = median_call(step, calls, repeats)
-        rows.append([name, total, core(calls * repeats)])
+        _kernels.core_clock(True)
+        median_call(step, calls, repeats)
+        n, seconds = _kernels.core_clock(False)
+        rows.append([name, total, core(calls * repeats), seconds / n])
         torch_steps.append((module, x, state))
     have_torch = importlib.util.find_spec("torch") is not None
     for row, (module, x, state) in zip(rows, torch_steps):
@@ -117,10 +124,12 @@ def main():
                    if have_torch else float("nan"))
     print(f"crnn {crnn.__version__}, kernels {_kernels.isa_active()}, "
           f"threads {crnn.get_num_threads()}; microseconds per call")
-    print(f"{'case':30s} {'total':>7s} {'core':>7s} {'overhead':>9s} {'torch':>7s}")
-    for name, total, core_t, torch_t in rows:
-        print(f"{name:30s} {total * 1e6:7.2f} {core_t * 1e6:7.2f} "
-              f"{(total - core_t) * 1e6:9.2f} {torch_t * 1e6:7.2f}")
+    print(f"{'case':30s} {'total':>7s} {'core':>7s} {'in call':>8s} {'overhead':>9s} "
+          f"{'(-core)':>8s} {'torch':>7s}")
+    for name, total, core_t, in_call, torch_t in rows:
+        print(f"{name:30s} {total * 1e6:7.2f} {core_t * 1e6:7.2f} {in_call * 1e6:8.2f} "
+              f"{(total - in_call) * 1e6:9.2f} {(total - core_t) * 1e6:8.2f} "
+              f"{torch_t * 1e6:7.2f}")
 
 
 if __name__ == "__main__":

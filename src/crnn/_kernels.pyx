@@ -419,6 +419,40 @@ cdef void give_back(Work *w) noexcept:
     w.raw = NULL
 
 
+cdef double now() noexcept nogil:
+    cdef timespec t
+    clock_gettime(CLOCK_MONOTONIC, &t)
+    return t.tv_sec + 1e-9 * t.tv_nsec
+
+
+# For benchmarks: the forward calls' time inside the core, summed while
+# clocked (core_clock); the clock read is skipped otherwise
+cdef bint clocked = False
+cdef double clock_seconds = 0
+cdef size_t clock_calls = 0
+
+
+cdef void clock_add(double t0, double t1) noexcept:
+    """Count one forward clocked from t0 to t1 (with the GIL; 0: not
+    clocked, or the clock switched meanwhile)."""
+    global clock_seconds, clock_calls
+    if clocked and t0 > 0 and t1 > 0:
+        clock_seconds += t1 - t0
+        clock_calls += 1
+
+
+def core_clock(bint on):
+    """For benchmarks: start (on) or stop summing the time every forward
+    spends in the core, in the calls the layers make; returns (calls,
+    seconds) summed since the last start."""
+    global clocked, clock_seconds, clock_calls
+    calls, seconds = clock_calls, clock_seconds
+    clocked = on
+    if on:
+        clock_seconds, clock_calls = 0, 0
+    return calls, seconds
+
+
 cdef class Direction:
     """One layer in one direction, built once per module (its weights stay
     where they are; crnn's modules keep them in one flat buffer): the C
@@ -616,13 +650,19 @@ cdef class Direction:
         cdef const crnn_blas *bl = blas_for(team, &local)
         cdef crnn_status st
         cdef Work work
+        cdef double t0 = 0, t1 = 0
         b.n = 0
         work.raw = NULL
         try:
             self.prepare_forward(&b, &a, &work, batch, x, h0, c0, out, hn, cn, reserve,
                                  use_packed)
             with nogil:
+                if clocked:
+                    t0 = now()
                 st = shim_forward(self.dbl, bl, &self.layer, &batch.batch, &a)
+                if clocked:
+                    t1 = now()
+            clock_add(t0, t1)
             raise_status(st)
         finally:
             give_back(&work)
@@ -639,7 +679,7 @@ cdef class Direction:
         cdef crnn_status st = CRNN_OK
         cdef Work work
         cdef size_t i
-        cdef timespec t0, t1
+        cdef double t0
         cdef double *times = <double *>malloc((repeats + 1) * sizeof(double))
         if times == NULL:
             raise MemoryError()
@@ -650,10 +690,9 @@ cdef class Direction:
                                  use_packed)
             with nogil:
                 for i in range(repeats):
-                    clock_gettime(CLOCK_MONOTONIC, &t0)
+                    t0 = now()
                     st = shim_forward(self.dbl, &BLAS, &self.layer, &batch.batch, &a)
-                    clock_gettime(CLOCK_MONOTONIC, &t1)
-                    times[i] = (t1.tv_sec - t0.tv_sec) + 1e-9 * (t1.tv_nsec - t0.tv_nsec)
+                    times[i] = now() - t0
                     if st != CRNN_OK:
                         break
             raise_status(st)
