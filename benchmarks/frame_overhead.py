@@ -13,7 +13,9 @@ examples/streaming.py does), in eval mode:
 - overhead = total - in call: Python, validation, allocation and the
   shim; (total - core: that and the core's slowdown in situ);
 - torch: torch's module on the same frame and state, in inference mode,
-  measured last (its worker threads would otherwise share the run).
+  on one thread (as crnn runs a batch-1 step; torch's second thread only
+  costs it time here), measured last (its worker threads would otherwise
+  share the run).
 
     python benchmarks/frame_overhead.py [--quick]
 """
@@ -87,6 +89,7 @@ CASES = [("GRUCell(16, 64) x (1, 16)", lambda: cell_case("GRUCell", 16, 64, True
 def torch_step(module, x, state):
     """torch's module with crnn's weights, stepping the same frame."""
     import torch
+    torch.set_num_threads(1)
     kind = type(module).__name__
     tm = getattr(torch.nn, kind)(module.input_size, module.hidden_size)
     tm.load_state_dict({k: torch.from_numpy(v) for k, v in module.state_dict().items()})
