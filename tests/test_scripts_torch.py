@@ -9,7 +9,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @pytest.mark.parametrize("script", ["examples/forecast.py", "examples/classify_packed.py",
-                                    "examples/streaming.py", "examples/torch_checkpoint.py"])
+                                    "examples/streaming.py", "examples/torch_checkpoint.py",
+                                    "benchmarks/frame_overhead.py"])
 def test_example_runs(script):
     path = os.path.join(ROOT, script)
     done = subprocess.run([sys.executable, path, "--quick"], capture_output=True, text=True,

@@ -16,7 +16,8 @@ from cpython.buffer cimport (PyObject_GetBuffer, PyBuffer_Release,
                              PyBUF_STRIDES, PyBUF_FORMAT, PyBUF_WRITABLE)
 from libc.stdint cimport int64_t, SIZE_MAX
 from libc.stdlib cimport free, malloc
-from libc.string cimport memcmp, memset
+from libc.string cimport memcmp, memset, strcmp
+from posix.time cimport clock_gettime, timespec, CLOCK_MONOTONIC
 from collections import namedtuple
 import numpy as np
 
@@ -221,23 +222,24 @@ cdef Py_buffer *take(Bufs *b, object obj, str name, bint dbl, int ndim,
                      bint writable) except? NULL:
     """Acquire obj's buffer (None gives NULL) and check it: real type of the
     call, rank, non-negative strides that are whole elements, contiguous
-    last axis, writable for outputs."""
+    last axis, writable for outputs. Checked in C: a call creates no
+    Python object unless it raises."""
     if obj is None:
         return NULL
     cdef Py_buffer *v
     cdef Py_ssize_t item = 8 if dbl else 4
     cdef int i
+    cdef int flags = PyBUF_STRIDES | PyBUF_FORMAT | (PyBUF_WRITABLE if writable else 0)
     if b.n >= MAXBUF:
         raise RuntimeError("crnn shim: too many buffers in one call")
     v = &b.view[b.n]
-    flags = PyBUF_STRIDES | PyBUF_FORMAT | (PyBUF_WRITABLE if writable else 0)
     try:
         PyObject_GetBuffer(obj, v, flags)
     except BufferError as e:
         raise ValueError(f"{name}: {'a writable' if writable else 'a'} buffer is required ({e})") from None
     b.n += 1
-    fmt = (<bytes>v.format) if v.format != NULL else b"B"
-    if fmt != (b"d" if dbl else b"f") or v.itemsize != item:
+    if v.format == NULL or strcmp(v.format, b"d" if dbl else b"f") != 0 or v.itemsize != item:
+        fmt = (<bytes>v.format) if v.format != NULL else b"B"
         raise TypeError(f"{name}: expected dtype {'float64' if dbl else 'float32'}, "
                         f"got buffer format {fmt.decode()!r}")
     if v.ndim != ndim:
@@ -267,17 +269,27 @@ cdef tuple shape_of(Py_buffer *v):
     return tuple(v.shape[i] for i in range(v.ndim))
 
 
-cdef void check_shape(Py_buffer *v, str name, tuple expected) except *:
+cdef void check_dims(Py_buffer *v, str name, int ndim, size_t d0, size_t d1=0,
+                     size_t d2=0) except *:
+    """v (None: NULL, not checked) has shape (d0, d1, d2)[:ndim]."""
+    cdef size_t want[3]
     cdef int i
     if v == NULL:
         return
-    if v.ndim == len(expected):
-        for i in range(v.ndim):
-            if <size_t>v.shape[i] != <size_t>expected[i]:
+    want[0], want[1], want[2] = d0, d1, d2
+    if v.ndim == ndim:
+        for i in range(ndim):
+            if <size_t>v.shape[i] != want[i]:
                 break
         else:
             return
-    raise ValueError(f"{name}: expected shape {expected}, got {shape_of(v)}")
+    raise ValueError(f"{name}: expected shape {tuple(want[i] for i in range(ndim))}, "
+                     f"got {shape_of(v)}")
+
+
+cdef void check_shape(Py_buffer *v, str name, tuple expected) except *:
+    cdef tuple d = expected + (0,) * (3 - len(expected))
+    check_dims(v, name, len(expected), d[0], d[1], d[2])
 
 
 cdef void check_contig(Py_buffer *v, str name) except *:
@@ -373,11 +385,6 @@ cdef class Batch:
     def packed(self):
         return self.batch.batch_sizes != NULL
 
-    cdef tuple seq_shape(self, size_t F):
-        if self.batch.batch_sizes != NULL:
-            return (self.rows, F)
-        return (self.batch.steps, self.batch.size, F)
-
 
 # what crnn_sizes holds, by name (elements)
 Sizes = namedtuple("Sizes", "reserve inference training backward panels packed")
@@ -436,6 +443,40 @@ cdef void give_back(Work *w) noexcept:
     w.raw = NULL
 
 
+cdef double now() noexcept nogil:
+    cdef timespec t
+    clock_gettime(CLOCK_MONOTONIC, &t)
+    return t.tv_sec + 1e-9 * t.tv_nsec
+
+
+# For benchmarks: the forward calls' time inside the core, summed while
+# clocked (core_clock); the clock read is skipped otherwise
+cdef bint clocked = False
+cdef double clock_seconds = 0
+cdef size_t clock_calls = 0
+
+
+cdef void clock_add(double t0, double t1) noexcept:
+    """Count one forward clocked from t0 to t1 (with the GIL; 0: not
+    clocked, or the clock switched meanwhile)."""
+    global clock_seconds, clock_calls
+    if clocked and t0 > 0 and t1 > 0:
+        clock_seconds += t1 - t0
+        clock_calls += 1
+
+
+def core_clock(bint on):
+    """For benchmarks: start (on) or stop summing the time every forward
+    spends in the core, in the calls the layers make; returns (calls,
+    seconds) summed since the last start."""
+    global clocked, clock_seconds, clock_calls
+    calls, seconds = clock_calls, clock_seconds
+    clocked = on
+    if on:
+        clock_seconds, clock_calls = 0, 0
+    return calls, seconds
+
+
 cdef class Direction:
     """One layer in one direction, built once per module (its weights stay
     where they are; crnn's modules keep them in one flat buffer): the C
@@ -455,6 +496,12 @@ cdef class Direction:
     cdef crnn_isa packed_isa
     cdef readonly int qtype      # 0, or quantized weights: QINT8, QBF16
     cdef const void *qpacked     # crnn_q_pack's output, in packed
+    cdef readonly size_t out_size      # P: proj_size or hidden_size
+    # the sizes of the last batch asked about, under the instruction set
+    # then active (a stream asks about the same Batch at every call)
+    cdef Batch sized
+    cdef crnn_isa sized_isa
+    cdef crnn_sizes sized_z
 
     def __cinit__(self, int cell, bint reverse, size_t input_size, size_t hidden_size,
                   size_t proj_size, tuple weights, tuple grads=None, int qtype=0,
@@ -473,6 +520,7 @@ cdef class Direction:
         self.layer.hidden_size = hidden_size
         self.layer.proj_size = proj_size
         self.layer.reverse = reverse
+        self.out_size = proj_size if proj_size else hidden_size
         one.steps = one.size = 1
         one.batch_sizes = NULL
         raise_status(crnn_buffer_sizes(&self.layer, &one, &z), "layer")
@@ -544,10 +592,6 @@ cdef class Direction:
     def __dealloc__(self):
         release(&self.held)
 
-    @property
-    def out_size(self):
-        return self.layer.proj_size if self.layer.proj_size else self.layer.hidden_size
-
     cdef void take_params(self, tuple params, bint grads, bint biases_only=False) except *:
         cdef size_t GH = GATES[self.layer.cell] * self.layer.hidden_size
         cdef size_t H = self.layer.hidden_size, I = self.layer.input_size
@@ -578,7 +622,10 @@ cdef class Direction:
 
     cdef crnn_sizes sizes_of(self, Batch b) except *:
         cdef crnn_sizes z
+        if b is self.sized and self.sized_isa == crnn_isa_active():
+            return self.sized_z
         raise_status(crnn_buffer_sizes(&self.layer, &b.batch, &z), "batch")
+        self.sized, self.sized_isa, self.sized_z = b, crnn_isa_active(), z
         return z
 
     def sizes(self, Batch b):
@@ -624,9 +671,13 @@ cdef class Direction:
 
     cdef shim_seq seq(self, Bufs *b, Batch bt, object obj, str name, size_t F,
                       bint writable) except *:
-        cdef Py_buffer *v = take(b, obj, name, self.dbl, 2 if bt.packed else 3, writable)
-        check_shape(v, name, bt.seq_shape(F))
-        return seq_of(v, bt.packed)
+        cdef bint packed = bt.batch.batch_sizes != NULL
+        cdef Py_buffer *v = take(b, obj, name, self.dbl, 2 if packed else 3, writable)
+        if packed:
+            check_dims(v, name, 2, bt.rows, F)
+        else:
+            check_dims(v, name, 3, bt.batch.steps, bt.batch.size, F)
+        return seq_of(v, packed)
 
     cdef shim_mat state(self, Bufs *b, Batch bt, object obj, str name, bint cell_state,
                         bint writable) except *:
@@ -635,8 +686,8 @@ cdef class Direction:
         if obj is not None and cell_state and self.layer.cell != LSTM:
             raise ValueError(f"{name}: only an LSTM has a cell state")
         v = take(b, obj, name, self.dbl, 2, writable)
-        check_shape(v, name, (bt.batch.size,
-                              self.layer.hidden_size if cell_state else self.out_size))
+        check_dims(v, name, 2, bt.batch.size,
+                   self.layer.hidden_size if cell_state else self.out_size)
         return mat_of(v)
 
     cdef void *reserve(self, Bufs *b, object obj, size_t need, bint writable) except NULL:
@@ -645,6 +696,42 @@ cdef class Direction:
             raise ValueError(f"reserve: expected a contiguous 1-D buffer of {need} elements "
                              f"(this batch's), got {None if v == NULL else shape_of(v)}")
         return v.buf
+
+    cdef void prepare_forward(self, Bufs *b, shim_args *a, Work *work, Batch batch, x, h0,
+                              c0, out, hn, cn, reserve, bint use_packed) except *:
+        """Fill a (a copy of params) for one forward call: the buffers
+        checked and held in b, the workspace taken into work."""
+        cdef crnn_sizes z = self.sizes_of(batch)
+        cdef bint training = reserve is not None
+        cdef size_t need
+        a.x = self.seq(b, batch, x, "x", self.layer.input_size, False)
+        if a.x.data == NULL:
+            raise ValueError("x: required")
+        a.out = self.seq(b, batch, out, "out", self.out_size, True)
+        a.h0 = self.state(b, batch, h0, "h0", False, False)
+        a.hn = self.state(b, batch, hn, "hn", False, True)
+        a.c0 = self.state(b, batch, c0, "c0", True, False)
+        a.cn = self.state(b, batch, cn, "cn", True, True)
+        if training:
+            a.reserve = self.reserve(b, reserve, z.reserve, True)
+        need = z.workspace[CRNN_PASS_TRAINING if training else CRNN_PASS_INFERENCE]
+        if self.qtype:
+            if training:
+                raise ValueError("reserve: quantized weights are for inference only")
+            a.packed = <void *>self.qpacked
+            need = crnn_q_workspace_size(&self.layer, &batch.batch)
+        elif use_packed and not training:
+            packed = self.packed_weights()
+            a.packed = take(b, packed, "packed", self.dbl, 1, False).buf
+            need -= z.panels
+        a.work = workspace(need, self.dbl, work)
+
+    cdef inline crnn_status run_core(self, const crnn_blas *bl, const crnn_batch *batch,
+                                     const shim_args *a) noexcept nogil:
+        """The core's forward of this layer-direction, float or quantized."""
+        if self.qtype:
+            return shim_q_forward(bl, &self.layer, batch, a)
+        return shim_forward(self.dbl, bl, &self.layer, batch, a)
 
     def forward(self, Batch batch, x, h0=None, c0=None, out=None, hn=None, cn=None,
                 reserve=None, bint use_packed=False, team=None):
@@ -658,44 +745,59 @@ cdef class Direction:
         steps). team: a ``Team`` whose helper shares the products."""
         cdef Bufs b
         cdef shim_args a = self.params
-        cdef crnn_sizes z = self.sizes_of(batch)
         cdef crnn_blas local
         cdef const crnn_blas *bl = blas_for(team, &local)
         cdef crnn_status st
-        cdef size_t need
         cdef Work work
-        cdef bint training = reserve is not None
+        cdef double t0 = 0, t1 = 0
         b.n = 0
         work.raw = NULL
         try:
-            a.x = self.seq(&b, batch, x, "x", self.layer.input_size, False)
-            if a.x.data == NULL:
-                raise ValueError("x: required")
-            a.out = self.seq(&b, batch, out, "out", self.out_size, True)
-            a.h0 = self.state(&b, batch, h0, "h0", False, False)
-            a.hn = self.state(&b, batch, hn, "hn", False, True)
-            a.c0 = self.state(&b, batch, c0, "c0", True, False)
-            a.cn = self.state(&b, batch, cn, "cn", True, True)
-            if training:
-                a.reserve = self.reserve(&b, reserve, z.reserve, True)
-            need = z.workspace[CRNN_PASS_TRAINING if training else CRNN_PASS_INFERENCE]
-            if self.qtype:
-                if training:
-                    raise ValueError("reserve: quantized weights are for inference only")
-                a.packed = <void *>self.qpacked
-                need = crnn_q_workspace_size(&self.layer, &batch.batch)
-            elif use_packed and not training:
-                packed = self.packed_weights()
-                a.packed = take(&b, packed, "packed", self.dbl, 1, False).buf
-                need -= z.panels
-            a.work = workspace(need, self.dbl, &work)
+            self.prepare_forward(&b, &a, &work, batch, x, h0, c0, out, hn, cn, reserve,
+                                 use_packed)
             with nogil:
-                if self.qtype:
-                    st = shim_q_forward(bl, &self.layer, &batch.batch, &a)
-                else:
-                    st = shim_forward(self.dbl, bl, &self.layer, &batch.batch, &a)
+                if clocked:
+                    t0 = now()
+                st = self.run_core(bl, &batch.batch, &a)
+                if clocked:
+                    t1 = now()
+            clock_add(t0, t1)
             raise_status(st)
         finally:
+            give_back(&work)
+            release(&b)
+
+    def time_forward(self, size_t repeats, Batch batch, x, h0=None, c0=None, out=None,
+                     hn=None, cn=None, bint use_packed=False):
+        """For benchmarks: the core's own time (seconds per call, median
+        of ``repeats`` timed calls) of an inference forward
+        with these arrays, prepared once, the core called ``repeats`` times
+        without the GIL (each call computes the same, from h0)."""
+        cdef Bufs b
+        cdef shim_args a = self.params
+        cdef crnn_status st = CRNN_OK
+        cdef Work work
+        cdef size_t i
+        cdef double t0
+        cdef double *times = <double *>malloc((repeats + 1) * sizeof(double))
+        if times == NULL:
+            raise MemoryError()
+        b.n = 0
+        work.raw = NULL
+        try:
+            self.prepare_forward(&b, &a, &work, batch, x, h0, c0, out, hn, cn, None,
+                                 use_packed)
+            with nogil:
+                for i in range(repeats):
+                    t0 = now()
+                    st = self.run_core(&BLAS, &batch.batch, &a)
+                    times[i] = now() - t0
+                    if st != CRNN_OK:
+                        break
+            raise_status(st)
+            return float(np.median([times[i] for i in range(repeats)]))
+        finally:
+            free(times)
             give_back(&work)
             release(&b)
 

@@ -131,6 +131,17 @@ def as_kernel_array(value, dtype: np.dtype, name: str) -> np.ndarray:
     return kernel_ready(as_array(value, dtype, name))
 
 
+def is_plain(value, dtype: np.dtype, shape: tuple) -> bool:
+    """The usual call's arrays, checked at once: value is an ndarray of
+    dtype and shape that as_kernel_array and check_shape would pass on as it
+    is (C-contiguous, aligned). False sends it to the full checks (so does
+    an equal dtype that is not numpy's own instance of it)."""
+    if type(value) is not np.ndarray or value.dtype is not dtype or value.shape != shape:
+        return False
+    flags = value.flags
+    return flags.c_contiguous and flags.aligned
+
+
 def check_shape(arr: np.ndarray, name: str, expected: tuple, what: str = "") -> None:
     if arr.shape != tuple(expected):
         raise ValueError(f"{name}: expected shape {tuple(expected)}{what}, got {arr.shape}")
@@ -156,12 +167,15 @@ def check_input(value, dtype: np.dtype, input_size: int, ranks: tuple,
     BLAS's 32-bit sizes; C-contiguous and aligned (copied only if it was
     not)."""
     x = as_array(value, dtype, "input")
-    if x.ndim not in ranks:
+    shape = x.shape
+    if len(shape) not in ranks:
         raise ValueError(f"input: expected {ranks[0]}-D (unbatched) or {ranks[1]}-D "
-                         f"(batched) input, got {x.ndim}-D with shape {x.shape}")
-    if x.shape[-1] != input_size:
+                         f"(batched) input, got {x.ndim}-D with shape {shape}")
+    if shape[-1] != input_size:
         raise ValueError(f"input: expected {input_size} features (input_size) in the "
-                         f"last dimension, got shape {x.shape}")
-    batch = x.shape[-2] if x.ndim == ranks[1] else 1
-    check_rows(math.prod(x.shape[:-1]), batch, gate_size, "input", x.shape)
+                         f"last dimension, got shape {shape}")
+    batch = shape[-2] if len(shape) == ranks[1] else 1
+    # rows <= size (input_size >= 1): the product only for sizes near the limit
+    if x.size > INT_MAX or batch * gate_size > INT_MAX:
+        check_rows(math.prod(shape[:-1]), batch, gate_size, "input", shape)
     return kernel_ready(x)

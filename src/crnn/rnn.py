@@ -12,6 +12,7 @@ import math
 import numbers
 import textwrap
 import warnings
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -19,7 +20,8 @@ from numpy.typing import ArrayLike, DTypeLike
 
 from . import _kernels, _schedule
 from ._module import Module
-from ._validate import (INT_MAX, as_kernel_array, check_choice, check_input,
+from ._threads import get_num_threads
+from ._validate import (INT_MAX, as_kernel_array, check_choice, check_input, is_plain,
                         check_positive_int, check_probability, check_rows, check_shape)
 from .utils.rnn import PackedSequence
 
@@ -81,9 +83,10 @@ class _Kind:
         return _kernels.Direction(self.cell, reverse, input_size, self.hidden_size,
                                   self.proj_size, weights, None, qtype, scales)
 
-    def split_state(self, value, name: str):
+    def split_state(self, value, name: str, both: tuple = ()):
         """A user's state argument as a per-state list: an array (or None)
-        for RNN/GRU, an (h, c) pair (or None) for LSTM."""
+        for RNN/GRU, an (h, c) pair (or None) for LSTM. both: the pair's
+        names, when a pair given must have both."""
         if not self.lstm:
             return [value]
         if value is None:
@@ -91,6 +94,9 @@ class _Kind:
         if not isinstance(value, (tuple, list)) or len(value) != 2:
             raise TypeError(f"{name}: expected a tuple (h, c) for LSTM, got "
                             f"{type(value).__name__}")
+        if both and (value[0] is None or value[1] is None):
+            raise TypeError(f"{name}: expected both {both[0]} and {both[1]}, got None for "
+                            f"one of them")
         return list(value)
 
     def join_state(self, parts):
@@ -124,20 +130,26 @@ def _fitting_arguments(module, name: str, shape: tuple) -> dict:
     return {k: v for k, v in fit.items() if v != getattr(module, k, 0)}
 
 
-def _rows(sl):
-    """Index of a state (N, F) for a batch slice (None: all of it)."""
-    return slice(None) if sl is None else sl
-
-
 def _rows3(sl):
     """Index of an (L, N, F) sequence array for a batch slice."""
     return Ellipsis if sl is None else (slice(None), sl)
 
 
-def _cols(sl, d, P):
-    """Index of direction d's P output columns of a batch slice."""
+def _cols(out, sl, d, P):
+    """Direction d's P columns of a batch slice (None: all of it) of the
+    (L, N, D * P) output: out itself when that is all of it."""
+    if sl is None and d == 0 and out.shape[-1] == P:
+        return out
     cols = slice(d * P, (d + 1) * P)
-    return (Ellipsis, cols) if sl is None else (slice(None), sl, cols)
+    return out[..., cols] if sl is None else out[:, sl, cols]
+
+
+@lru_cache(maxsize=64)
+def _padded(steps: int, size: int) -> _kernels.Batch:
+    """The kernels' padded batch of L steps of N sequences: one object per
+    shape (a stream asks for the same one at every call, and the kernels
+    remember the sizes of the last batch they saw)."""
+    return _kernels.Batch(steps, size)
 
 
 def _kept_input(x: np.ndarray) -> np.ndarray:
@@ -146,6 +158,7 @@ def _kept_input(x: np.ndarray) -> np.ndarray:
     return np.array(x, copy=True)
 
 
+@lru_cache(maxsize=64)   # asked at every call, for the messages
 def _state_name(kind: _Kind, i: int, suffix: str) -> str:
     return f"{kind.state_names[i]}{suffix}"
 
@@ -162,10 +175,12 @@ def _pair(states) -> list:
     return list(states) + [None] * (2 - len(states))
 
 
-def _at(states, i: int, rows) -> list:
-    """Layer-direction i's rows of each (D * layers, N, F) state (the
-    absent: None), as a pair (h, c)."""
-    return _pair([None if s is None else s[i][rows] for s in states])
+def _at(states, i: int, sl) -> tuple:
+    """Layer-direction i's rows (a batch slice, None: all) of each
+    (D * layers, N, F) state (the absent: None), as a pair (h, c)."""
+    rows = i if sl is None else (i, sl)
+    h, c = states[0], states[1] if len(states) > 1 else None
+    return None if h is None else h[rows], None if c is None else c[rows]
 
 
 class _SavedLayer(NamedTuple):
@@ -252,7 +267,7 @@ class RNNBase(Module):
         self._saved = None
         self.reset_parameters()
 
-    _derived = ("_dirs",)
+    _derived = ("_dirs", "_plans")
     _qtype = 0   # quantized weights (crnn.quantize): _kernels.QINT8 or QBF16
 
     def _derive(self) -> None:
@@ -260,6 +275,7 @@ class RNNBase(Module):
         self._dirs = [self._kind.direction(d == 1, self._layer_input_size(k), self._params,
                                            sfx, self._qtype)
                       for k in range(self.num_layers) for d, sfx in enumerate(self._suffixes(k))]
+        self._plans = {}   # _plan's memo
 
     @property
     def num_directions(self) -> int:
@@ -306,8 +322,7 @@ class RNNBase(Module):
 
     def _forward(self, input, hx=None):
         kind, D, P = self._kind, self.num_directions, self._kind.out_size
-        lay = _Layout.of_input(self, input)
-        s0 = self._states_in(hx, lay)
+        lay, s0 = self._plain_call(input, hx) or self._checked_call(input, hx)
         training = self.training
         x = _kept_input(lay.x) if training else lay.x
         out_user, out = lay.new_user_array(D * P, self.dtype)
@@ -320,42 +335,67 @@ class RNNBase(Module):
             mask = None
             if not last and training and self.dropout > 0:
                 mask = self._dropout_mask(layer_out.shape)
-            saved.append(kept._replace(mask=mask))
+            if training:
+                saved.append(kept._replace(mask=mask))
             layer_in = layer_out if mask is None else layer_out * mask
         if training:   # an eval forward leaves a pending training forward alone
             self._saved = _Saved(saved, lay, hx is not None,
                                  np.shape(lay.data_of(out_user)))
-        return out_user, kind.join_state([lay.state_out(s) for s in sn])
+        return out_user, kind.join_state(lay.states_out(sn))
 
-    def _forward_layer(self, k, lay, layer_in, layer_out, s0, sn, training) -> _SavedLayer:
-        """Layer k over the batch, its pieces as the plan places them."""
+    def _forward_layer(self, k, lay, layer_in, layer_out, s0, sn, training):
+        """Layer k over the batch, its pieces as the plan places them; what
+        backward needs of it (a _SavedLayer) in training, else None."""
         D, P = self.num_directions, self._kind.out_size
         plan = self._plan(lay, k, training)
         inputs, reserves = [None] * len(plan.pieces), [None] * len(plan.pieces)
+        # inference over several steps reads the weights packed once
+        # (one step reads them directly: cheaper than checking a copy)
+        use_packed = not training and lay.L >= 2
 
         def piece(j, team):
             d, sl = plan.pieces[j]
-            i, rows = k * D + d, _rows(sl)
+            i = k * D + d
             # a batch slice gets its own contiguous input (one input GEMM)
             inputs[j] = layer_in if sl is None else np.ascontiguousarray(layer_in[:, sl])
-            h0, c0 = _at(s0, i, rows)
-            hn, cn = _at(sn, i, rows)
+            h0, c0 = _at(s0, i, sl)
+            hn, cn = _at(sn, i, sl)
             batch = lay.batch_of(sl)
             reserves[j] = _reserve(self._dirs[i], batch, self.dtype) if training else None
-            # inference over several steps reads the weights packed once
-            # (one step reads them directly: cheaper than checking a copy)
-            self._dirs[i].forward(batch, inputs[j], h0, c0, layer_out[_cols(sl, d, P)], hn, cn,
-                                  reserves[j], use_packed=not training and lay.L >= 2, team=team)
+            self._dirs[i].forward(batch, inputs[j], h0, c0, _cols(layer_out, sl, d, P),
+                                  hn, cn, reserves[j], use_packed, team)
         _schedule.run(plan, piece)
-        return _SavedLayer(plan, inputs, reserves, None)
+        return _SavedLayer(plan, inputs, reserves, None) if training else None
+
+    def _checked_call(self, input, hx):
+        """(layout, initial states) of a call, every argument checked and
+        converted."""
+        lay = _Layout.of_input(self, input)
+        return lay, self._states_in(hx, lay)
+
+    def _plain_call(self, input, hx):
+        """(layout, initial states) of the usual call, checked at once: a
+        plain (L, N, input_size) array (not batch_first) within the 32-bit
+        sizes, each state absent or a plain (D * num_layers, N, F) array;
+        what _checked_call gives for them. None for anything else."""
+        if self.batch_first or type(input) is not np.ndarray or input.ndim != 3:
+            return None
+        kind, dtype, (L, N, _) = self._kind, self.dtype, input.shape
+        if L == 0 or input.size > INT_MAX or N * kind.gate_size > INT_MAX or \
+                not is_plain(input, dtype, (L, N, self.input_size)):
+            return None
+        parts = kind.split_state(hx, "hx", ("h_0", "c_0"))
+        S = len(self._dirs)   # D * num_layers
+        for p, F in zip(parts, kind.state_sizes):
+            if p is not None and not is_plain(p, dtype, (S, N, F)):
+                return None
+        return _Layout(input, True, False), parts
 
     def _states_in(self, hx, lay):
         """The initial state as a per-state list of (D * num_layers, N, F)
         arrays in kernel order (None: zeros)."""
         kind = self._kind
-        parts = kind.split_state(hx, "hx")
-        if hx is not None and any(p is None for p in parts):
-            raise TypeError("hx: expected both h_0 and c_0, got None for one of them")
+        parts = kind.split_state(hx, "hx", ("h_0", "c_0"))
         return [None if p is None else
                 self._state_array(p, _state_name(kind, i, "_0"), lay, F)
                 for i, (p, F) in enumerate(zip(parts, kind.state_sizes))]
@@ -378,11 +418,20 @@ class RNNBase(Module):
         return h[:, None, :]
 
     def _plan(self, lay, k, training) -> _schedule.LayerPlan:
-        """How layer k of this call runs on the threads (crnn._schedule)."""
-        kind = self._kind
-        return _schedule.plan(_schedule.LayerShape(
-            self.num_directions, lay.L, lay.N, lay.batch.rows, lay.packed is not None,
-            kind.gate_size, self._layer_input_size(k), kind.out_size, training))
+        """How layer k of this call runs on the threads (crnn._schedule),
+        remembered per call shape: a stream asks the same at every call."""
+        key = (k, lay.L, lay.N, lay.batch.rows, lay.packed is not None, training,
+               get_num_threads())
+        plan = self._plans.get(key)
+        if plan is None:
+            kind = self._kind
+            plan = _schedule.plan(_schedule.LayerShape(
+                self.num_directions, lay.L, lay.N, lay.batch.rows, lay.packed is not None,
+                kind.gate_size, self._layer_input_size(k), kind.out_size, training), key[-1])
+            if len(self._plans) >= 256:   # many shapes: start afresh
+                self._plans.clear()
+            self._plans[key] = plan
+        return plan
 
     def _dropout_mask(self, shape):
         p = self.dropout
@@ -449,12 +498,12 @@ class RNNBase(Module):
 
         def piece(j, team):
             d, sl = kept.plan.pieces[j]
-            i, rows = k * D + d, _rows(sl)
-            dhn, dcn = _at(dsn, i, rows)
-            dh0, dc0 = _at(ds0, i, rows)
+            i = k * D + d
+            dhn, dcn = _at(dsn, i, sl)
+            dh0, dc0 = _at(ds0, i, sl)
             self._dirs[i].backward(
                 lay.batch_of(sl), kept.inputs[j], kept.reserves[j],
-                None if dout is None else dout[_cols(sl, d, P)], dhn, dcn,
+                None if dout is None else _cols(dout, sl, d, P), dhn, dcn,
                 dxs[d][_rows3(sl)], dh0, dc0, team=team)
         _schedule.run(kept.plan, piece)
         if D == 2:
@@ -468,6 +517,8 @@ class _Layout:
     (batch_first by strides), and states (packed: the caller's batch order
     against the kernels' sorted order)."""
 
+    __slots__ = ("x", "batched", "batch_first", "packed", "batch_sizes", "N", "L", "batch")
+
     def __init__(self, x, batched, batch_first, packed=None):
         self.x = x                     # kernel view of the input
         self.batched = batched
@@ -480,12 +531,13 @@ class _Layout:
         else:
             self.batch_sizes = None
             self.L, self.N = x.shape[0], x.shape[1]
-        self.batch = _kernels.Batch(self.L, self.N, self.batch_sizes)
+        self.batch = (_padded(self.L, self.N) if packed is None else
+                      _kernels.Batch(self.L, self.N, self.batch_sizes))
 
     def batch_of(self, sl):
         """The kernels' batch for a slice of the (padded) batch, or the
         whole one (None)."""
-        return self.batch if sl is None else _kernels.Batch(self.L, sl.stop - sl.start)
+        return self.batch if sl is None else _padded(self.L, sl.stop - sl.start)
 
     @classmethod
     def of_input(cls, module, input):
@@ -558,6 +610,12 @@ class _Layout:
         if self.packed is not None and self.packed.sorted_indices is not None:
             return h[:, self.packed.sorted_indices]
         return h
+
+    def states_out(self, states: list) -> list:
+        """state_out of each of a per-state list."""
+        if self.packed is None and self.batched:   # as they are
+            return states
+        return [self.state_out(h) for h in states]
 
     def state_out(self, h):
         """(D*layers, N, F) in kernel order -> what the caller gets."""
@@ -706,22 +764,48 @@ class RNNCellBase(Module):
         cell(input, (h, c))``."""
         return self._run(self._forward, "forward", input, hx)
 
-    def _forward(self, input, hx=None):
+    def _checked_call(self, input, hx):
+        """(x as (1, N, I), the states as (N, H) or None, batched) of a
+        call, every argument checked and converted."""
         kind = self._kind
         x = check_input(input, self.dtype, self.input_size, (1, 2), kind.gate_size)
         batched = x.ndim == 2
-        x3 = x[None] if batched else x[None, None]        # (1, N, I)
-        N = x3.shape[1]
-        parts = kind.split_state(hx, "hx")
-        if hx is not None and any(p is None for p in parts):
-            raise TypeError("hx: expected both h and c, got None for one of them")
+        N = x.shape[0] if batched else 1
+        parts = kind.split_state(hx, "hx", ("h", "c"))
         s0 = [None if p is None else self._cell_state(p, _state_name(kind, i, "x"), N, batched)
               for i, p in enumerate(parts)]
+        return (x[None] if batched else x[None, None]), s0, batched
+
+    def _plain_call(self, input, hx):
+        """What _checked_call gives for the usual call, checked at once: a
+        plain (N, input_size) or (input_size,) array within the 32-bit
+        sizes, each state absent or a plain array of the matching shape.
+        None for anything else."""
+        if type(input) is not np.ndarray or not 1 <= input.ndim <= 2:
+            return None
+        batched = input.ndim == 2
+        N = input.shape[0] if batched else 1
+        if N * self._kind.gate_size > INT_MAX or not is_plain(
+                input, self.dtype, (N, self.input_size) if batched else (self.input_size,)):
+            return None
+        parts = self._kind.split_state(hx, "hx", ("h", "c"))
+        shape = (N, self.hidden_size) if batched else (self.hidden_size,)
+        for p in parts:
+            if p is not None and not is_plain(p, self.dtype, shape):
+                return None
+        if batched:
+            return input[None], parts, True
+        return input[None, None], [None if p is None else p[None] for p in parts], False
+
+    def _forward(self, input, hx=None):
+        kind = self._kind
+        x3, s0, batched = self._plain_call(input, hx) or self._checked_call(input, hx)
+        N = x3.shape[1]
         training = self.training
         if training:
             x3 = _kept_input(x3)
-        sn = [np.empty((N, self.hidden_size), self.dtype) for _ in parts]
-        batch = _kernels.Batch(1, N)
+        sn = [np.empty((N, self.hidden_size), self.dtype) for _ in s0]
+        batch = _padded(1, N)
         h0, c0 = _pair(s0)
         hn, cn = _pair(sn)
         reserve = _reserve(self._dir, batch, self.dtype) if training else None
