@@ -111,6 +111,16 @@ CRNN_API crnn_status crnn_isa_from_name(const char *name, crnn_isa *isa);
 /* Panel width (elements) of the active kernels for float and double. */
 CRNN_API size_t crnn_isa_panel_width(int double_precision);
 
+/* Quantized weight storage for serving (issue 14): a weight matrix kept as
+ * int8 (symmetric, one float scale per output row: W[r][k] ~ scale[r] *
+ * q[r][k]) or as bfloat16 (the top 16 bits of a float), packed once into
+ * a layout that is the same on every instruction set. */
+typedef enum crnn_qtype {
+    CRNN_QINT8 = 1, /* int8 weights, a float scale per row; activations
+                       quantized per row at run time */
+    CRNN_QBF16 = 2  /* bfloat16 weights, float32 activations and sums */
+} crnn_qtype;
+
 /* Fortran BLAS prototypes, as scipy.linalg.cython_blas and OpenBLAS
  * (sgemm_, dgemm_) export them: column-major, 32-bit int. */
 typedef void crnn_sgemm_fn(char *transa, char *transb, int *m, int *n, int *k,

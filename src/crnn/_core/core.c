@@ -356,6 +356,30 @@ crnn_status crnn_isa_select(crnn_isa isa) {
     return CRNN_OK;
 }
 
+/* -- TEMPORARY STUB (issue 14k): drop at the merge with the "avx512vnni"
+ * instruction set level, whose core.c defines crnn_q8_vnni() from the
+ * active set. Until then: the CPU's VNNI bit (cpuid leaf 7, ecx bit 11)
+ * while AVX-512 is active, unless CRNN_Q8_NO_VNNI is set in the
+ * environment (tests and benchmarks of the other variant);
+ * crnn_q8_vnni_off is that switch (-1: not read yet). */
+#include <stdlib.h>
+static int crnn_q8_vnni_off = -1, crnn_q8_vnni_bit = -1;
+int crnn_q8_vnni(void) {
+#if CRNN_X86
+    if (crnn_q8_vnni_off < 0) {
+        const char *e = getenv("CRNN_Q8_NO_VNNI");
+        unsigned l7[4];
+        crnn_cpuid(7, 0, l7);
+        crnn_q8_vnni_bit = (int)(l7[2] >> 11 & 1);
+        crnn_q8_vnni_off = e && *e && strcmp(e, "0") != 0;
+    }
+    return !crnn_q8_vnni_off && crnn_q8_vnni_bit && crnn_isa_active() == CRNN_ISA_AVX512;
+#else
+    return 0;
+#endif
+}
+/* -- end of the temporary stub */
+
 /* -- the generic core, once per instruction set and real type ---------------
  * The generic files are templates (.inc, no include guard): instance.inc
  * includes them, in the order of their dependencies, once per real type
