@@ -286,7 +286,7 @@ static void test_shape(const qpath *p, size_t rows, size_t cols) {
 
 int main(void) {
     qpath paths[] = {
-        QPATH(generic, CRNN_ISA_GENERIC, 0, 0),
+        QPATH(generic, CRNN_ISA_GENERIC, 0, CRNN_GENERIC_NEON), /* MADD fused on NEON */
 #if CRNN_X86
         QPATH(avx2, CRNN_ISA_AVX2, 0, 1),
         QPATH(avx512, CRNN_ISA_AVX512, 1, 1),

@@ -363,16 +363,21 @@ crnn_status crnn_isa_select(crnn_isa isa) {
  * environment (tests and benchmarks of the other variant);
  * crnn_q8_vnni_off is that switch (-1: not read yet). */
 #include <stdlib.h>
-static int crnn_q8_vnni_off = -1, crnn_q8_vnni_bit = -1;
-int crnn_q8_vnni(void) {
+static int crnn_q8_vnni_off = -1;
 #if CRNN_X86
+static int crnn_q8_vnni_bit;
+#endif
+int crnn_q8_vnni(void) {
     if (crnn_q8_vnni_off < 0) {
         const char *e = getenv("CRNN_Q8_NO_VNNI");
+#if CRNN_X86
         unsigned l7[4];
         crnn_cpuid(7, 0, l7);
         crnn_q8_vnni_bit = (int)(l7[2] >> 11 & 1);
+#endif
         crnn_q8_vnni_off = e && *e && strcmp(e, "0") != 0;
     }
+#if CRNN_X86
     return !crnn_q8_vnni_off && crnn_q8_vnni_bit && crnn_isa_active() == CRNN_ISA_AVX512;
 #else
     return 0;
