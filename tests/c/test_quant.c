@@ -284,6 +284,17 @@ static void test_shape(const qpath *p, size_t rows, size_t cols) {
     free(R); free(S); free(Aq); free(Aqr); free(b8); free(bb);
 }
 
+/* Make p's kernels the active ones. The AVX-512 paths with and without
+ * VNNI go through core.c's temporary crnn_q8_vnni stub and its switch;
+ * once the "avx512vnni" level exists, select it (or CRNN_ISA_AVX512)
+ * here instead. */
+static crnn_status use_path(const qpath *p) {
+    crnn_status st = crnn_isa_select(p->isa);
+    crnn_q8_vnni(); /* the stub reads the environment once; then the switch */
+    crnn_q8_vnni_off = p->vnni_off;
+    return st;
+}
+
 int main(void) {
     qpath paths[] = {
         QPATH(generic, CRNN_ISA_GENERIC, 0, CRNN_GENERIC_NEON), /* MADD fused on NEON */
@@ -296,9 +307,7 @@ int main(void) {
     uint8_t q127[2][64];
     for (size_t pi = 0; pi < sizeof paths / sizeof *paths; pi++) {
         qpath *p = &paths[pi];
-        if (crnn_isa_select(p->isa) != CRNN_OK) continue;
-        crnn_q8_vnni(); /* reads the environment once; then the switch */
-        crnn_q8_vnni_off = p->vnni_off;
+        if (use_path(p) != CRNN_OK) continue;
         if (p->isa == CRNN_ISA_AVX512 && !p->vnni_off && !crnn_q8_vnni()) continue;
         printf("path %s%s: %d levels\n", p->name,
                p->isa == CRNN_ISA_AVX512 ? (p->vnni_off ? " (no vnni)" : " (vnni)") : "",
