@@ -1,7 +1,7 @@
 # libcrnn: the crnn core as a C library (static and shared), no Python.
 #
 #   make                 build/c/libcrnn.a and build/c/libcrnn.so
-#   make check           build and run the C test of the core (needs only libm)
+#   make check           build and run the C tests of the core (need only libm)
 #   make example BLAS_LIBS="-lopenblas"        the C example (examples/c)
 #   make run-example BLAS_LIBS="-lopenblas"    ... built, fed by examples/c/export.py
 #                                              (rnn_infer; qlstm_infer: an int8 LSTM
@@ -41,8 +41,13 @@ $(BUILD)/libcrnn.so: $(BUILD)/core.o
 $(BUILD)/test_core: tests/c/test_core.c $(BUILD)/libcrnn.a
 	$(CC) $(WARN) $(CFLAGS) -pthread -Iinclude $< $(BUILD)/libcrnn.a -lm -o $@
 
-check: $(BUILD)/test_core
+# the quantized kernels (internal): the test compiles the core itself
+$(BUILD)/test_quant: tests/c/test_quant.c $(CORE_DEPS) | $(BUILD)
+	$(CC) $(WARN) $(CFLAGS) -Iinclude $< -lm -o $@
+
+check: $(BUILD)/test_core $(BUILD)/test_quant
 	$(BUILD)/test_core
+	$(BUILD)/test_quant
 
 $(BUILD)/rnn_infer: examples/c/rnn_infer.c examples/c/npy.h $(BUILD)/libcrnn.a
 	$(CC) $(WARN) $(CFLAGS) -Iinclude -DBLAS_PREFIX=$(BLAS_PREFIX) $< $(BUILD)/libcrnn.a $(BLAS_LIBS) -lm -o $@

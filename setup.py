@@ -29,7 +29,8 @@ ext = Extension(
     include_dirs=["include", "src/crnn/_core", "src/crnn"],
     depends=["include/crnn.h", "src/crnn/_shim.h"]
     + [f"src/crnn/_core/{h}" for h in
-       ("common.h", "real.inc", "simd.inc", "vmath.inc", "gemm.inc", "instance.inc", "linalg.inc",
+       ("common.h", "real.inc", "simd.inc", "vmath.inc", "gemm.inc", "quant.inc", "quant8.inc",
+        "instance.inc", "linalg.inc",
         "elman.inc", "lstm.inc", "gru.inc", "layer.inc")],
     extra_compile_args=cflags,
 )

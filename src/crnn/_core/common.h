@@ -142,6 +142,66 @@ static inline uint32_t crnn_pack_tag(int isa, int dbl) {
     return 0x6372ea00u | (uint32_t)(isa << 1) | (uint32_t)(dbl != 0);
 }
 
+/* -- quantized weights (quant.inc) ------------------------------------------
+ * A (rows x cols) weight matrix W as int8 or bfloat16, packed in a layout
+ * that is the same on every instruction set (a blob packed on one path
+ * runs on any): rows in blocks of 16; in a block, the summed index k in
+ * groups of g (4 for int8, 2 for bf16), each group a 64-byte unit of 16
+ * rows x g consecutive k,
+ *   unit (rb, kg) at byte (rb * KG + kg) * 64, KG = ceil(cols / g),
+ *   element [r][j] of the unit = W[rb*16 + r][kg*g + j], 0 outside W,
+ * so a 32-bit lane of a unit holds one row's g summed elements (what
+ * vpdpbusd and the bf16 widening read). int8 adds after the units
+ * float scale[rows16] (0 for pad rows), then int32_t rowsum[rows16]
+ * (sum over k of W's int8 row), rows16 = rows rounded up to 16. */
+typedef struct crnn_qmat {
+    crnn_qtype type;
+    size_t rows, cols;
+    const unsigned char *blob; /* units, then (int8) scale, rowsum */
+} crnn_qmat;
+
+static inline size_t crnn_q_group(crnn_qtype type) { return type == CRNN_QINT8 ? 4 : 2; }
+
+/* bytes of the units; SIZE_MAX on overflow (or an unknown type) */
+static inline size_t crnn_q_units_bytes(crnn_qtype type, size_t rows, size_t cols) {
+    size_t g = crnn_q_group(type), blocks = rows / 16 + (rows % 16 != 0);
+    if (type != CRNN_QINT8 && type != CRNN_QBF16) return SIZE_MAX;
+    return crnn_mul(crnn_mul(blocks, cols / g + (cols % g != 0)), 64);
+}
+
+/* bytes of the whole blob: the units, and for int8 the scales and row
+ * sums (8 bytes a row, 16 rows a block: the size stays a multiple of 64) */
+static inline size_t crnn_q_blob_bytes(crnn_qtype type, size_t rows, size_t cols) {
+    size_t u = crnn_q_units_bytes(type, rows, cols);
+    size_t rows16 = crnn_mul(rows / 16 + (rows % 16 != 0), 16);
+    return type == CRNN_QINT8 ? crnn_add(u, crnn_mul(rows16, 8)) : u;
+}
+
+/* The largest summed dimension of an int8 product: its int32 sums, at
+ * most 255 * 128 a term, stay exact. Callers refuse larger k. */
+enum { CRNN_Q8_MAXK = 65536 };
+
+/* Nonzero iff the active instruction set is "avx512vnni": the int8
+ * product's activations take 127 levels and vpdpbusd (else 63, so that
+ * vpmaddubsw's int16 pairs cannot saturate). core.c. */
+int crnn_q8_vnni(void);
+
+/* GCC and clang's target of the VNNI kernels (the AVX-512 instantiation's
+ * set plus VNNI): functions of their own, called only when crnn_q8_vnni(). */
+#if CRNN_X86 && (defined(__GNUC__) || defined(__clang__))
+#define CRNN_TARGET_VNNI                                                      \
+    __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,avx2,fma,avx512vnni")))
+#else
+#define CRNN_TARGET_VNNI
+#endif
+/* a function some instantiations do not call (q_pack: the portable one
+ * packs for every instruction set) */
+#if defined(__GNUC__) || defined(__clang__)
+#define CRNN_MAYBE_UNUSED __attribute__((unused))
+#else
+#define CRNN_MAYBE_UNUSED
+#endif
+
 /* Atomics, a spin-wait hint and a yield for teams (C11 <stdatomic.h> is
  * missing from some compilers the wheels use, so the builtins). */
 #if defined(_WIN32)
@@ -297,37 +357,8 @@ enum { GRU_HPREV, GRU_GT, GRU_HN };             /* (R, H), (R, 3H), (R, H) */
 enum { GRU_A, GRU_HBUF, GRU_HNS, GRU_AH, GRU_HS };
 enum { GRU_DAX, GRU_DAH, GRU_DH };              /* backward: (R, 3H), (R, 3H), (N, H) */
 
-/* -- quantized weights (crnn.h's crnn_qtype; quant.inc) ---------------------
- * Packed the same way for every instruction set: the rows (outputs) in
- * blocks of 16; in a block, the summed dimension k in groups of g (4 int8,
- * 2 bfloat16), each group a 64-byte unit of 16 rows x g consecutive k:
- * unit (rb, kg) at byte (rb * KG + kg) * 64, KG = ceil(cols / g); element
- * [r][j] = W[rb * 16 + r][kg * g + j], zero outside the matrix. int8 adds,
- * after the units, float scale[rows16] and int32 rowsum[rows16] (the sum of
- * a row's int8 weights), rows16 = rows rounded up to 16. */
-enum { CRNN_QROWS = 16, CRNN_QUNIT = 64, CRNN_QMAX_K = 65536 };
-
-static inline size_t crnn_q_group(crnn_qtype type) { return type == CRNN_QINT8 ? 4 : 2; }
-
-static inline size_t crnn_q_units_bytes(crnn_qtype type, size_t rows, size_t cols) {
-    size_t g = crnn_q_group(type);
-    return crnn_mul(crnn_mul((rows + CRNN_QROWS - 1) / CRNN_QROWS, (cols + g - 1) / g),
-                    CRNN_QUNIT);
-}
-
-/* units, then (int8) scales and row sums; a multiple of 64 bytes */
-static inline size_t crnn_q_blob_bytes(crnn_qtype type, size_t rows, size_t cols) {
-    size_t rows16 = crnn_mul((rows + CRNN_QROWS - 1) / CRNN_QROWS, CRNN_QROWS);
-    size_t extra = type == CRNN_QINT8 ? crnn_mul(rows16, 8) : 0;
-    return crnn_add(crnn_q_units_bytes(type, rows, cols), (extra + 63) / 64 * 64);
-}
-
-/* One quantized weight matrix of a call. */
-typedef struct crnn_qmat {
-    crnn_qtype type;
-    size_t rows, cols;
-    const unsigned char *blob; /* units, then (int8) scale, rowsum */
-} crnn_qmat;
+/* Quantized products' row blocks and units (the packing above). */
+enum { CRNN_QROWS = 16, CRNN_QUNIT = 64 };
 
 /* crnn_q_pack's output starts with a header of CRNN_QHEADER bytes: a tag
  * with the type, then the layer's cell kind and sizes (a forward of
@@ -343,9 +374,6 @@ crnn_status crnn_q_check(const crnn_blas *bl, const crnn_layer *ly, const crnn_b
  * at `panels` the int8 input scales, at `scratch` the int8 inputs. */
 void crnn_q_plan_of(const crnn_layer *ly, const crnn_batch *b, crnn_plan *p);
 
-/* Whether the int8 products run on AVX-512 VNNI (the active instruction
- * set is CRNN_ISA_AVX512_VNNI). */
-int crnn_q8_vnni(void);
 
 static inline size_t crnn_batch_at(const crnn_batch *b, size_t t) {
     return b->batch_sizes ? (size_t)b->batch_sizes[t] : b->size;

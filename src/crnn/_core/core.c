@@ -231,7 +231,7 @@ static crnn_status crnn_q_check_layer(const crnn_layer *ly, crnn_qtype type) {
     if ((st = crnn_check_layer_batch(ly, &one)) != CRNN_OK) return st;
     if (!crnn_fits_int(crnn_mul(crnn_gates(ly->cell), ly->hidden_size)) ||
         !crnn_fits_int(ly->input_size) ||
-        (type == CRNN_QINT8 && crnn_q_widest(ly) > CRNN_QMAX_K))
+        (type == CRNN_QINT8 && crnn_q_widest(ly) > CRNN_Q8_MAXK))
         return CRNN_ERR_TOO_LARGE;
     return CRNN_OK;
 }
@@ -433,6 +433,7 @@ crnn_status crnn_isa_select(crnn_isa isa) {
     CRNN_STORE(&crnn_active_plus1, (long)isa + 1);
     return CRNN_OK;
 }
+
 
 /* -- the generic core, once per instruction set and real type ---------------
  * The generic files are templates (.inc, no include guard): instance.inc
