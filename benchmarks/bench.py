@@ -20,6 +20,17 @@ has no such switch and runs its best path.
     python benchmarks/bench.py                 # the full grid (several minutes)
     python benchmarks/bench.py --quick         # a smoke run (CI)
     python benchmarks/bench.py --json out.json --kinds LSTM --threads 1
+
+With --serving it runs the quantized serving cases instead: crnn float32,
+bfloat16 and int8 (``crnn.quantize``; left out where crnn has none) against
+torch float32 and int8 dynamic (LSTM, GRU) and ONNX Runtime float32 and int8
+(its DynamicQuantizeLSTM), each library and precision in its own process:
+streaming at batch 1 (H = 256, 512, 1024), batch inference (N = 32, 64),
+cells called one frame at a time, then the models' sizes in memory and on
+file, and the output error of each quantized model against float32.
+
+    python benchmarks/bench.py --serving       # the serving grid (about 5 minutes)
+    python benchmarks/bench.py --serving --modes memory,accuracy   # no timing
 """
 from __future__ import annotations
 
@@ -320,7 +331,10 @@ def worker(args):
     info = {"threads": threads}
     if lib == "crnn":
         cfg = crnn.show_config("dicts")
-        info.update(isa=cfg["isa"], blas_kernel=(cfg["blas"] or {}).get("architecture"))
+        best = cfg["isa_best"]
+        forced = "" if cfg["isa"] == best else f" (forced by CRNN_ISA; CPU's best {best})"
+        info.update(isa=cfg["isa"] + forced,
+                    blas_kernel=(cfg["blas"] or {}).get("architecture"))
         if not args.serving:
             info.update(sgemm=sgemm_rate(threads))
     elif lib == "torch":
@@ -355,11 +369,11 @@ def worker(args):
 def spawn(args, who, threads):
     """Run one contender's worker in a fresh process; its record."""
     env = dict(os.environ, OMP_NUM_THREADS=str(threads))
-    if split_who(who)[0] == "torch" and os.environ.get("CRNN_ISA", "").strip() in ("avx2", "generic"):
+    isa = os.environ.get("CRNN_ISA", "").strip()
+    if split_who(who)[0] == "torch" and isa in ("avx2", "generic"):
         # hold torch to crnn's instruction set where torch allows it
-        env.update(ATEN_CPU_CAPABILITY="avx2" if os.environ["CRNN_ISA"].strip() == "avx2"
-                   else "default", ONEDNN_MAX_CPU_ISA="AVX2" if
-                   os.environ["CRNN_ISA"].strip() == "avx2" else "SSE41")
+        env.update(ATEN_CPU_CAPABILITY="avx2" if isa == "avx2" else "default",
+                   ONEDNN_MAX_CPU_ISA="AVX2" if isa == "avx2" else "SSE41")
     cmd = [sys.executable, os.path.abspath(__file__), "--worker", who, "--threads-one",
            str(threads), "--kinds", args.kinds, "--budget", str(args.budget),
            "--rounds", str(args.rounds)] + (["--modes", args.modes] if args.modes else []) + \
@@ -633,7 +647,7 @@ def serving_table(cases, best, threads, rounds):
                       _ratio(t["crnn"], t["crnn-int8"]), _ratio(t["crnn"], t["crnn-bf16"]),
                       _ratio(f32_peer, int8_peer)]
             name = (f"{case.kind}({case.I}, {case.H})" if mode == "frame" else
-                    f"{case.kind} H={case.H} N={case.N} L={case.L}")
+                    f"{case.kind} I={case.I} H={case.H} N={case.N} L={case.L}")
             print(f"| {name} | " + " | ".join(cells + ratios) + " |")
             records.append(dict(asdict(case), name=case.name, threads=threads,
                                 **{f"{w}_s": v for w, v in t.items() if v is not None}))
@@ -656,7 +670,8 @@ def serving_memory():
     import io
 
     import torch
-    print("\n**model size**, bytes (f32 / this in brackets; targets: int8 ≥ 3.9×, bf16 ≥ 2×)\n")
+    print("\n**model size**, bytes (f32 / this in brackets; targets: int8 ≥ 3.9×, "
+          "bf16 ≥ 2×)\n")
     print("| model | library, precision | in memory | .npz | .safetensors | .pt / .onnx |")
     print("|---|---|---|---|---|---|")
     try:
@@ -679,7 +694,7 @@ def serving_memory():
                     continue
                 base.setdefault((who.split()[0], key), v)
                 ref = base[(who.split()[0], key)]
-                cells.append(f"{v:,}" + (f" ({ref / v:.2f}×)" if ref != v else ""))
+                cells.append(f"{v:,}" + ("" if "f32" in who else f" ({ref / v:.2f}×)"))
             print(f"| {label} | {who} | " + " | ".join(cells) + " |")
 
         for prec in ("f32", "bf16", "int8"):
