@@ -823,8 +823,9 @@ def main():
     ap.add_argument("--modes", help="only these (comma-separated): stream, batch, "
                     "train, packed, packed-train")
     ap.add_argument("--threads", default="1,2", help="comma-separated thread counts")
-    ap.add_argument("--budget", type=float, default=1.0,
-                    help="seconds per contender and case (over all rounds)")
+    ap.add_argument("--budget", type=float,
+                    help="seconds per contender and case, over all rounds (default 1; "
+                    "--serving: 0.5)")
     ap.add_argument("--rounds", type=int, default=3,
                     help="turns the contenders take on each case; each keeps its best median")
     ap.add_argument("--json", help="also write the records to this file")
@@ -834,6 +835,8 @@ def main():
     ap.add_argument("--worker", choices=SERVING, help=argparse.SUPPRESS)
     ap.add_argument("--threads-one", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.budget is None:
+        args.budget = 0.5 if args.serving else 1.0
     if args.worker:
         worker(args)
     elif args.serving:
