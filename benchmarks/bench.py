@@ -790,6 +790,7 @@ def run_serving(args):
     records = []
     for threads in [int(t) for t in args.threads.split(",")] if cases else []:
         best, info = {}, {}
+        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
         for _ in range(args.rounds):       # the contenders take turns
             for who in who_all:
                 rec = spawn(args, who, threads)
@@ -797,6 +798,10 @@ def run_serving(args):
                 for name, t in rec["times"].items():
                     best[(who, name)] = min(best.get((who, name), float("inf")), t)
         print(f"\n### {threads} thread(s)\n")
+        if load is not None:
+            # others' work on the cores stalls a multi-threaded step at each sync
+            print(f"- machine load (1-minute average) before / after: {load:.1f} / "
+                  f"{os.getloadavg()[0]:.1f} (this run adds about {threads})")
         for who in who_all:
             print(f"- {who}: {info[who]['isa']}")
         for note in sorted({n for i in info.values() for n in i.get("notes", [])}):
