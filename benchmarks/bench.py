@@ -781,7 +781,9 @@ def run_serving(args):
     modes = args.modes.split(",") if args.modes else SERVING_MODES
     who_all = [w for w in SERVING if have[split_who(w)[0]]]
     print(f"crnn {crnn.__version__}; CPU: {cpu_name()}")
-    print(f"CRNN_ISA={os.environ.get('CRNN_ISA', '')!r} (unset: the CPU's best path)")
+    isa = os.environ.get("CRNN_ISA", "").strip()
+    print(f"CRNN_ISA={isa} (crnn's path forced; torch held to AVX2 where it is avx2)" if isa
+          else "CRNN_ISA unset: crnn runs the CPU's best path")
     if not crnn_quantizes():
         print("crnn int8: not available; crnn bf16: not available (no crnn.quantize)")
         who_all = [w for w in who_all if w in ("crnn",) or not w.startswith("crnn")]
