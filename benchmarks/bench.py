@@ -29,7 +29,7 @@ streaming at batch 1 (H = 256, 512, 1024), batch inference (N = 32, 64),
 cells called one frame at a time, then the models' sizes in memory and on
 file, and the output error of each quantized model against float32.
 
-    python benchmarks/bench.py --serving       # the serving grid (about 5 minutes)
+    python benchmarks/bench.py --serving       # the serving grid (3-4 minutes)
     python benchmarks/bench.py --serving --modes memory,accuracy   # no timing
 """
 from __future__ import annotations
