@@ -662,6 +662,16 @@ def _file_size(save, suffix):
         return os.path.getsize(path)
 
 
+def _held_bytes(m):
+    """What module m keeps in memory after a streaming call: its parameters
+    (and gradients), and what its layers keep beside them (weights repacked
+    for inference and the copy they came from, or the quantized packing)."""
+    m(np.zeros((3, 1, m.input_size), np.float32))
+    params = sum(p.data.nbytes + (0 if p.grad is None else p.grad.nbytes)
+                 for p in m.parameters())
+    return params + sum(d.nbytes for d in m._dirs)
+
+
 def serving_memory():
     """Bytes of the parameters in memory and on file, float32 against int8
     and bfloat16: crnn (its state_dict's arrays; crnn.save's .npz and
@@ -672,8 +682,9 @@ def serving_memory():
     import torch
     print("\n**model size**, bytes (f32 / this in brackets; targets: int8 ≥ 3.9×, "
           "bf16 ≥ 2×)\n")
-    print("| model | library, precision | in memory | .npz | .safetensors | .pt / .onnx |")
-    print("|---|---|---|---|---|---|")
+    print("| model | library, precision | in memory | module holds | .npz | .safetensors "
+          "| .pt / .onnx |")
+    print("|---|---|---|---|---|---|---|")
     try:
         import safetensors  # noqa: F401
         have_st = True
@@ -699,11 +710,11 @@ def serving_memory():
 
         for prec in ("f32", "bf16", "int8"):
             if prec != "f32" and not crnn_quantizes():
-                print(f"| {label} | crnn {prec} | not available | | | |")
+                print(f"| {label} | crnn {prec} | not available | | | | |")
                 continue
             q = m if prec == "f32" else crnn.quantize(m, dtype=CRNN_DTYPE[prec])
             mem = sum(np.asarray(v).nbytes for v in q.state_dict().values())
-            row(f"crnn {prec}", {"mem": mem,
+            row(f"crnn {prec}", {"mem": mem, "held": _held_bytes(q),
                                  "npz": _file_size(lambda p: crnn.save(q, p), ".npz"),
                                  "st": _file_size(lambda p: crnn.save(q, p), ".safetensors")
                                  if have_st else None, "file": None})
@@ -720,21 +731,21 @@ def serving_memory():
                 runs = ""
             except RuntimeError as e:     # torch 2.13's int8 LSTM with proj_size
                 runs = f" (its forward fails: {str(e).splitlines()[0][:60]})"
-            row(f"torch {prec}{runs}", {"mem": None, "npz": None, "st": None,
+            row(f"torch {prec}{runs}", {"mem": None, "held": None, "npz": None, "st": None,
                                         "file": len(buf.getvalue())})
         if proj:
-            print(f"| {label} | ORT | — (ONNX's LSTM has no projection) | | | |")
+            print(f"| {label} | ORT | — (ONNX's LSTM has no projection) | | | | |")
             continue
         model = onnx_model(case, m)
-        row("ORT f32", {"mem": None, "npz": None, "st": None,
+        row("ORT f32", {"mem": None, "held": None, "npz": None, "st": None,
                         "file": len(model.SerializeToString())})
         if kind in ORT_INT8:
             q, ops = ort_int8(model)
             note = "" if "DynamicQuantizeLSTM" in ops else " (left float!)"
-            row(f"ORT int8{note}", {"mem": None, "npz": None, "st": None,
+            row(f"ORT int8{note}", {"mem": None, "held": None, "npz": None, "st": None,
                                     "file": len(q.SerializeToString())})
         else:
-            print(f"| {label} | ORT int8 | — (no quantized {kind}) | | | |")
+            print(f"| {label} | ORT int8 | — (no quantized {kind}) | | | | |")
 
 
 def serving_accuracy():

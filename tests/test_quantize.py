@@ -323,9 +323,10 @@ def test_save_and_load_keep_the_quantized_form(tmp_path, suffix, dtype):
     if dtype == "int8":
         assert sd["weight_ih_l0"].dtype == np.int8 and sd["weight_ih_l0_scale"].shape == (40,)
         assert sd["weight_hr_l0_reverse_scale"].dtype == np.float32
-    else:
+        assert sd["bias_ih_l0"].dtype == np.float32
+    else:   # bfloat16: every parameter
         assert sd["weight_ih_l0"].dtype == np.uint16 and "weight_ih_l0_scale" not in sd
-    assert sd["bias_ih_l0"].dtype == np.float32
+        assert sd["bias_ih_l0"].dtype == np.uint16
     r = crnn.quantize(crnn.LSTM(6, 10, proj_size=4, bidirectional=True), dtype)
     r.load_state_dict(sd)
     x = np.random.default_rng(0).standard_normal((5, 2, 6)).astype(np.float32)

@@ -592,6 +592,14 @@ cdef class Direction:
     def __dealloc__(self):
         release(&self.held)
 
+    @property
+    def nbytes(self):
+        """Bytes this object keeps beside the module's parameters: the
+        weights repacked (and the copy they came from), or the quantized
+        packing."""
+        arrays = [self.packed] + list(self.kept or ())
+        return sum(a.nbytes for a in arrays if a is not None)
+
     cdef void take_params(self, tuple params, bint grads, bint biases_only=False) except *:
         cdef size_t GH = GATES[self.layer.cell] * self.layer.hidden_size
         cdef size_t H = self.layer.hidden_size, I = self.layer.input_size

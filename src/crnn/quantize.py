@@ -12,12 +12,12 @@ inference only, float32 in and out. Its weight matrices are stored as:
 - int8: symmetric, one float32 scale per output row (per gate row):
   ``weight_ih_l0`` (int8, torch's shape) and ``weight_ih_l0_scale``
   (float32, its rows), W ~ scale[:, None] * q, q in [-127, 127];
-- bfloat16: ``weight_ih_l0`` as uint16, the upper 16 bits of the float32
-  weight rounded to nearest even.
+- bfloat16: every parameter (``weight_ih_l0``, ``bias_ih_l0``, ...) as
+  uint16, the upper 16 bits of the float32 value rounded to nearest even.
 
-Biases stay float32, under their usual names; ``weight_hr_l{k}`` (LSTM
-projections) likewise. These are the state dict's keys and dtypes, and so
-those of a saved ``.npz`` or ``.safetensors`` file.
+int8 keeps the biases float32. ``weight_hr_l{k}`` (LSTM projections) is
+stored like the other matrices. These are the state dict's keys and
+dtypes, and so those of a saved ``.npz`` or ``.safetensors`` file.
 """
 from __future__ import annotations
 
@@ -64,12 +64,12 @@ def _quantized_params(module, qtype: int) -> dict:
         w = p.data
         if not np.all(np.isfinite(w)):
             raise ValueError(f"{name}: cannot quantize weights that are not finite")
-        if not _is_matrix(name):
-            params[name] = w.astype(np.float32)
-        elif qtype == _kernels.QINT8:
+        if qtype == _kernels.QBF16:
+            params[name] = _bfloat16_bits(w)
+        elif _is_matrix(name):
             params[name], params[f"{name}_scale"] = _int8_rows(w)
         else:
-            params[name] = _bfloat16_bits(w)
+            params[name] = w.astype(np.float32)
     return params
 
 
@@ -156,7 +156,7 @@ class _Quantized:
 
     def _checked_array(self, name: str, value) -> np.ndarray:
         want = self._params[name].data
-        if _is_matrix(name):
+        if want.dtype != np.float32:           # stored int8 / bfloat16
             arr = np.asarray(value)
             if arr.dtype != want.dtype:
                 raise TypeError(
@@ -212,13 +212,14 @@ def quantize(module: RNNBase | RNNCellBase, dtype: str = "int8"):
     rows on the fly (127 levels each side with AVX-512 VNNI, 63 on other
     x86 kernels, whose int16 pair sums must not saturate), sums in int32
     and scales back. bfloat16: the weights rounded to nearest even, widened
-    to float32 in registers, float32 sums. Biases, states and the gate
-    arithmetic stay float32.
+    to float32 in registers, float32 sums (its biases are stored as
+    bfloat16 too, and widened). States and the gate arithmetic stay
+    float32.
 
     The state dict (and so a saved file) holds the weight matrices under
     their usual names as int8 (torch's shapes) with their float32 row
-    scales as ``<name>_scale`` (e.g. ``weight_hh_l0_scale``), or as uint16
-    bfloat16 bits; the biases as float32. ``load_state_dict`` of a
+    scales as ``<name>_scale`` (e.g. ``weight_hh_l0_scale``) and the
+    biases as float32; or every parameter as uint16 bfloat16 bits. ``load_state_dict`` of a
     quantized module takes only that form (and refuses scales that are
     not positive, finite numbers); a float module refuses it.
 

@@ -80,6 +80,10 @@ class _Kind:
                                       self.proj_size, weights, grads)
         scales = tuple(p.data if p else None for p in
                        (params.get(f"{n}{suffix}_scale") for n in _kernels.WEIGHT_NAMES))
+        if qtype == _kernels.QBF16:   # bfloat16 biases, widened (exactly) for the kernels
+            weights = tuple(w if w is None or i in _kernels.PACKED else
+                            (w.astype(np.uint32) << 16).view(np.float32)
+                            for i, w in enumerate(weights))
         return _kernels.Direction(self.cell, reverse, input_size, self.hidden_size,
                                   self.proj_size, weights, None, qtype, scales)
 
