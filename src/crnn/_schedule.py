@@ -39,6 +39,15 @@ class LayerShape(NamedTuple):
     input_size: int
     out_size: int       # proj_size or hidden_size
     training: bool
+    qtype: int = 0      # quantized weights (crnn.quantize): _kernels.QINT8, QBF16
+
+
+# cost of a multiply-add relative to float32's, by weight type: int8
+# products sum four per instruction and read a quarter of the bytes; the
+# bfloat16 ones widen in registers and sum in float32 (measured at batch 1,
+# 2 cores: a helper pays for int8 from a step's weights of 1 MB on, for
+# bfloat16 from about what it does for float32)
+COST = {0: 1.0, _kernels.QINT8: 0.25, _kernels.QBF16: 1.0}
 
 
 class LayerPlan(NamedTuple):
@@ -53,7 +62,7 @@ class LayerPlan(NamedTuple):
 def flops(s: LayerShape) -> float:
     """One direction's work over the whole batch (training: forward and
     backward, ~3x the forward)."""
-    f = 2.0 * s.rows * s.gate_size * (s.input_size + s.out_size)
+    f = 2.0 * s.rows * s.gate_size * (s.input_size + s.out_size) * COST[s.qtype]
     return f * (3 if s.training else 1)
 
 
@@ -80,7 +89,7 @@ def _plan(s: LayerShape, threads: int) -> LayerPlan:
     pieces = tuple((d, sl) for d in range(s.directions) for sl in slices)
     parallel = len(pieces) > 1 and work / len(slices) >= PARALLEL_FLOPS
     team = (len(pieces) == 1 and threads >= 2 and s.steps >= 2 and work >= PARALLEL_FLOPS
-            and s.batch * s.gate_size * s.out_size >= TEAM_MIN)
+            and s.batch * s.gate_size * s.out_size * COST[s.qtype] >= TEAM_MIN)
     return LayerPlan(pieces, parallel, team)
 
 

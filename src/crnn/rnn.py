@@ -431,7 +431,8 @@ class RNNBase(Module):
             kind = self._kind
             plan = _schedule.plan(_schedule.LayerShape(
                 self.num_directions, lay.L, lay.N, lay.batch.rows, lay.packed is not None,
-                kind.gate_size, self._layer_input_size(k), kind.out_size, training), key[-1])
+                kind.gate_size, self._layer_input_size(k), kind.out_size, training,
+                self._qtype), key[-1])
             if len(self._plans) >= 256:   # many shapes: start afresh
                 self._plans.clear()
             self._plans[key] = plan
