@@ -42,12 +42,14 @@ class LayerShape(NamedTuple):
     qtype: int = 0      # quantized weights (crnn.quantize): _kernels.QINT8, QBF16
 
 
-# cost of a multiply-add relative to float32's, by weight type: int8
-# products sum four per instruction and read a quarter of the bytes; the
-# bfloat16 ones widen in registers and sum in float32 (measured at batch 1,
-# 2 cores: a helper pays for int8 from a step's weights of 1 MB on, for
-# bfloat16 from about what it does for float32)
-COST = {0: 1.0, _kernels.QINT8: 0.25, _kernels.QBF16: 1.0}
+# cost of a multiply-add relative to float32's, by weight type, as far as
+# handing work to another thread goes: int8 products sum four per
+# instruction and read a quarter of the bytes, and at batch 1 a helper
+# pays for them from a step's weights of 1 MB on (TEAM_MIN / 0.125: LSTM
+# H=512 and Elman H=1024 gained 35-40% on 2 cores, GRU H=512 lost 15%);
+# the bfloat16 ones widen in registers and sum in float32, and a helper
+# pays about where it does for float32
+COST = {0: 1.0, _kernels.QINT8: 0.125, _kernels.QBF16: 1.0}
 
 
 class LayerPlan(NamedTuple):
