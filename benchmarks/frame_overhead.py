@@ -39,9 +39,12 @@ def median_call(fn, calls: int, repeats: int) -> float:
                                                                repeat=repeats))
 
 
-def cell_case(kind, I, H, batched):
-    """(module, step function carrying the state, core timer, torch maker)."""
+def cell_case(kind, I, H, batched, weights=None):
+    """(module, step function carrying the state, core timer, torch maker);
+    weights: "int8" or "bfloat16" for the cell crnn.quantize makes."""
     cell = getattr(crnn, kind)(I, H, seed=0).eval()
+    if weights:
+        cell = crnn.quantize(cell, weights)
     lstm = kind == "LSTMCell"
     rng = np.random.default_rng(0)
     x = rng.standard_normal((1, I) if batched else (I,)).astype(np.float32)
@@ -82,6 +85,10 @@ CASES = [("GRUCell(16, 64) x (1, 16)", lambda: cell_case("GRUCell", 16, 64, True
          ("GRUCell(16, 64) x (16,)", lambda: cell_case("GRUCell", 16, 64, False)),
          ("LSTMCell(64, 256) x (1, 64)", lambda: cell_case("LSTMCell", 64, 256, True)),
          ("LSTMCell(64, 256) x (64,)", lambda: cell_case("LSTMCell", 64, 256, False)),
+         ("GRUCell(16, 64) int8 x (1, 16)",
+          lambda: cell_case("GRUCell", 16, 64, True, "int8")),
+         ("LSTMCell(64, 256) int8 x (1, 64)",
+          lambda: cell_case("LSTMCell", 64, 256, True, "int8")),
          ("GRU(16, 64) L=1 N=1", lambda: layer_case("GRU", 16, 64)),
          ("LSTM(64, 256) L=1 N=1", lambda: layer_case("LSTM", 64, 256))]
 
@@ -90,9 +97,10 @@ def torch_step(module, x, state):
     """torch's module with crnn's weights, stepping the same frame."""
     import torch
     torch.set_num_threads(1)
-    kind = type(module).__name__
+    kind = type(module).__name__.replace("Quantized", "")
     tm = getattr(torch.nn, kind)(module.input_size, module.hidden_size)
-    tm.load_state_dict({k: torch.from_numpy(v) for k, v in module.state_dict().items()})
+    if not hasattr(module, "weight_dtype"):   # a quantized one: torch's float, as a yardstick
+        tm.load_state_dict({k: torch.from_numpy(v) for k, v in module.state_dict().items()})
     xt = torch.from_numpy(x)
     ts = [tuple(torch.from_numpy(s) for s in state[0]) if isinstance(state[0], tuple)
           else torch.from_numpy(state[0])]
@@ -127,10 +135,10 @@ def main():
                    if have_torch else float("nan"))
     print(f"crnn {crnn.__version__}, kernels {_kernels.isa_active()}, "
           f"threads {crnn.get_num_threads()}; microseconds per call")
-    print(f"{'case':30s} {'total':>7s} {'core':>7s} {'in call':>8s} {'overhead':>9s} "
+    print(f"{'case':34s} {'total':>7s} {'core':>7s} {'in call':>8s} {'overhead':>9s} "
           f"{'(-core)':>8s} {'torch':>7s}")
     for name, total, core_t, in_call, torch_t in rows:
-        print(f"{name:30s} {total * 1e6:7.2f} {core_t * 1e6:7.2f} {in_call * 1e6:8.2f} "
+        print(f"{name:34s} {total * 1e6:7.2f} {core_t * 1e6:7.2f} {in_call * 1e6:8.2f} "
               f"{(total - in_call) * 1e6:9.2f} {(total - core_t) * 1e6:8.2f} "
               f"{torch_t * 1e6:7.2f}")
 
