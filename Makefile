@@ -38,11 +38,11 @@ $(BUILD)/libcrnn.a: $(BUILD)/core.o
 $(BUILD)/libcrnn.so: $(BUILD)/core.o
 	$(CC) -shared -o $@ $^ -lm
 
-$(BUILD)/test_core: tests/c/test_core.c $(BUILD)/libcrnn.a
+$(BUILD)/test_core: tests/c/test_core.c tests/c/check.h $(BUILD)/libcrnn.a
 	$(CC) $(WARN) $(CFLAGS) -pthread -Iinclude $< $(BUILD)/libcrnn.a -lm -o $@
 
 # the quantized kernels (internal): the test compiles the core itself
-$(BUILD)/test_quant: tests/c/test_quant.c $(CORE_DEPS) | $(BUILD)
+$(BUILD)/test_quant: tests/c/test_quant.c tests/c/check.h $(CORE_DEPS) | $(BUILD)
 	$(CC) $(WARN) $(CFLAGS) -Iinclude $< -lm -o $@
 
 check: $(BUILD)/test_core $(BUILD)/test_quant

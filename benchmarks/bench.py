@@ -366,6 +366,19 @@ def worker(args):
     print(json.dumps({"info": info, "times": times}))
 
 
+def take_turns(args, who_all, threads):
+    """The contenders take turns over the rounds, each in a fresh process:
+    ({(who, case): its best median}, {who: what it ran on})."""
+    best, info = {}, {}
+    for _ in range(args.rounds):
+        for who in who_all:
+            rec = spawn(args, who, threads)
+            info[who] = rec["info"]
+            for name, t in rec["times"].items():
+                best[(who, name)] = min(best.get((who, name), float("inf")), t)
+    return best, info
+
+
 def spawn(args, who, threads):
     """Run one contender's worker in a fresh process; its record."""
     env = dict(os.environ, OMP_NUM_THREADS=str(threads))
@@ -390,13 +403,7 @@ def run(args):
     print(f"crnn {crnn.__version__}; {platform.processor() or platform.machine()}; "
           f"contenders: {', '.join(who_all)}, each in its own process")
     for threads in threads_list:
-        best, info = {}, {}
-        for _ in range(args.rounds):       # the contenders take turns
-            for who in who_all:
-                rec = spawn(args, who, threads)
-                info[who] = rec["info"]
-                for name, t in rec["times"].items():
-                    best[(who, name)] = min(best.get((who, name), float("inf")), t)
+        best, info = take_turns(args, who_all, threads)
         rate = info["crnn"]["sgemm"]
         print(f"\n== {threads} thread(s); sgemm {rate:.0f} GFLOP/s; float32; "
               f"best of {args.rounds} medians, ms")
@@ -802,14 +809,8 @@ def run_serving(args):
     cases = selected(args)
     records = []
     for threads in [int(t) for t in args.threads.split(",")] if cases else []:
-        best, info = {}, {}
         load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
-        for _ in range(args.rounds):       # the contenders take turns
-            for who in who_all:
-                rec = spawn(args, who, threads)
-                info[who] = rec["info"]
-                for name, t in rec["times"].items():
-                    best[(who, name)] = min(best.get((who, name), float("inf")), t)
+        best, info = take_turns(args, who_all, threads)
         print(f"\n### {threads} thread(s)\n")
         if load is not None:
             # others' work on the cores stalls a multi-threaded step at each sync

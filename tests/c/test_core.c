@@ -15,14 +15,7 @@
 
 #include "crnn.h"
 
-static int passed, failed;
-
-#define CHECK(cond, ...)                                                      \
-    do {                                                                      \
-        if (cond) passed++;                                                   \
-        else { failed++; printf("FAIL %s:%d: ", __FILE__, __LINE__);          \
-               printf(__VA_ARGS__); printf("\n"); }                           \
-    } while (0)
+#include "check.h"
 
 /* Reference Fortran gemm: C = alpha op(A) op(B) + beta C, column-major. */
 #define NAIVE_GEMM(name, T)                                                   \

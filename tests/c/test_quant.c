@@ -14,14 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static int passed, failed;
-
-#define CHECK(cond, ...)                                                      \
-    do {                                                                      \
-        if (cond) passed++;                                                   \
-        else { failed++; printf("FAIL %s:%d: ", __FILE__, __LINE__);          \
-               printf(__VA_ARGS__); printf("\n"); }                           \
-    } while (0)
+#include "check.h"
 
 typedef struct qpath {
     const char *name;
