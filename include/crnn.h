@@ -360,7 +360,8 @@ typedef struct crnn_q_params {
 } crnn_q_params;
 
 /* Bytes crnn_q_pack writes (SIZE_MAX: invalid layer or type, or an int8
- * layer's input wider than 65536); best 64-byte aligned. */
+ * layer's input wider than 65536). The buffer must be 4-byte aligned (the
+ * row scales are read in place); 64 is best. */
 CRNN_API size_t crnn_q_packed_size(const crnn_layer *layer, crnn_qtype type);
 /* Packs w for crnn_q_forward. CRNN_ERR_SCALE: an int8 scale that is not a
  * positive, finite float (nothing is trusted to run). */
