@@ -33,7 +33,6 @@ from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBas
 __all__ = ["quantize"]
 
 _TYPES = {"int8": _kernels.QINT8, "bfloat16": _kernels.QBF16}
-_STORED = {_kernels.QINT8: np.dtype(np.int8), _kernels.QBF16: np.dtype(np.uint16)}
 _MATRICES = ("weight_ih", "weight_hh", "weight_hr")
 
 
