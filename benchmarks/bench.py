@@ -533,9 +533,25 @@ def torch_serve(case, m, x, prec):
     return run
 
 
+def cpu_has_vnni():
+    """Whether the CPU has VNNI (AVX-512 VNNI or AVX-VNNI): ONNX Runtime's int8
+    kernels sum u8 x s8 pairs in int16 without it, which saturates unless
+    the weights are quantized to 7 bits (reduce_range)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = set(f.read().split("\n\n")[0].split())
+    except OSError:
+        return True     # not Linux: ONNX Runtime's documented default
+    return bool(flags & {"avx512_vnni", "avx_vnni"}) or platform.machine() not in (
+        "x86_64", "AMD64")
+
+
 def ort_int8(model):
     """(ONNX Runtime's int8 dynamic quantization of the LSTM nodes of model,
-    the op types of the result)."""
+    the op types of the result). As its documentation says for the CPU at
+    hand: ``reduce_range=True`` on x86-64 without VNNI (measured on an
+    AVX2-only EPYC, LSTM H=256: relative error 0.12 without, 0.012 with, at
+    the same speed)."""
     import logging
     import tempfile
 
@@ -545,7 +561,8 @@ def ort_int8(model):
     with tempfile.TemporaryDirectory() as d:
         src, dst = os.path.join(d, "f32.onnx"), os.path.join(d, "int8.onnx")
         onnx.save(model, src)
-        quantize_dynamic(src, dst, op_types_to_quantize=["LSTM"], weight_type=QuantType.QInt8)
+        quantize_dynamic(src, dst, op_types_to_quantize=["LSTM"], weight_type=QuantType.QInt8,
+                         reduce_range=not cpu_has_vnni())
         q = onnx.load(dst)
     return q, sorted({n.op_type for n in q.graph.node})
 
@@ -598,8 +615,15 @@ def serving_contender(case, lib, prec, threads, rng, info):
     ref = np.asarray(crnn_serve(case, m, x, "f32")(), np.float64)
     err = rel_error(f(), ref)
     info.setdefault("errors", {})[case.name] = err
-    tol = 1e-4 if prec == "f32" else 0.1     # a wrong gate order is ~1, int8 ~1e-2
-    assert err < tol, f"{lib} {prec} {case.name}: relative error {err:.2g} against crnn"
+    # float32 checks the harness (a wrong gate order is ~1) and crnn's own
+    # int8 / bf16 its kernels (~1e-2); a peer's int8 accuracy on this CPU is
+    # the peer's: reported beside the tables, never a failure of this run
+    tol = 1e-4 if prec == "f32" else 0.1
+    if lib == "crnn" or prec == "f32":
+        assert err < tol, f"{lib} {prec} {case.name}: relative error {err:.2g} against crnn"
+    elif err >= tol:
+        notes.append(f"{lib} {prec} {case.name}: relative error {err:.2g} against crnn f32 "
+                     f"(the peer's int8 on this CPU)")
     return f
 
 
@@ -806,6 +830,9 @@ def run_serving(args):
         print("crnn int8: not available; crnn bf16: not available (no crnn.quantize)")
         who_all = [w for w in who_all if w in ("crnn",) or not w.startswith("crnn")]
     print(f"contenders: {', '.join(who_all)}, each in its own process")
+    if have["ort"]:
+        print(f"ONNX Runtime int8 quantized with reduce_range={not cpu_has_vnni()} "
+              f"(its documentation's advice for a CPU {'with' if cpu_has_vnni() else 'without'} VNNI)")
     cases = selected(args)
     records = []
     for threads in [int(t) for t in args.threads.split(",")] if cases else []:
