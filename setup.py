@@ -1,7 +1,10 @@
 """Build of the crnn extension: the Cython shim and the C core in one module.
 
-The core is plain C99 (src/crnn/_core, public header include/crnn.h) and
-computes every product on its own kernels: nothing links or loads a BLAS.
+The core is plain C99 (src/crnn/_core, public header include/crnn.h) with
+its own kernels; BLAS is injected at run time: the shim takes sgemm and
+dgemm from scipy.linalg.cython_blas's C-API capsules when crnn is
+imported, so the build needs no SciPy and the extension links no BLAS
+(only libc and libm).
 Flags stay portable: -O3, no -march=native, no -ffast-math: the core
 carries its kernels for each instruction set (AVX-512, AVX2+FMA and the
 portable baseline) and picks one at run time. -ffp-contract=off keeps the

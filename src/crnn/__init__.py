@@ -15,6 +15,8 @@ from .loss import CrossEntropyLoss, MSELoss
 from ._random import manual_seed
 from ._threads import get_num_threads, set_num_threads
 from ._config import show_config
+from ._determinism import (are_deterministic_algorithms_enabled, deterministic,
+                           use_deterministic_algorithms)
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 from .quantize import quantize
 
@@ -25,4 +27,6 @@ __all__ = ["Module", "Parameter", "Linear", "MSELoss", "CrossEntropyLoss", "opti
            "LSTMCell", "GRUCell", "RNNCellBase", "manual_seed", "set_num_threads",
            "get_num_threads", "show_config", "__version__", "lr_scheduler",
            "StateDictKeyError", "ParameterShapeError", "UnsafeCheckpointError",
-           "UnsaveableError", "OnnxError", "LayoutMismatchError", "quantize"]
+           "UnsaveableError", "OnnxError", "LayoutMismatchError", "quantize",
+           "use_deterministic_algorithms", "are_deterministic_algorithms_enabled",
+           "deterministic"]

@@ -1,7 +1,7 @@
-"""What crnn runs on: its kernels' instruction set and the CPU's best; and,
-for reference, NumPy's BLAS (OpenBLAS in NumPy's wheels) with the kernel it
-chose for this CPU (the benchmarks' GEMM floor; crnn's own products do not
-call it)."""
+"""What crnn runs on: its kernels' instruction set and the CPU's best, the
+mode (default or deterministic), and the BLAS it calls in the default mode:
+SciPy's OpenBLAS (from scipy.linalg.cython_blas), its version, the kernel
+it chose for this CPU and its thread count."""
 from __future__ import annotations
 
 import platform
@@ -10,27 +10,28 @@ import sys
 import numpy as np
 
 from . import _kernels
-from ._threads import get_num_threads
+from ._threads import get_num_threads, scipy_openblas
 
 
-def _numpy_blas() -> dict:
-    """threadpoolctl's record of the BLAS NumPy uses."""
-    from threadpoolctl import threadpool_info
-    for info in threadpool_info():
-        path = info.get("filepath", "").replace("\\", "/")
-        # NumPy's own copy (numpy.libs/ or numpy/.dylibs), not another's
-        if info.get("user_api") == "blas" and ("numpy.libs" in path or "/numpy/" in path):
-            return info
-    return {}
+def _blas() -> dict | None:
+    """threadpoolctl's record of SciPy's OpenBLAS, its thread count now."""
+    lib = scipy_openblas()
+    if lib.info is None:
+        return None
+    info = {k: lib.info.get(k) for k in ("internal_api", "version", "architecture",
+                                         "threading_layer", "filepath")}
+    info["num_threads"] = lib.get_num_threads()
+    return info
 
 
 def config() -> dict:
     """The configuration as a dict (what ``show_config`` prints)."""
-    blas = _numpy_blas()
+    import scipy
     return {
         "crnn": _kernels.version,
         "python": sys.version.split()[0],
         "numpy": np.__version__,
+        "scipy": scipy.__version__,
         "machine": platform.machine(),
         "isa": _kernels.isa_active(),
         "isa_best": _kernels.isa_best(),
@@ -38,32 +39,40 @@ def config() -> dict:
         "panel_width": {"float32": _kernels.panel_width(False),
                         "float64": _kernels.panel_width(True)},
         "threads": get_num_threads(),
-        "blas": {k: blas.get(k) for k in ("internal_api", "version", "architecture",
-                                          "num_threads", "filepath")} if blas else None,
+        "deterministic": _kernels.is_deterministic(),
+        "blas": _blas(),
     }
 
 
 def show_config(mode: str = "stdout") -> dict | None:
-    """Print which kernels crnn runs (the instruction set in use and the
-    CPU's best; ``CRNN_ISA=avx2`` or ``generic`` forces a lower one) and,
-    for reference, NumPy's BLAS with the kernel it chose for this CPU
-    (crnn's products run on its own kernels and do not call it). With
-    ``mode="dicts"``, return the same as a dict instead."""
+    """Print what crnn runs on: the instruction set of its kernels (and
+    the CPU's best; ``CRNN_ISA=avx2`` or ``generic`` forces a lower one),
+    its threads, the mode (``crnn.use_deterministic_algorithms``) and the
+    BLAS it calls in the default mode (SciPy's OpenBLAS: version, the
+    kernel it chose for this CPU, its own thread count, which crnn holds
+    to one thread during its calls). With ``mode="dicts"``, return the same
+    as a dict instead."""
     if mode not in ("stdout", "dicts"):
         raise ValueError(f"mode: expected 'stdout' or 'dicts', got {mode!r}")
     c = config()
     if mode == "dicts":
         return c
     forced = "" if c["isa"] == c["isa_best"] else f" (forced by CRNN_ISA; CPU's best: {c['isa_best']})"
-    print(f"crnn {c['crnn']} on Python {c['python']}, NumPy {c['numpy']}, {c['machine']}")
-    print(f"kernels: {c['isa']}{forced}; this CPU runs {', '.join(c['isa_supported'])}; "
-          f"panel width {c['panel_width']['float32']} (float32), "
-          f"{c['panel_width']['float64']} (float64)")
+    print(f"crnn {c['crnn']} on Python {c['python']}, NumPy {c['numpy']}, SciPy {c['scipy']}, "
+          f"{c['machine']}")
+    print(f"kernels: {c['isa']}{forced}; this CPU supports {', '.join(c['isa_supported'])}")
     print(f"threads: {c['threads']}")
     b = c["blas"]
-    if b:
-        print(f"NumPy's BLAS (not called by crnn's kernels): {b['internal_api']} "
-              f"{b['version']}, kernel {b['architecture']}, from {b['filepath']}")
+    if c["deterministic"]:
+        print("mode: deterministic (every product on crnn's own kernels; no BLAS call)")
     else:
-        print("NumPy's BLAS: not found by threadpoolctl")
+        print("mode: default (the products over whole sequences on BLAS; "
+              "crnn.use_deterministic_algorithms(True) for the same bits however a "
+              "sequence is batched)")
+    if b:
+        print(f"BLAS: SciPy's {b['internal_api']} {b['version']}, kernel {b['architecture']}, "
+              f"{b['threading_layer']}, {b['num_threads']} thread(s) of its own outside "
+              f"crnn's calls (one inside), from {b['filepath']}")
+    else:
+        print("BLAS: SciPy's library not found by threadpoolctl (crnn calls it all the same)")
     return None

@@ -10,10 +10,14 @@ freed on return), releases the GIL around the core call and turns the
 core's status codes into Python exceptions. It never loops over time steps
 and creates no Python objects in a call (the layers hand in the arrays;
 the one exception: repacking weights that changed).
-The core computes every product on its own kernels: no BLAS is loaded.
+BLAS: the core's ``crnn_blas`` gets SciPy's ``sgemm`` / ``dgemm`` (from
+``scipy.linalg.cython_blas``, taken at import; the extension links no
+BLAS) for the products over whole sequences, or NULL pointers in the
+deterministic mode: then every product runs on the core's own kernels.
 """
 from cpython.buffer cimport (PyObject_GetBuffer, PyBuffer_Release,
                              PyBUF_STRIDES, PyBUF_FORMAT, PyBUF_WRITABLE)
+from cpython.pycapsule cimport PyCapsule_GetName, PyCapsule_GetPointer
 from libc.stdint cimport int64_t, SIZE_MAX
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcmp, memset, strcmp
@@ -148,11 +152,96 @@ if _os.environ.get("CRNN_ISA", "").strip():
     select_isa(_os.environ["CRNN_ISA"].strip().lower(), "CRNN_ISA")
 
 
-# no BLAS: the core computes every product on its own kernels
-cdef crnn_blas BLAS
-BLAS.sgemm = NULL
-BLAS.dgemm = NULL
-BLAS.team = NULL
+ctypedef void (*sgemm_fn)(char *, char *, int *, int *, int *, float *, float *,
+                         int *, float *, int *, float *, float *, int *) noexcept nogil
+ctypedef void (*dgemm_fn)(char *, char *, int *, int *, int *, double *, double *,
+                         int *, double *, int *, double *, double *, int *) noexcept nogil
+
+cdef extern from *:
+    """
+    /* gemm calls counted while counting is on (tests: the default mode
+       calls BLAS; the deterministic mode does not) */
+    static long crnn_shim_gemm_calls;
+    static void crnn_shim_count(void) {
+    #if defined(__GNUC__)
+        __atomic_fetch_add(&crnn_shim_gemm_calls, 1, __ATOMIC_RELAXED);
+    #else
+        crnn_shim_gemm_calls++;
+    #endif
+    }
+    """
+    long crnn_shim_gemm_calls
+    void crnn_shim_count() noexcept nogil
+
+# SciPy's BLAS (the default mode) and the core's own kernels (NULL: the
+# deterministic mode); BLAS is what calls get, one of the two
+cdef crnn_blas SCIPY_BLAS, OWN, BLAS
+cdef sgemm_fn scipy_sgemm = NULL
+cdef dgemm_fn scipy_dgemm = NULL
+OWN.sgemm = NULL
+OWN.dgemm = NULL
+OWN.team = NULL
+
+
+cdef void *capi_pointer(object module, str name) except NULL:
+    capsule = module.__pyx_capi__[name]
+    return PyCapsule_GetPointer(capsule, PyCapsule_GetName(capsule))
+
+
+def _load_scipy_blas():
+    """Take sgemm and dgemm from scipy.linalg.cython_blas (SciPy's bundled
+    OpenBLAS in its wheels): the process keeps one BLAS for crnn and SciPy."""
+    global scipy_sgemm, scipy_dgemm
+    from scipy.linalg import cython_blas
+    scipy_sgemm = <sgemm_fn>capi_pointer(cython_blas, "sgemm")
+    scipy_dgemm = <dgemm_fn>capi_pointer(cython_blas, "dgemm")
+    SCIPY_BLAS.sgemm = scipy_sgemm
+    SCIPY_BLAS.dgemm = scipy_dgemm
+    SCIPY_BLAS.team = NULL
+
+
+cdef void counting_sgemm(char *ta, char *tb, int *m, int *n, int *k, float *alpha,
+                         float *a, int *lda, float *b, int *ldb, float *beta, float *c,
+                         int *ldc) noexcept nogil:
+    crnn_shim_count()
+    scipy_sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+
+
+cdef void counting_dgemm(char *ta, char *tb, int *m, int *n, int *k, double *alpha,
+                         double *a, int *lda, double *b, int *ldb, double *beta, double *c,
+                         int *ldc) noexcept nogil:
+    crnn_shim_count()
+    scipy_dgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+
+
+_load_scipy_blas()
+BLAS = SCIPY_BLAS
+cdef bint deterministic = False
+
+
+def set_deterministic(bint mode):
+    """Every product on the core's own fixed-order kernels (True), or the
+    products over whole sequences on SciPy's BLAS (False, the default)."""
+    global BLAS, deterministic
+    deterministic = mode
+    BLAS = OWN if mode else SCIPY_BLAS
+
+
+def is_deterministic():
+    return bool(deterministic)
+
+
+def count_blas_calls(bint on):
+    """Count the gemm calls the core makes from now on (on) or stop counting
+    (tests); returns the count so far and resets it."""
+    global crnn_shim_gemm_calls
+    calls = crnn_shim_gemm_calls
+    crnn_shim_gemm_calls = 0
+    SCIPY_BLAS.sgemm = counting_sgemm if on else scipy_sgemm
+    SCIPY_BLAS.dgemm = counting_dgemm if on else scipy_dgemm
+    if not deterministic:
+        set_deterministic(False)
+    return calls
 
 
 cdef class Team:
@@ -182,12 +271,14 @@ cdef class Team:
 
 
 cdef const crnn_blas *blas_for(object team, crnn_blas *local) except NULL:
-    """What the core computes with: the team of the call if it has one."""
+    """What the core computes with: the mode's BLAS (taken once, so that a
+    call runs in one mode from start to end), the team of the call if it
+    has one."""
+    local[0] = BLAS
     if team is None:
-        return &BLAS
+        return local
     if not isinstance(team, Team):
         raise TypeError(f"team: expected a crnn._kernels.Team, got {type(team).__name__}")
-    local[0] = BLAS
     local.team = (<Team>team).team
     return local
 
@@ -787,6 +878,8 @@ cdef class Direction:
         cdef Work work
         cdef size_t i
         cdef double t0
+        cdef crnn_blas local
+        cdef const crnn_blas *bl = blas_for(None, &local)
         cdef double *times = <double *>malloc((repeats + 1) * sizeof(double))
         if times == NULL:
             raise MemoryError()
@@ -798,7 +891,7 @@ cdef class Direction:
             with nogil:
                 for i in range(repeats):
                     t0 = now()
-                    st = self.run_core(&BLAS, &batch.batch, &a)
+                    st = self.run_core(bl, &batch.batch, &a)
                     times[i] = now() - t0
                     if st != CRNN_OK:
                         break

@@ -16,7 +16,7 @@ from functools import lru_cache, partial
 from typing import Callable, NamedTuple
 
 from . import _kernels
-from ._threads import get_num_threads, run_all
+from ._threads import blas_held, get_num_threads, run_all
 
 # work (flops) of one piece from which handing it to another thread pays
 # (the hand-over costs ~0.05 ms)
@@ -51,14 +51,21 @@ class LayerShape(NamedTuple):
 # pays about where it does for float32
 COST = {0: 1.0, _kernels.QINT8: 0.125, _kernels.QBF16: 1.0}
 
+# the fewest rows with which a float call may reach BLAS in the default
+# mode (the core's CRNN_BLAS_STEP_ROWS, common.h: a step of the portable
+# kernels; the whole-sequence products from CRNN_BLAS_ROWS = 16)
+BLAS_MIN_ROWS = 4
+
 
 class LayerPlan(NamedTuple):
     """pieces: (direction, batch slice or None for the whole batch);
     parallel: run the pieces side by side; team: give the (single) piece a
-    helper."""
+    helper; blas: the pieces may call SciPy's OpenBLAS (the default mode),
+    held to one thread while they run."""
     pieces: tuple
     parallel: bool
     team: bool
+    blas: bool = False
 
 
 def flops(s: LayerShape) -> float:
@@ -75,12 +82,13 @@ def _slices(n: int, parts: int):
 
 def plan(s: LayerShape, threads: int | None = None) -> LayerPlan:
     """The plan of one layer on ``threads`` threads (crnn's setting by
-    default)."""
-    return _plan(s, get_num_threads() if threads is None else threads)
+    default), in the mode in force (crnn.use_deterministic_algorithms)."""
+    return _plan(s, get_num_threads() if threads is None else threads,
+                 not _kernels.is_deterministic())
 
 
 @lru_cache(maxsize=1024)   # a stream asks the same question at every call
-def _plan(s: LayerShape, threads: int) -> LayerPlan:
+def _plan(s: LayerShape, threads: int, blas: bool = False) -> LayerPlan:
     work = flops(s)
     n_slices = threads // s.directions
     if s.training or s.packed or n_slices < 2 or s.batch < 2 * n_slices or \
@@ -92,14 +100,24 @@ def _plan(s: LayerShape, threads: int) -> LayerPlan:
     parallel = len(pieces) > 1 and work / len(slices) >= PARALLEL_FLOPS
     team = (len(pieces) == 1 and threads >= 2 and s.steps >= 2 and work >= PARALLEL_FLOPS
             and s.batch * s.gate_size * s.out_size * COST[s.qtype] >= TEAM_MIN)
-    return LayerPlan(pieces, parallel, team)
+    return LayerPlan(pieces, parallel, team,
+                     blas and s.qtype == 0 and s.rows >= BLAS_MIN_ROWS)
 
 
 def run(p: LayerPlan, piece: Callable) -> None:
     """Run ``piece(j, team)`` for every piece j of the plan, side by side if
     the plan says so; a plan with a team runs its one piece with the
     helper alongside, let go however the piece ends (the core lets it go
-    when a call returns, but a piece may fail before it gets there)."""
+    when a call returns, but a piece may fail before it gets there). A plan
+    that may call BLAS runs with SciPy's OpenBLAS held to one thread."""
+    if p.blas:
+        with blas_held():
+            _run(p, piece)
+    else:
+        _run(p, piece)
+
+
+def _run(p: LayerPlan, piece: Callable) -> None:
     if not p.team and len(p.pieces) == 1:
         piece(0, None)
         return

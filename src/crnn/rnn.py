@@ -425,14 +425,14 @@ class RNNBase(Module):
         """How layer k of this call runs on the threads (crnn._schedule),
         remembered per call shape: a stream asks the same at every call."""
         key = (k, lay.L, lay.N, lay.batch.rows, lay.packed is not None, training,
-               get_num_threads())
+               get_num_threads(), _kernels.is_deterministic())
         plan = self._plans.get(key)
         if plan is None:
             kind = self._kind
             plan = _schedule.plan(_schedule.LayerShape(
                 self.num_directions, lay.L, lay.N, lay.batch.rows, lay.packed is not None,
                 kind.gate_size, self._layer_input_size(k), kind.out_size, training,
-                self._qtype), key[-1])
+                self._qtype), key[-2])
             if len(self._plans) >= 256:   # many shapes: start afresh
                 self._plans.clear()
             self._plans[key] = plan

@@ -2,8 +2,11 @@
  * packed, both directions, float and double, against a plain reference
  * written here from the equations; backward against central differences;
  * teams (a helper thread) giving identical results; and the status codes of
- * bad arguments. BLAS is a naive column-major gemm defined below, so the
- * test needs no library but libm (and pthreads).
+ * bad arguments. Everything runs twice: with a BLAS injected (a naive
+ * column-major gemm defined below, which counts its calls, so the test
+ * needs no library but libm and pthreads) and with none (NULL pointers:
+ * the core's own kernels for every product, as a C user without a BLAS
+ * and crnn's deterministic mode run it).
  *
  *   make check      (prints "N passed, N failed"; exit status 1 on failure)
  */
@@ -36,7 +39,26 @@
 NAIVE_GEMM(naive_sgemm, float)
 NAIVE_GEMM(naive_dgemm, double)
 
-static const crnn_blas BLAS = {naive_sgemm, naive_dgemm, NULL};
+/* The gemm calls made since the counter was last reset. */
+static long gemm_calls;
+
+static void counting_sgemm(char *ta, char *tb, int *m, int *n, int *k, float *alpha,
+                           float *a, int *lda, float *b, int *ldb, float *beta, float *c,
+                           int *ldc) {
+    gemm_calls++;
+    naive_sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+static void counting_dgemm(char *ta, char *tb, int *m, int *n, int *k, double *alpha,
+                           double *a, int *lda, double *b, int *ldb, double *beta, double *c,
+                           int *ldc) {
+    gemm_calls++;
+    naive_dgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+/* What the calls below compute with: main sets the BLAS members or leaves
+ * them NULL (no BLAS). */
+static crnn_blas BLAS = {counting_sgemm, counting_dgemm, NULL};
 
 /* Teams: run_d's calls get a team when team_mode is 1 (with a helper
  * thread) or 2 (no helper ever comes: the caller must do it all). */
@@ -370,7 +392,7 @@ static void test_status_codes(void) {
     crnn_layer zero_h = {CRNN_RNN_TANH, 2, 0, 0, 0};
     work = malloc(crnn_workspace_size(&ly, &b, CRNN_PASS_INFERENCE) * sizeof *work);
     CHECK(crnn_s_forward(&BLAS, &ly, &b, &w, xs, none, os, none, NULL, work) == CRNN_OK, "ok call");
-    /* forward runs on the core's own kernels: no BLAS needed */
+    /* no BLAS given: every product on the own kernels */
     CHECK(crnn_s_forward(&noblas, &ly, &b, &w, xs, none, os, none, NULL, work) == CRNN_OK,
           "forward without BLAS");
     CHECK(crnn_s_forward(&BLAS, &ly, &b, &w, xs, none, bad, none, NULL, work) == CRNN_ERR_STRIDE, "stride");
@@ -612,6 +634,35 @@ static void test_quantized(crnn_cell cell, size_t proj) {
     free(x); free(o); free(o1); free(of);
 }
 
+/* Which products go to the injected gemm: the input projection and the
+ * gradients over a batch of many rows, never a step of few rows (a
+ * stream's frame), never a call without one. */
+static void test_blas_calls(void) {
+    crnn_layer ly = {CRNN_LSTM, 6, 8, 0, 0};
+    enum { I = 6, H = 8, G = 32, L = 4, N = 8 };
+    static float w_ih[G * I], w_hh[G * H], x[L * N * I], out[L * N * H];
+    crnn_s_params w = {w_ih, w_hh, NULL, NULL, NULL, NULL};
+    crnn_s_seq xs = {x, N * I, I}, os = {out, N * H, H};
+    crnn_s_state none = {NULL, 0, NULL, 0};
+    crnn_blas with = {counting_sgemm, counting_dgemm, NULL}, without = {NULL, NULL, NULL};
+    crnn_batch many = {L, N, NULL}, frame = {1, 1, NULL};
+    float *work = malloc(crnn_workspace_size(&ly, &many, CRNN_PASS_INFERENCE) * sizeof *work);
+    for (size_t i = 0; i < G * I; i++) w_ih[i] = (float)(0.1 * urand());
+    for (size_t i = 0; i < G * H; i++) w_hh[i] = (float)(0.1 * urand());
+    for (size_t i = 0; i < L * N * I; i++) x[i] = (float)urand();
+    gemm_calls = 0;
+    CHECK(crnn_s_forward(&with, &ly, &many, &w, xs, none, os, none, NULL, work) == CRNN_OK &&
+          gemm_calls > 0, "a forward of %d rows calls the injected sgemm (%ld calls)", L * N,
+          gemm_calls);
+    gemm_calls = 0;
+    CHECK(crnn_s_forward(&with, &ly, &frame, &w, xs, none, os, none, NULL, work) == CRNN_OK &&
+          gemm_calls == 0, "a frame (batch 1, one step) runs on the own kernels (%ld calls)",
+          gemm_calls);
+    CHECK(crnn_s_forward(&without, &ly, &many, &w, xs, none, os, none, NULL, work) == CRNN_OK &&
+          gemm_calls == 0, "no BLAS given: the own kernels");
+    free(work);
+}
+
 int main(void) {
     const char *want = getenv("CRNN_ISA");
     crnn_isa best = crnn_isa_best(), only = best;
@@ -625,7 +676,13 @@ int main(void) {
         if (want && *want && i != (int)only) continue;
         CHECK(crnn_isa_select((crnn_isa)i) == CRNN_OK, "select isa %d", i);
         printf("instruction set %s\n", crnn_isa_name((crnn_isa)i));
+        test_blas_calls();
+        BLAS.sgemm = counting_sgemm, BLAS.dgemm = counting_dgemm;
         test_all_kinds();
+        printf("  and without BLAS (the own kernels for every product)\n");
+        BLAS.sgemm = NULL, BLAS.dgemm = NULL;
+        test_all_kinds();
+        BLAS.sgemm = counting_sgemm, BLAS.dgemm = counting_dgemm;
         test_quantized(CRNN_RNN_TANH, 0);
         test_quantized(CRNN_GRU, 0);
         test_quantized(CRNN_LSTM, 0);

@@ -323,6 +323,16 @@ static inline size_t crnn_panel_size(size_t n, size_t k) {
 size_t crnn_proj_rows(const crnn_batch *b, int training);
 int crnn_pack_wanted(const crnn_batch *b);
 
+/* The injected BLAS (crnn_blas.sgemm / dgemm; NULL: the own kernels
+ * everywhere) takes the products over whole sequences: a forward's input
+ * projections whose blocks have at least CRNN_BLAS_ROWS rows, and
+ * backward's dX, dW_ih, dW_hh and dW_hr when the batch has as many rows.
+ * Below that a gemm's packing of the weights costs more than the product
+ * (measured: linalg.inc). On the portable kernels (no own SIMD kernels for
+ * the CPU) the per-step recurrent products go to it too, from
+ * CRNN_BLAS_STEP_ROWS rows a step. */
+enum { CRNN_BLAS_ROWS = 16, CRNN_BLAS_STEP_ROWS = 4 };
+
 /* Where one call's buffers lie, in elements from the start of the reserve
  * (res) or of the pass's workspace (wk), indexed by the cell kind's enum
  * below; CRNN_NOWHERE for one the call does not have. crnn_plan_of (core.c)
