@@ -4,12 +4,14 @@
 #   make check           build and run the C tests of the core (need only libm)
 #   make example BLAS_LIBS="-lopenblas"        the C example (examples/c)
 #   make run-example BLAS_LIBS="-lopenblas"    ... built, fed by examples/c/export.py
-#                                              (rnn_infer; qlstm_infer: an int8 LSTM
+#                                              (rnn_infer over BLAS, rnn_infer_noblas
+#                                              without; qlstm_infer: an int8 LSTM
 #                                              served a frame at a time, no BLAS)
 #                                              (crnn installed in $(PYTHON)), and run
 #
 # The core calls BLAS through the function pointers the caller passes in
-# (crnn_blas in include/crnn.h); only the example links one. Flags stay
+# (crnn_blas in include/crnn.h), or none when they are NULL; only the
+# example rnn_infer links one. Flags stay
 # portable: -O3, no -march=native, no -ffast-math; -fno-trapping-math lets
 # the gate math vectorise and changes no result.
 CC ?= cc
@@ -52,14 +54,19 @@ check: $(BUILD)/test_core $(BUILD)/test_quant
 $(BUILD)/rnn_infer: examples/c/rnn_infer.c examples/c/npy.h $(BUILD)/libcrnn.a
 	$(CC) $(WARN) $(CFLAGS) -Iinclude -DBLAS_PREFIX=$(BLAS_PREFIX) $< $(BUILD)/libcrnn.a $(BLAS_LIBS) -lm -o $@
 
+# the same example without BLAS: every product on the core's own kernels
+$(BUILD)/rnn_infer_noblas: examples/c/rnn_infer.c examples/c/npy.h $(BUILD)/libcrnn.a
+	$(CC) $(WARN) $(CFLAGS) -Iinclude -DNO_BLAS $< $(BUILD)/libcrnn.a -lm -o $@
+
 $(BUILD)/qlstm_infer: examples/c/qlstm_infer.c examples/c/npy.h $(BUILD)/libcrnn.a
 	$(CC) $(WARN) $(CFLAGS) -Iinclude $< $(BUILD)/libcrnn.a -lm -o $@
 
-example: $(BUILD)/rnn_infer $(BUILD)/qlstm_infer
+example: $(BUILD)/rnn_infer $(BUILD)/rnn_infer_noblas $(BUILD)/qlstm_infer
 
-run-example: $(BUILD)/rnn_infer $(BUILD)/qlstm_infer
+run-example: $(BUILD)/rnn_infer $(BUILD)/rnn_infer_noblas $(BUILD)/qlstm_infer
 	$(PYTHON) examples/c/export.py $(BUILD)/example
 	$(BUILD)/rnn_infer $(BUILD)/example
+	$(BUILD)/rnn_infer_noblas $(BUILD)/example
 	$(BUILD)/qlstm_infer $(BUILD)/example/qlstm
 
 clean:

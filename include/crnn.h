@@ -5,7 +5,8 @@
  * sequences.
  *
  * C99. No Python, no allocation, no printing: the caller hands in every
- * buffer (sized by the query functions below) and the BLAS routines to use.
+ * buffer (sized by the query functions below) and, optionally, the BLAS
+ * routines to use (crnn_blas): the core links no BLAS.
  *
  * Conventions
  *  - Typed entry points come in pairs, BLAS style: crnn_s_* (float) and
@@ -55,7 +56,7 @@ extern "C" {
 /* Status codes. Every entry point returns one; nothing aborts or prints. */
 typedef enum crnn_status {
     CRNN_OK = 0,              /* success */
-    CRNN_ERR_NULL = 1,        /* a required pointer (BLAS routine, weight,
+    CRNN_ERR_NULL = 1,        /* a required pointer (the crnn_blas, weight,
                                  input, reserve, workspace) is NULL */
     CRNN_ERR_SIZE = 2,        /* a size is zero where it may not be, or the
                                  cell kind / proj_size is invalid */
@@ -89,8 +90,8 @@ CRNN_API int crnn_version_number(void);
  * its OS) supports: AVX-512 (F, VL, DQ, BW) or AVX2 with FMA on x86-64,
  * else the portable kernels (SSE2 on x86-64, NEON on aarch64, plain C
  * elsewhere). Results are bit-identical within one instruction set, for
- * any batch, chunking of a sequence or threads; they may differ in the
- * last bits between two.
+ * any batch, chunking of a sequence or threads when no BLAS is injected
+ * (crnn_blas); they may differ in the last bits between two.
  */
 typedef enum crnn_isa {
     CRNN_ISA_GENERIC = 0,    /* portable */
@@ -128,21 +129,41 @@ typedef void crnn_dgemm_fn(char *transa, char *transb, int *m, int *n, int *k,
 /* A second thread's help with one call (see crnn_team_help). */
 typedef struct crnn_team crnn_team;
 
-/* What the core computes with, injected by the caller: optionally, a
- * team: a helper thread that takes a share of every product. The BLAS
- * members are no longer called (every product runs on the core's own
- * kernels, whose sums have a fixed order: results do not depend on batch,
- * chunking or threads) and may be NULL; they stay for source
- * compatibility. */
+/* What the core computes with, injected by the caller.
+ *
+ * sgemm / dgemm: a Fortran BLAS gemm for float / double (OpenBLAS's
+ * sgemm_, SciPy's scipy.linalg.cython_blas, MKL, the reference BLAS), or
+ * NULL. Given one, the core calls it for the products over a whole
+ * sequence, where a tuned gemm pays: a forward's input projections x W_ih^T
+ * over all steps (in blocks of 16 rows or more) and backward's dX = dA W_ih,
+ * dW_ih += dA^T x, dW_hh += dA^T h and dW_hr after the time loop; on the
+ * portable kernels (CRNN_ISA_GENERIC: no own SIMD kernels for this CPU)
+ * also the per-step recurrent products of 4 rows or more. The per-step
+ * products on AVX2 / AVX-512 and every call of fewer rows (a stream's
+ * frame) stay on the core's own kernels, fused with the gate math.
+ * Calls are made from the calling thread (and the team's helper, each on
+ * its half of the columns): a multi-threaded BLAS should be held to one
+ * thread meanwhile, or its idle workers compete with the time loop. Sums
+ * inside a BLAS change order with the number of rows and its kernels, so
+ * results may differ in the last bits with the batch.
+ * NULL (both, or the one of a type): every product on the core's own
+ * kernels, whose sums have a fixed order: a sequence's results are the
+ * same bits whatever its batch, packing, chunking or threads (crnn's
+ * deterministic mode). int8 / bfloat16 weights (crnn_q_forward) never
+ * call BLAS.
+ *
+ * team: optionally, a helper thread that takes a share of every product
+ * (see below); NULL: the calling thread does everything. */
 typedef struct crnn_blas {
     crnn_sgemm_fn *sgemm;
     crnn_dgemm_fn *dgemm;
-    crnn_team *team; /* NULL: the calling thread does everything */
+    crnn_team *team;
 } crnn_blas;
 
 /*
- * Teams. A forward or backward call whose crnn_blas has a team splits the
- * recurrent product of every step with a helper: another thread that calls
+ * Teams. A forward or backward call whose crnn_blas has a team splits
+ * every product (the per-step ones, and the whole-sequence ones, by output
+ * columns or rows, BLAS's too) with a helper: another thread that calls
  * crnn_team_help(team) meanwhile (before, during or after the call starts).
  * The call never waits for a helper that has not come (it does the share
  * itself), so a late or missing helper costs speed, never progress. One

@@ -1,5 +1,16 @@
 """Shared test helpers. torch is the oracle (a test-only dependency)."""
 import numpy as np
+import pytest
+
+import crnn
+
+
+@pytest.fixture
+def deterministic():
+    """The test runs in crnn's deterministic mode (every product on the own
+    fixed-order kernels): the mode whose same-bits promises it checks."""
+    with crnn.deterministic():
+        yield
 
 # Tolerances, stated once. float32: the products sum up to ~100 terms of
 # O(1) with eps 6e-8, and torch's vectorised tanh differs from libm's by an

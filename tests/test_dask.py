@@ -1,9 +1,11 @@
 """crnn.dask.predict on the threaded scheduler and on a real
 distributed.LocalCluster of 2 worker processes.
 
-Equality is exact: a sequence's outputs are the same bits in any chunk of
+In the deterministic mode (these tests' default, the fixture below)
+equality is exact: a sequence's outputs are the same bits in any chunk of
 any batch, padded or packed (crnn's forward guarantee), and the workers
-run the same kernels on the same machine.
+run the same kernels on the same machine, in the caller's mode. In the
+default mode (BLAS) the chunks agree with one call within float rounding.
 """
 import os
 
@@ -15,6 +17,14 @@ import pytest
 import crnn
 import crnn.dask as crnn_dask
 from crnn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+from conftest import assert_close
+
+
+@pytest.fixture(autouse=True)
+def deterministic_mode(request):
+    """Every test in the deterministic mode, but those marked default_mode."""
+    with crnn.deterministic("default_mode" not in request.keywords):
+        yield
 
 L, N, F = 9, 23, 3
 LENGTHS = np.random.default_rng(1).integers(1, L + 1, N)
@@ -133,6 +143,18 @@ def test_local_cluster_of_two_processes_equals_one_call(client, with_lengths):
     ran = {t["worker"] for t in ts.data if "_run_chunk" in str(t["key"])}
     assert ran and ran <= set(client.scheduler_info()["workers"])
     assert os.getpid() not in client.run(os.getpid).values()   # other processes
+
+
+@pytest.mark.default_mode
+def test_default_mode_on_the_workers_equals_one_call_within_rounding(client):
+    """The workers take the caller's mode: the default one here, where a
+    chunk's products go to BLAS (its sums change order with the rows)."""
+    assert not crnn.are_deterministic_algorithms_enabled()
+    m = crnn.LSTM(F, 40, seed=3).eval()
+    x = np.random.default_rng(2).standard_normal((L, 64, F)).astype(np.float32)
+    got = predicted(m, chunked(m, x, batch_chunk=32))
+    for g, w in zip(got, reference(m, x)):
+        assert_close(g, w, "default mode, chunks of 32 against one call")
 
 
 def test_chunks_drawn_on_the_workers(client):

@@ -1,6 +1,6 @@
-"""The same bits however the work arrives: a sequence's outputs do not
-depend on the batch it runs in, on how it is cut into calls, or on threads;
-training's gradients do not depend on threads.
+"""The same bits however the work arrives, in the deterministic mode: a
+sequence's outputs do not depend on the batch it runs in, on how it is cut
+into calls, or on threads; training's gradients do not depend on threads.
 Each property on every instruction set this CPU runs (bits may differ
 between two instruction sets, never within one), float32 and float64,
 every kind, stacked, bidirectional where it applies, projections included.
@@ -16,6 +16,13 @@ from crnn.utils.rnn import pack_sequence
 
 KINDS = ("RNN", "LSTM", "GRU")
 DTYPES = (np.float32, np.float64)
+
+
+@pytest.fixture(autouse=True)
+def deterministic_mode():
+    """These are the deterministic mode's promises (README, Guarantees)."""
+    with crnn.deterministic():
+        yield
 
 
 @pytest.fixture(params=_kernels.isa_supported())

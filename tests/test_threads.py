@@ -37,11 +37,11 @@ def test_parallel_directions_match_serial(kind, restore_threads):
 
 @pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
 @pytest.mark.parametrize("batch_first", [False, True])
-def test_batch_slices_match_serial(kind, batch_first, restore_threads):
+def test_batch_slices_match_serial(kind, batch_first, restore_threads, deterministic):
     """A unidirectional layer on 2 threads cuts an inference batch in two and
     runs the halves side by side; training keeps the batch whole and shares
     its products with a helper: the same bits as 1 thread, gradients
-    included."""
+    included (the deterministic mode's promise)."""
     rng = np.random.default_rng(1)
     x = rng.standard_normal((17, 80, 32) if batch_first else (80, 17, 32))
     kw = dict(proj_size=40) if kind == "LSTM" else {}

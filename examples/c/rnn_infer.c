@@ -7,7 +7,11 @@
  *   rnn_infer DIR                       writes DIR/out.npy (L, 2H) and, if
  *                                       expected.npy is there, compares
  *
- * Build and run: make run-example BLAS_LIBS="-lopenblas" (see the Makefile). */
+ * Two builds of the same source (make run-example BLAS_LIBS="-lopenblas",
+ * see the Makefile): rnn_infer injects OpenBLAS's sgemm, which the core
+ * calls for the input projection over all steps; rnn_infer_noblas (built
+ * with -DNO_BLAS, linked with libcrnn and libm alone) injects none, and the
+ * core computes every product on its own kernels. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +20,7 @@
 #include "crnn.h"
 #include "npy.h"
 
+#ifndef NO_BLAS
 /* The BLAS routine, possibly prefixed (SciPy's OpenBLAS: scipy_sgemm_). */
 #ifndef BLAS_PREFIX
 #define BLAS_PREFIX
@@ -25,6 +30,10 @@
 extern void CAT(BLAS_PREFIX, sgemm_)(char *, char *, int *, int *, int *, float *,
                                      float *, int *, float *, int *, float *,
                                      float *, int *);
+#define SGEMM CAT(BLAS_PREFIX, sgemm_)
+#else
+#define SGEMM NULL /* no BLAS: the core's own kernels for every product */
+#endif
 
 static const char usage[] =
     "usage: rnn_infer DIR\n"
@@ -40,7 +49,7 @@ int main(int argc, char **argv) {
         return argc == 2 ? 0 : 2;
     }
     dir = argv[1];
-    crnn_blas blas = {CAT(BLAS_PREFIX, sgemm_), NULL, NULL};
+    crnn_blas blas = {SGEMM, NULL, NULL};
     npy x = load(dir, "x", NPY_F4);                       /* (L, I) */
     size_t L = x.rows, H = load(dir, "weight_hh_l0", NPY_F4).rows, layers = 2, D = 2;
     float *in = (float *)x.data, *out = NULL;

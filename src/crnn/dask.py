@@ -12,9 +12,13 @@ receive the module pickled, once each::
     out = crnn.dask.predict(lstm.eval(), x)       # (L, N, D * H_out), lazy
     out.to_zarr(...)
 
-A sequence's outputs are the same bits in any chunk of any batch (crnn's
-forward does not depend on the batch around a sequence), so the result
-equals one ``module(x)`` call on the whole array.
+The tasks run in the caller's mode (``crnn.use_deterministic_algorithms``,
+as it is when ``predict`` is called), on every worker. In the
+deterministic mode a sequence's outputs are the same bits in any chunk of
+any batch (crnn's forward then does not depend on the batch around a
+sequence), so the result equals one ``module(x)`` call on the whole array;
+in the default mode (BLAS for the products over many rows) it equals it
+within float rounding.
 """
 from __future__ import annotations
 
@@ -28,6 +32,8 @@ try:
 except ImportError as e:   # pragma: no cover - the [dask] extra brings it
     raise ImportError('crnn.dask needs dask: pip install "crnn[dask]"') from e
 
+from . import _kernels
+from ._determinism import use_deterministic_algorithms
 from .rnn import RNNBase
 from .utils.rnn import pack_padded_sequence, pad_packed_sequence
 
@@ -80,9 +86,12 @@ def _checked_lengths(lengths, x, b):
     return lengths.rechunk((x.chunks[b],))
 
 
-def _run_chunk(module, x, lengths, return_state):
+def _run_chunk(module, x, lengths, return_state, deterministic=False):
     """One chunk: (out, *final states); a padded chunk with lengths goes in
-    packed (no work past each sequence's end), out padded with zeros."""
+    packed (no work past each sequence's end), out padded with zeros. A
+    worker in another process takes the caller's mode (and keeps it)."""
+    if _kernels.is_deterministic() != deterministic:
+        use_deterministic_algorithms(deterministic)
     bf = module.batch_first
     if lengths is None:
         out, state = module(x)
@@ -124,7 +133,8 @@ def predict(module, x, lengths=None, *, return_state=False, rechunk=True):
     lens = [None] * len(blocks) if lengths is None else lengths.to_delayed().ravel()
     outs, states = [], []
     for block, n, lb in zip(blocks, x.chunks[b], lens):
-        res = dask.delayed(_run_chunk, pure=True)(mod, block, lb, return_state)
+        res = dask.delayed(_run_chunk, pure=True)(mod, block, lb, return_state,
+                                                  _kernels.is_deterministic())
         shape = (n, L, feat) if module.batch_first else (L, n, feat)
         outs.append(da.from_delayed(res[0], shape, dtype=module.dtype))
         states.append([da.from_delayed(res[i + 1], s, dtype=module.dtype)
