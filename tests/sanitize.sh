@@ -22,7 +22,7 @@ TSAN_OPTIONS=halt_on_error=1 make -C "$root" BUILD="$tmp/tsan" \
 echo "== the extension, sanitized, under the torch-free suite"
 python3 -m venv "$tmp/venv"
 "$tmp/venv/bin/pip" install --quiet --upgrade pip
-"$tmp/venv/bin/pip" install --quiet "setuptools>=77" Cython numpy threadpoolctl pytest hypothesis safetensors onnx
+"$tmp/venv/bin/pip" install --quiet "setuptools>=77" Cython numpy scipy threadpoolctl pytest hypothesis safetensors onnx
 cp -r "$root"/{setup.py,pyproject.toml,MANIFEST.in,README.md,LICENSE,include,src} "$tmp/"
 cd "$tmp"
 CFLAGS="$san" LDFLAGS="-fsanitize=address,undefined" LDSHARED="${CC:-cc} -shared" \

@@ -14,6 +14,14 @@ from crnn import _kernels, _threads
 from conftest import assert_close
 
 
+@pytest.fixture(autouse=True)
+def default_mode():
+    """Each test starts in the default mode (whatever CRNN_DETERMINISTIC
+    says for the rest of the suite) and sets the mode it checks."""
+    with crnn.deterministic(False):
+        yield
+
+
 @pytest.fixture
 def count():
     """count() -> the gemm calls the core made since the last count()."""
@@ -60,11 +68,8 @@ def test_deterministic_mode_calls_none(count):
         assert count() == 0
     assert not crnn.are_deterministic_algorithms_enabled()
     crnn.use_deterministic_algorithms(True)
-    try:
-        m.eval()(x)
-        assert count() == 0
-    finally:
-        crnn.use_deterministic_algorithms(False)
+    m.eval()(x)
+    assert count() == 0     # (the fixture sets the mode back)
 
 
 def test_frames_and_quantized_modules_call_none(count):

@@ -35,6 +35,13 @@ fi
 if readelf -d "$so" | grep -Ei "NEEDED" | grep -Eiv "libc\.so|libm\.so|libpthread|ld-linux"; then
     echo "error: $so needs a library beyond libc/libm"; exit 1
 fi
+# BLAS comes from SciPy at run time: the wheel vendors none (auditwheel
+# pulled in nothing) and stays under 1 MB
+if unzip -l "$wheel" | grep -Eqi "\.libs/|libopenblas|libgfortran"; then
+    echo "error: the wheel vendors a library:"; unzip -l "$wheel"; exit 1
+fi
+size=$(stat -c %s "$wheel")
+if [ "$size" -ge 1048576 ]; then echo "error: the wheel has $size bytes (1 MB at most)"; exit 1; fi
 cp "$wheel" wheels/
 echo "wheel: wheels/$(basename "$wheel"), $(du -k "$wheel" | cut -f1) KiB"
 
