@@ -15,9 +15,14 @@ bridge <- function() {
   ok <- tryCatch(reticulate::py_module_available("crnn"), error = function(e) FALSE)
   if (!ok) {
     python <- tryCatch(reticulate::py_config()$python, error = function(e) NULL)
+    reason <- tryCatch({
+      reticulate::import("crnn")
+      NULL
+    }, error = function(e) strsplit(conditionMessage(e), "\n")[[1]][1])
     crnn_abort(paste0(
       "the Python package crnn is not importable",
       if (!is.null(python)) paste0(" from the Python at ", python) else "",
+      if (!is.null(reason)) paste0(" (", reason, ")") else "",
       ". Install it into that Python (`pip install crnn`, or `pip install .` in ",
       "crnn's source tree), or point reticulate at a Python that has it before ",
       "the first call: Sys.setenv(RETICULATE_PYTHON = \"/path/to/venv/bin/python\") ",
