@@ -135,13 +135,12 @@ layer_args <- function(input_size, hidden_size, num_layers, bias, batch_first, d
 #' @return The module: a function `(input, hx = NULL)` with the fields and
 #'   methods above.
 #' @examples
+#' # R torch's example, with base R arrays for torch_randn()
 #' if (crnn_is_available()) {
-#'   rnn <- nn_rnn(10, 20, 2)
-#'   input <- array(rnorm(5 * 3 * 10), c(5, 3, 10))
-#'   h0 <- array(rnorm(2 * 3 * 20), c(2, 3, 20))
-#'   res <- rnn(input, h0)
-#'   dim(res[[1]])   # 5 3 20
-#'   dim(res[[2]])   # 2 3 20
+#' rnn <- nn_rnn(10, 20, 2)
+#' input <- array(rnorm(5 * 3 * 10), c(5, 3, 10))
+#' h0 <- array(rnorm(2 * 3 * 20), c(2, 3, 20))
+#' rnn(input, h0)
 #' }
 #' @name nn_rnn
 #' @export
