@@ -1,0 +1,4 @@
+library(testthat)
+library(crnn)
+
+test_check("crnn")
