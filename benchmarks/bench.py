@@ -1,7 +1,9 @@
 """crnn against torch and ONNX Runtime, side by side in one run.
 
-Every case runs the same weights on the same inputs in crnn, torch (CPU)
-and ONNX Runtime (inference only: the weights expressed as ONNX RNN / LSTM /
+Every case runs the same weights on the same inputs in crnn (in its two
+modes: the default one, whose products over whole sequences go to SciPy's
+OpenBLAS, and the deterministic one, ``crnn-det``, every product on its own
+kernels), torch (CPU) and ONNX Runtime (inference only: the weights expressed as ONNX RNN / LSTM /
 GRU nodes, GRU with linear_before_reset=1), at 1 and 2 threads. Each
 library runs in its own process (torch's OpenMP workers spin after a call
 and slow whatever shares their process) with its thread count set, crnn
@@ -307,7 +309,7 @@ def sgemm_rate(threads):
 
 
 def peers_available():
-    have = {"crnn": True}
+    have = {"crnn": True, "crnn-det": True}
     for name, key in (("torch", "torch"), ("onnxruntime", "ort")):
         try:
             __import__(name)
@@ -328,13 +330,16 @@ def worker(args):
     threads, who = args.threads_one, args.worker
     lib, prec = split_who(who)
     crnn.set_num_threads(threads)
+    crnn.use_deterministic_algorithms(prec == "det")
     info = {"threads": threads}
     if lib == "crnn":
         cfg = crnn.show_config("dicts")
         best = cfg["isa_best"]
         forced = "" if cfg["isa"] == best else f" (forced by CRNN_ISA; CPU's best {best})"
-        info.update(isa=cfg["isa"] + forced,
-                    blas_kernel=(cfg["blas"] or {}).get("architecture"))
+        blas = cfg["blas"] or {}
+        info.update(isa=cfg["isa"] + forced, blas_kernel=blas.get("architecture"),
+                    blas=f"SciPy's OpenBLAS {blas.get('version')} ({blas.get('architecture')})"
+                    if not cfg["deterministic"] else "none (deterministic mode)")
         if not args.serving:
             info.update(sgemm=sgemm_rate(threads))
     elif lib == "torch":
@@ -361,7 +366,7 @@ def worker(args):
                                      bidirectional=case.bidirectional, seed=0)
         x = inputs(case, rng)
         f = {"crnn": lambda: crnn_fn(case, m, x), "torch": lambda: torch_fn(case, m, x),
-             "ort": lambda: ort_fn(case, m, x, threads)}[who]()
+             "ort": lambda: ort_fn(case, m, x, threads)}[lib]()
         times[case.name] = median_time(f, budget)
     print(json.dumps({"info": info, "times": times}))
 
@@ -408,13 +413,13 @@ def run(args):
         print(f"\n== {threads} thread(s); sgemm {rate:.0f} GFLOP/s; float32; "
               f"best of {args.rounds} medians, ms")
         for who in who_all:
-            extra = f", OpenBLAS kernel {info[who]['blas_kernel']}" if who == "crnn" else ""
+            extra = f", BLAS {info[who]['blas']}" if who.startswith("crnn") else ""
             print(f"   {who}: instruction set {info[who]['isa']}{extra}")
-        print(f"{'case':44} {'crnn':>8} {'torch':>8} {'ort':>8} {'vs best':>8} "
-              f"{'floor':>8} {'vs floor':>8}")
+        print(f"{'case':44} {'crnn':>8} {'crnn-det':>8} {'torch':>8} {'ort':>8} {'vs best':>8} "
+              f"{'det/dflt':>8} {'floor':>8} {'vs floor':>8}")
         for case in selected(args):
             t = {who: best[(who, case.name)] for who in who_all if (who, case.name) in best}
-            peers = [v for k, v in t.items() if k != "crnn"]
+            peers = [v for k, v in t.items() if not k.startswith("crnn")]
             top = min(peers) if peers else None
             floor = case.flops() / (rate * 1e9)
             rec = dict(asdict(case), name=case.name, threads=threads, sgemm_gflops=rate,
@@ -422,13 +427,15 @@ def run(args):
                        **{f"{k}_s": v for k, v in t.items()})
             rec["vs_best_peer"] = t["crnn"] / top if top else None
             rec["vs_floor"] = t["crnn"] / floor
+            rec["det_vs_default"] = t["crnn-det"] / t["crnn"]
             records.append(rec)
 
             def ms(k):
                 return f"{t[k] * 1e3:8.2f}" if k in t else f"{'-':>8}"
             vs = f"{rec['vs_best_peer']:8.2f}" if top else f"{'-':>8}"
-            print(f"{case.name:44} {ms('crnn')} {ms('torch')} {ms('ort')} {vs} "
-                  f"{floor * 1e3:8.2f} {rec['vs_floor']:8.2f}", flush=True)
+            print(f"{case.name:44} {ms('crnn')} {ms('crnn-det')} {ms('torch')} {ms('ort')} {vs} "
+                  f"{rec['det_vs_default']:8.2f} {floor * 1e3:8.2f} {rec['vs_floor']:8.2f}",
+                  flush=True)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(dict(machine=platform.platform(), processor=platform.processor(),
@@ -878,7 +885,7 @@ def main():
     ap.add_argument("--serving", action="store_true",
                     help="the quantized serving cases instead (modes stream, batch, frame, "
                     "memory, accuracy): float32, bfloat16 and int8 side by side")
-    ap.add_argument("--worker", choices=SERVING, help=argparse.SUPPRESS)
+    ap.add_argument("--worker", choices=SERVING + ["crnn-det"], help=argparse.SUPPRESS)
     ap.add_argument("--threads-one", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.budget is None:
