@@ -138,7 +138,7 @@ typedef struct crnn_team crnn_team;
  * over all steps (in blocks of 16 rows or more) and backward's dX = dA W_ih,
  * dW_ih += dA^T x, dW_hh += dA^T h and dW_hr after the time loop; on the
  * portable kernels (CRNN_ISA_GENERIC: no own SIMD kernels for this CPU)
- * also the per-step recurrent products of 4 rows or more. The per-step
+ * also the per-step recurrent products of 16 rows or more. The per-step
  * products on AVX2 / AVX-512 and every call of fewer rows (a stream's
  * frame) stay on the core's own kernels, fused with the gate math.
  * Calls are made from the calling thread (and the team's helper, each on

@@ -52,9 +52,8 @@ class LayerShape(NamedTuple):
 COST = {0: 1.0, _kernels.QINT8: 0.125, _kernels.QBF16: 1.0}
 
 # the fewest rows with which a float call may reach BLAS in the default
-# mode (the core's CRNN_BLAS_STEP_ROWS, common.h: a step of the portable
-# kernels; the whole-sequence products from CRNN_BLAS_ROWS = 16)
-BLAS_MIN_ROWS = 4
+# mode (the core's CRNN_BLAS_ROWS, common.h)
+BLAS_MIN_ROWS = 16
 
 
 class LayerPlan(NamedTuple):
