@@ -1,14 +1,15 @@
 """Which pieces of a layer's work run on which threads: one cost, one policy.
 
 A layer's work is one piece per direction; with threads to spare, a
-unidirectional padded batch in inference is also cut into batch slices (a
-row's outputs do not depend on its batch), and a layer that stays one piece
-(batch 1, a packed batch, training) gets a helper instead: a
-``_kernels.Team``, whose thread takes half of every product of the call
-(the core splits each product by whole panels of output columns or by
-output rows, never inside a sum: the same bits on one thread or two).
-Training never slices the batch, so that its weight gradients are the same
-sums on any thread count.
+unidirectional padded batch in inference is also cut into batch slices (in
+the deterministic mode a row's outputs do not depend on its batch), and a
+layer that stays one piece (batch 1, a packed batch, training) gets a
+helper instead: a ``_kernels.Team``, whose thread takes half of every
+product of the call (the core splits each product by whole panels of
+output columns or by output rows, never inside a sum: in the deterministic
+mode the same bits on one thread or two; BLAS's calls are split the same
+way). Training never slices the batch, so that its weight gradients are the
+same sums on any thread count.
 """
 from __future__ import annotations
 
