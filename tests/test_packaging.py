@@ -1,0 +1,42 @@
+"""The wheel's Python part, as setuptools' build_py lays it out from
+pyproject.toml: no setuptools warnings, and exactly the package's source
+files (modules, the Cython shim, the C core's sources, the demo's data)."""
+import os
+import warnings
+from pathlib import Path
+
+import setuptools
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "src" / "crnn"
+# what a build or an editable install leaves in the source tree
+BUILT = (".so", ".pyd", ".o", ".html")
+
+
+def source_files():
+    found = set()
+    for folder, dirs, files in os.walk(PACKAGE):
+        dirs[:] = [d for d in dirs if d != "__pycache__"]
+        for f in files:
+            rel = Path(folder, f).relative_to(PACKAGE.parent).as_posix()
+            if not f.endswith(BUILT) and rel != "crnn/_kernels.c":
+                found.add(rel)
+    return found
+
+
+def test_build_py_warns_nothing_and_takes_every_source_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        dist = setuptools.Distribution()
+        dist.script_name = "setup.py"
+        dist.parse_config_files(["pyproject.toml"])
+        cmd = dist.get_command_obj("build_py")
+        cmd.build_lib = str(tmp_path)
+        cmd.compile = cmd.optimize = 0
+        cmd.ensure_finalized()
+        cmd.run()
+    assert [str(w.message).splitlines()[0] for w in caught] == []
+    built = {p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()}
+    assert built == source_files()
+    assert {"crnn/_core/core.c", "crnn/data/co2_monthly.csv", "crnn/py.typed"} <= built
