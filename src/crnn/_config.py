@@ -56,9 +56,7 @@ def show_config(mode: str = "stdout") -> dict | None:
         return c
     forced = "" if c["isa"] == c["isa_best"] else f" (forced by CRNN_ISA; CPU's best: {c['isa_best']})"
     print(f"crnn {c['crnn']} on Python {c['python']}, NumPy {c['numpy']}, {c['machine']}")
-    print(f"kernels: {c['isa']}{forced}; this CPU runs {', '.join(c['isa_supported'])}; "
-          f"panel width {c['panel_width']['float32']} (float32), "
-          f"{c['panel_width']['float64']} (float64)")
+    print(f"kernels: {c['isa']}{forced}; this CPU supports {', '.join(c['isa_supported'])}")
     print(f"threads: {c['threads']}")
     b = c["blas"]
     if b:
