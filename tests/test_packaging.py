@@ -2,6 +2,7 @@
 pyproject.toml: no setuptools warnings, and exactly the package's source
 files (modules, the Cython shim, the C core's sources, the demo's data)."""
 import os
+import re
 import warnings
 from pathlib import Path
 
@@ -40,3 +41,16 @@ def test_build_py_warns_nothing_and_takes_every_source_file(tmp_path, monkeypatc
     built = {p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()}
     assert built == source_files()
     assert {"crnn/_core/core.c", "crnn/data/co2_monthly.csv", "crnn/py.typed"} <= built
+
+
+def test_install_hints_name_each_extras_packages():
+    """crnn's messages say `pip install PACKAGES` for an extra: the
+    packages pyproject.toml gives that extra."""
+    from setuptools.config.pyprojecttoml import read_configuration
+
+    from crnn._extras import EXTRAS
+    extras = read_configuration(ROOT / "pyproject.toml")["project"]["optional-dependencies"]
+    for extra, packages in EXTRAS.items():
+        declared = {re.split(r"[<>=;\[ ]", req)[0] for req in extras[extra]}
+        hinted = {re.split(r"[\[]", p.strip('"'))[0] for p in packages.split()}
+        assert hinted == declared, extra

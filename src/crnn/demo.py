@@ -177,7 +177,8 @@ def plot(path, t, co2, n_train, one_step, free, losses, figures):
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        print("plot: skipped (pip install 'crnn[demo]' brings matplotlib)")
+        from ._extras import install_hint
+        print(f"plot: skipped, matplotlib is not installed ({install_hint('demo')})")
         return None
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(12, 4.2),
                                   gridspec_kw=dict(width_ratios=[2.2, 1]))

@@ -1,4 +1,4 @@
-"""ONNX in and out, without torch (needs ``pip install ".[onnx]"``).
+"""ONNX in and out, without torch (needs ``pip install onnx``).
 
     crnn.onnx.export(module, "model.onnx", initial_state=False, lengths=False)
     model = crnn.onnx.load("model.onnx")   # an OnnxModel: its crnn modules, callable
@@ -28,8 +28,8 @@ glue. External data is read only from files inside the model's folder.
 try:
     import onnx  # noqa: F401
 except ImportError as e:
-    raise ImportError('crnn.onnx needs the onnx package: pip install "crnn[onnx]" (or '
-                      '".[onnx]" from a source tree)') from e
+    from .._extras import missing
+    raise missing("crnn.onnx", "onnx", e) from e
 
 from ._export import export
 from ._load import OnnxError, OnnxModel, load
