@@ -23,7 +23,10 @@ callable that runs the whole graph on them (``outputs = model(x, h0)``).
 What crnn cannot compute exactly is refused with an ``OnnxError`` naming
 the node and attribute: peepholes, ``clip``, other activations,
 ``input_forget``, GRU ``linear_before_reset=0``, operators outside the
-glue. External data is read only from files inside the model's folder.
+glue. What ``export`` writes loads back, the ``Scan`` of an LSTM with
+projections included: that graph is read as a whole (the LSTM rebuilt
+from its weights must export to the very same graph). External data is
+read only from files inside the model's folder.
 """
 try:
     import onnx  # noqa: F401
