@@ -109,19 +109,37 @@ class Optimizer:
         self._pairs = pairs
         self.state = [dict() for _ in pairs]
         self.params = params
+        self._arrays = [p.data for p in params]   # to notice a module converted since
 
     def __getstate__(self):
         """Pickled with its modules (``pickle.dumps((model, opt))``), the
         unpickled optimizer updates the unpickled modules' buffers."""
-        return aliasing_state(self)
+        state = aliasing_state(self)
+        del state["_arrays"]
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._arrays = [p.data for p in self.params]
+
+    def _check_current(self, what: str) -> None:
+        """Refuses to act on arrays a module no longer uses (it was converted
+        to another dtype after this optimizer was built)."""
+        for p, arr in zip(self.params, self._arrays):
+            if p.data is not arr:
+                raise RuntimeError(f"{what}: parameter {p.name} was converted (module.to, "
+                                   f".double() or .float()) after this optimizer was built; "
+                                   f"build the optimizer after converting the module")
 
     def zero_grad(self) -> None:
         """Set the gradients of every parameter to zero."""
+        self._check_current("zero_grad")
         for _, g in self._pairs:
             g[...] = 0
 
     def step(self) -> None:
         """Update every parameter from its gradient, in place."""
+        self._check_current("step")
         for (p, g), st in zip(self._pairs, self.state):
             self._update(p, g, st)
 
