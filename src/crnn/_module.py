@@ -302,6 +302,11 @@ class Module:
             raise ParameterShapeError(f"{e}: a {type(self).__name__} built with {args} "
                                       f"would fit it") from None
 
+    def _state_dict_hint(self, state_dict) -> str:
+        """What else a state dict whose shapes do not fit seems made for
+        ("" if nothing is known)."""
+        return ""
+
     def _fitting_arguments(self, name: str, shape: tuple) -> dict:
         """The constructor arguments, differing from this module's, under
         which parameter ``name`` would have ``shape`` ({} if none is known)."""
@@ -471,10 +476,22 @@ class Module:
         missing = [k for k in self._params if k not in state_dict]
         unexpected = [k for k in state_dict if k not in self._params]
         if strict and (missing or unexpected):
+            hint = self._state_dict_hint(state_dict)
             raise StateDictKeyError(f"state_dict: missing keys {missing}, unexpected keys "
-                           f"{unexpected} for {type(self).__name__}")
-        values = {k: self._checked_value(k, state_dict[k])
-                  for k in self._params if k in state_dict}
+                                    f"{unexpected} for {type(self).__name__}"
+                                    + (f"; {hint}" if hint else ""))
+        values = {}
+        for k in self._params:
+            if k not in state_dict:
+                continue
+            try:
+                values[k] = self._checked_value(k, state_dict[k])
+            except ParameterShapeError:
+                hint = self._state_dict_hint(state_dict)   # another kind's weights
+                if not hint:
+                    raise
+                raise ParameterShapeError(f"{k}: expected shape {self._params[k].shape}, got "
+                                          f"{tuple(np.shape(state_dict[k]))}; {hint}") from None
         for k, v in values.items():  # all checked before any is written
             self._params[k].data[...] = v
         return IncompatibleKeys(missing, unexpected)
