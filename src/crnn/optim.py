@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import math
 import numbers
+import sys
 import warnings
 from typing import Any, Iterable
 
 import numpy as np
 
-from . import lr_scheduler  # noqa: F401  (torch's spelling: crnn.optim.lr_scheduler)
+from . import lr_scheduler
 from ._module import Parameter, aliasing_state
+
+# torch's spelling, the one crnn documents: crnn.optim.lr_scheduler, also
+# as `import crnn.optim.lr_scheduler` / `from crnn.optim.lr_scheduler import StepLR`
+sys.modules[f"{__name__}.lr_scheduler"] = lr_scheduler
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW"]
 
