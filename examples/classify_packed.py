@@ -11,6 +11,8 @@ long; an LSTM reads the packed batch and a linear layer classifies its
 final hidden state (each sequence's own last step).
 """
 import argparse
+import importlib.util
+import sys
 
 import numpy as np
 
@@ -19,7 +21,8 @@ from crnn.utils.rnn import pack_sequence
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--quick", action="store_true", help="a few epochs (CI)")
-quick = ap.parse_args().quick
+# in a notebook, Jupyter's own arguments (-f ...) are not the script's: the defaults apply
+quick = ap.parse_args([] if "ipykernel" in sys.modules else None).quick
 rng = np.random.default_rng(0)
 
 
@@ -40,10 +43,12 @@ lstm = crnn.LSTM(1, 24, seed=0)
 head = crnn.Linear(24, 3, seed=1)
 opt = crnn.optim.Adam(list(lstm.parameters()) + list(head.parameters()), lr=0.02)
 ce = crnn.CrossEntropyLoss()
+losses = []
 for epoch in range(10 if quick else 120):
     opt.zero_grad()
     _, (h, c) = lstm(train)                       # h: (1, N, 24), caller's order
     loss = ce(head(h[0]), y_train)
+    losses.append(loss)
     g_h = head.backward(ce.backward())[None]
     lstm.backward(None, (g_h, None))               # the loss uses h_n only
     opt.step()
@@ -55,3 +60,14 @@ lengths = test.lengths
 print(f"loss {loss:.3f}; held-out accuracy {accuracy:.1%} on {len(y_test)} sequences of "
       f"{lengths.min()}-{lengths.max()} steps ({lengths.sum()} real steps, "
       f"{len(lengths) * lengths.max()} if padded)")
+
+# %%
+# The training loss (with matplotlib installed; a script only prints):
+if importlib.util.find_spec("matplotlib") is not None:
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3))
+    ax.plot(np.arange(1, len(losses) + 1), losses)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("cross-entropy")
+    fig.tight_layout()

@@ -16,6 +16,7 @@ prints the losses of one rank to rounding (the sums over the batch are
 split at other places).
 """
 import argparse
+import sys
 
 import numpy as np
 
@@ -27,7 +28,8 @@ from mpi4py import MPI
 ap = argparse.ArgumentParser()
 ap.add_argument("--epochs", type=int, default=60)
 ap.add_argument("--every", type=int, default=10, help="print the loss every N epochs")
-args = ap.parse_args()
+# in a notebook, Jupyter's own arguments (-f ...) are not the script's: the defaults apply
+args = ap.parse_args([] if "ipykernel" in sys.modules else None)
 
 comm = MPI.COMM_WORLD
 dist.abort_on_exception(comm)           # an error on one rank ends every rank

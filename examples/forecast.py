@@ -12,6 +12,8 @@ years, judged one month ahead on them against "next month = this month".
 """
 # sphinx_gallery_thumbnail_path = "demo.png"
 import argparse
+import importlib.util
+import sys
 
 import numpy as np
 
@@ -20,7 +22,8 @@ from crnn.demo import load_co2
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--quick", action="store_true", help="a few epochs (CI)")
-epochs = 20 if ap.parse_args().quick else 300
+# in a notebook, Jupyter's own arguments (-f ...) are not the script's: the defaults apply
+epochs = 20 if ap.parse_args([] if "ipykernel" in sys.modules else None).quick else 300
 
 _, co2 = load_co2()
 d = np.diff(co2)                                   # predict changes, not levels
@@ -52,3 +55,18 @@ prev, truth = co2[-test - 1:-1], co2[-test:]
 rmse = lambda f: np.sqrt(np.mean((f - truth) ** 2))  # noqa: E731
 print(f"held-out {test} months, one month ahead: GRU RMSE {rmse(prev + pred):.3f} ppmv, "
       f"naive {rmse(prev):.3f} ppmv")
+
+# %%
+# The held-out months, observed and forecast one month ahead (with
+# matplotlib installed; a script only prints the figures above):
+if importlib.util.find_spec("matplotlib") is not None:
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    ax.plot(truth, "k", lw=1, label="observed")
+    ax.plot(prev + pred, "C0", lw=2, alpha=0.7, label="GRU, one month ahead")
+    ax.plot(prev, "C1--", lw=1, label="naive: last month")
+    ax.set_xlabel("held-out month")
+    ax.set_ylabel("CO2 (ppmv)")
+    ax.legend()
+    fig.tight_layout()

@@ -17,6 +17,7 @@ installed).
 """
 import argparse
 import importlib.util
+import sys
 import time
 
 import numpy as np
@@ -25,7 +26,8 @@ import crnn
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--quick", action="store_true")
-frames = 200 if ap.parse_args().quick else 5000
+# in a notebook, Jupyter's own arguments (-f ...) are not the script's: the defaults apply
+frames = 200 if ap.parse_args([] if "ipykernel" in sys.modules else None).quick else 5000
 H, I = 64, 16
 rng = np.random.default_rng(0)
 x = rng.standard_normal((frames, 1, I)).astype(np.float32)

@@ -14,6 +14,7 @@ file runs), builds the same layer and checks the outputs against torch's.
 """
 import argparse
 import os
+import sys
 import tempfile
 
 import numpy as np
@@ -23,7 +24,8 @@ import crnn
 ap = argparse.ArgumentParser()
 ap.add_argument("checkpoint", nargs="?", help="a torch.save(model.state_dict()) file")
 ap.add_argument("--quick", action="store_true", help="(no effect; it is quick)")
-args = ap.parse_args()
+# in a notebook, Jupyter's own arguments (-f ...) are not the script's: the defaults apply
+args = ap.parse_args([] if "ipykernel" in sys.modules else None)
 if args.checkpoint:
     path, t = args.checkpoint, None
 else:

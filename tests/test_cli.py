@@ -37,3 +37,39 @@ def test_top_level_help_lists_the_commands(capsys):
 def test_foreign_or_bad_options_refused(capsys, argv):
     code, _, err = run(capsys, *argv)
     assert code == 2 and "error:" in err
+
+
+@pytest.mark.parametrize("argv, names", [
+    (("demo", "--out", "/nonexistent/dir/x.png"), ("--out", "/nonexistent/dir", "does not exist")),
+    (("demo", "--out", "x.txt"), ("--out", "x.txt", ".png")),
+    (("demo", "--epochs", "0"), ("--epochs", "at least 1", "'0'")),
+    (("demo", "--epochs", "-3"), ("--epochs", "'-3'")),
+    (("demo", "--out", "."), ("--out", "folder")),
+    (("info", "--repeat", "0"), ("--repeat", "'0'"))])
+def test_bad_arguments_refused_in_one_line_before_any_work(capsys, monkeypatch, argv, names):
+    def no_work(*args, **kwargs):
+        raise AssertionError("work started before the arguments were checked")
+    monkeypatch.setattr("crnn.demo.run", no_work)
+    monkeypatch.setattr("crnn.__main__.reference_example", no_work)
+    monkeypatch.setattr("crnn.show_config", no_work)
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1 and "error: argument" in err, err
+    for name in names:
+        assert name in err, err
+
+
+def test_demo_writes_no_progress_bar_off_a_terminal(capsys, tmp_path):
+    """stderr captured (not a terminal): no bar's updates, a few lines on stdout."""
+    from crnn import demo
+    demo.run(epochs=30, out=None)
+    out, err = capsys.readouterr()
+    assert err == "" and "\r" not in out
+    assert sum(line.startswith("training GRU: ") for line in out.splitlines()) == 10
+
+
+def test_info_says_what_this_cpu_supports_without_jargon(capsys):
+    crnn.show_config()
+    out, _ = capsys.readouterr()
+    assert "this CPU supports generic" in out
+    assert "panel" not in out and "this CPU runs" not in out

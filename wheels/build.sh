@@ -49,7 +49,7 @@ echo "== install into an empty virtual environment and test from outside the tre
 python3 -m venv "$tmp/venv"
 "$tmp/venv/bin/pip" install --quiet --upgrade pip
 # with the mpi and dask extras: the scale-out tests run against the wheel too
-"$tmp/venv/bin/pip" install --quiet "wheels/$(basename "$wheel")[mpi,dask]" pytest hypothesis onnx
+"$tmp/venv/bin/pip" install --quiet "wheels/$(basename "$wheel")[mpi,dask]" pytest hypothesis onnx "setuptools>=77"
 cd "$tmp"
 "$tmp/venv/bin/python" -c "import crnn, sys; assert 'site-packages' in crnn.__file__, crnn.__file__; print('crnn from', crnn.__file__)"
 "$tmp/venv/bin/python" -m pytest "$root/tests" --ignore-glob="$root/tests/*torch*" -q -p no:cacheprovider

@@ -6,7 +6,7 @@
     >>> out.shape, h_n.shape
     ((5, 3, 20), (2, 3, 20))
 """
-from . import io, lr_scheduler, optim, utils
+from . import io, optim, utils
 from .io import OnnxError, UnsafeCheckpointError, UnsaveableError, load, save
 from ._module import (LayoutMismatchError, Module, Parameter, ParameterShapeError,
                       StateDictKeyError)
@@ -25,7 +25,7 @@ __version__ = "0.1.0"
 __all__ = ["Module", "Parameter", "Linear", "MSELoss", "CrossEntropyLoss", "optim",
            "utils", "io", "save", "load", "RNN", "LSTM", "GRU", "RNNBase", "RNNCell",
            "LSTMCell", "GRUCell", "RNNCellBase", "manual_seed", "set_num_threads",
-           "get_num_threads", "show_config", "__version__", "lr_scheduler",
+           "get_num_threads", "show_config", "__version__",
            "StateDictKeyError", "ParameterShapeError", "UnsafeCheckpointError",
            "UnsaveableError", "OnnxError", "LayoutMismatchError", "quantize",
            "use_deterministic_algorithms", "are_deterministic_algorithms_enabled",

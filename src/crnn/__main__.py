@@ -5,6 +5,7 @@ python -m crnn demo — train a GRU forecaster on a real series and plot it
 (crnn.demo).
 python -m crnn COMMAND --help — the options of a command."""
 import argparse
+import os
 import sys
 import time
 
@@ -26,11 +27,53 @@ def best_of(f, repeat):
 COMMANDS = ("info", "demo")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, its errors one line (exit status 2): the message
+    and where the options are listed."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def positive_int(text: str) -> int:
+    """An option's value that must be an integer of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer of at least 1, got {text!r}")
+    return value
+
+
+def plot_path(text: str) -> str:
+    """The demo's --out: a file that can be written, in a format matplotlib
+    writes (checked before any training)."""
+    folder = os.path.dirname(os.path.abspath(text))
+    if os.path.isdir(text):
+        raise argparse.ArgumentTypeError(f"expected a file to write, got the folder {text!r}")
+    if not os.path.isdir(folder):
+        raise argparse.ArgumentTypeError(f"the folder {folder!r} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise argparse.ArgumentTypeError(f"the folder {folder!r} is not writable")
+    suffix = os.path.splitext(text)[1][1:].lower()
+    try:
+        from matplotlib.figure import Figure
+        formats = Figure().canvas.get_supported_filetypes()
+    except ImportError:   # no plot without matplotlib: any name will do
+        return text
+    if suffix and suffix not in formats:
+        raise argparse.ArgumentTypeError(
+            f"expected a file name ending in an image format matplotlib writes "
+            f"({', '.join('.' + f for f in sorted(formats))}), got {text!r}")
+    return text
+
+
 def parser() -> argparse.ArgumentParser:
     """The command line: ``info`` (the default) and ``demo``, each with its
     own options and help."""
-    ap = argparse.ArgumentParser(prog="python -m crnn", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = _Parser(prog="python -m crnn", description=__doc__,
+                 formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--version", action="version", version=f"crnn {crnn.__version__}")
     sub = ap.add_subparsers(dest="command", metavar="{info,demo}",
                             title="commands (default: info)")
@@ -38,14 +81,15 @@ def parser() -> argparse.ArgumentParser:
                           description="Say which kernels (instruction set) run, run the "
                                       "reference example and time a forward and a "
                                       "backward pass.")
-    info.add_argument("--repeat", type=int, default=5,
+    info.add_argument("--repeat", type=positive_int, default=5,
                       help="timing repetitions, best of (default 5)")
     demo = sub.add_parser("demo", help="train a GRU forecaster on monthly CO2 and plot it",
                           description=demo_module.__doc__.split("\n\n")[0])
-    demo.add_argument("--epochs", type=int, default=400,
+    demo.add_argument("--epochs", type=positive_int, default=400,
                       help="training epochs (default 400)")
-    demo.add_argument("--out", default="crnn-demo.png",
-                      help="the plot to write (default crnn-demo.png)")
+    demo.add_argument("--out", type=plot_path, default="crnn-demo.png",
+                      help="the plot to write, a .png, .pdf, .svg, ... "
+                           "(default crnn-demo.png)")
     demo.add_argument("--quick", action="store_true", help="a few epochs only (CI)")
     return ap
 
@@ -61,8 +105,6 @@ def main(argv=None) -> int:
             print("the GRU did not beat the naive forecast")
             return 1
         return 0
-    if args.repeat < 1:
-        parser().error(f"--repeat: expected at least 1, got {args.repeat}")
     crnn.show_config()
     reference_example()
     time_passes(args.repeat)

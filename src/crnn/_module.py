@@ -106,6 +106,47 @@ def aliasing_state(obj) -> dict:
     return _by_reference(obj.__dict__)
 
 
+def _is_torch_dtype(value) -> bool:
+    """A torch.dtype, recognised without importing torch."""
+    return type(value).__module__ == "torch" and type(value).__name__ == "dtype"
+
+
+def _to_arguments(args, kwargs):
+    """(device, dtype) of a call ``module.to(...)`` in any of torch's forms."""
+    unknown = set(kwargs) - {"device", "dtype", "non_blocking", "copy", "memory_format"}
+    if unknown:
+        raise TypeError(f"to(): unexpected keyword arguments {sorted(unknown)}")
+    if len(args) > 2:
+        raise TypeError(f"to(): expected at most a device and a dtype, got {len(args)} "
+                        f"positional arguments")
+    device, dtype = kwargs.get("device"), kwargs.get("dtype")
+    for a in args:
+        if isinstance(a, str) and not _is_dtype_name(a) or type(a).__name__ == "device":
+            device = a
+        elif not isinstance(a, type) and hasattr(a, "dtype") and hasattr(a, "shape"):
+            # an array or a tensor: its dtype (and device)
+            dtype = a.dtype
+            device = getattr(a, "device", device)
+        else:
+            dtype = a
+    return device, dtype
+
+
+def _is_dtype_name(text: str) -> bool:
+    """NumPy's name of a dtype ("float64"), not of a device ("cpu")."""
+    try:
+        np.dtype(text)
+    except TypeError:
+        return False
+    return True
+
+
+def _check_device(device, name: str) -> None:
+    text = str(device)
+    if text != "cpu" and not text.startswith("cpu:"):
+        raise ValueError(f"{name}: crnn runs on the CPU only; expected 'cpu', got {text!r}")
+
+
 class LayoutMismatchError(ValueError):
     """The ranks' modules differ in parameter names, shapes or dtypes
     (``crnn.distributed``)."""
@@ -261,6 +302,11 @@ class Module:
             raise ParameterShapeError(f"{e}: a {type(self).__name__} built with {args} "
                                       f"would fit it") from None
 
+    def _state_dict_hint(self, state_dict) -> str:
+        """What else a state dict whose shapes do not fit seems made for
+        ("" if nothing is known)."""
+        return ""
+
     def _fitting_arguments(self, name: str, shape: tuple) -> dict:
         """The constructor arguments, differing from this module's, under
         which parameter ``name`` would have ``shape`` ({} if none is known)."""
@@ -327,6 +373,93 @@ class Module:
         """Set eval mode (``train(False)``) and return the module."""
         return self.train(False)
 
+    # -- dtype and device: torch's methods ----------------------------------
+    def to(self, *args: Any, **kwargs: Any) -> Module:
+        """Convert the parameters (and their gradients) to another dtype, in
+        place, and return the module, as torch's ``module.to``.
+
+        Takes torch's forms: ``to(dtype)``, ``to(device)``, ``to(device,
+        dtype)``, ``to(array_or_tensor)`` (its dtype), and the keywords
+        ``device``, ``dtype``, ``non_blocking`` (ignored). The dtype is
+        float32 or float64 (NumPy's or torch's); the only device is the CPU
+        (``"cpu"``: nothing to do). As in torch, build an optimizer after
+        converting: one built before holds the former arrays (its ``step``
+        then says so). A pending training forward is dropped: run the
+        forward again before ``backward``.
+        """
+        device, dtype = _to_arguments(args, kwargs)
+        if device is not None:
+            _check_device(device, "device")
+        if dtype is not None:
+            self._convert(dtype)
+        return self
+
+    def float(self) -> Module:
+        """Parameters as float32 (``to(np.float32)``); returns the module."""
+        return self.to(np.float32)
+
+    def double(self) -> Module:
+        """Parameters as float64 (``to(np.float64)``); returns the module."""
+        return self.to(np.float64)
+
+    def half(self) -> Module:
+        """Refused: crnn computes in float32 or float64."""
+        raise TypeError(f"half(): crnn computes in float32 or float64, not float16; for "
+                        f"16-bit weights use crnn.quantize({type(self).__name__}(...), "
+                        f"'bfloat16')")
+
+    def bfloat16(self) -> Module:
+        """Refused: crnn computes in float32 or float64."""
+        raise TypeError(f"bfloat16(): crnn computes in float32 or float64; for bfloat16 "
+                        f"weights use crnn.quantize({type(self).__name__}(...), 'bfloat16')")
+
+    def cpu(self) -> Module:
+        """The module itself: crnn runs on the CPU."""
+        return self
+
+    def cuda(self, device: Any = None) -> Module:
+        """Refused: crnn runs on the CPU only."""
+        raise RuntimeError("cuda(): crnn runs on the CPU only (NumPy arrays); there is no "
+                           "GPU to move the module to")
+
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
+        """torch's switch for gradients: crnn's ``backward`` computes every
+        parameter's gradient, so ``requires_grad_()`` (True) returns the
+        module as it is; ``False`` is refused (keep weights fixed by leaving
+        their parameters out of the optimizer)."""
+        if not isinstance(requires_grad, (bool, np.bool_)):
+            raise TypeError(f"requires_grad: expected a bool, got "
+                            f"{type(requires_grad).__name__} {requires_grad!r}")
+        if not requires_grad:
+            raise ValueError("requires_grad: crnn's backward computes the gradient of every "
+                             "parameter; expected True, got False (to keep these weights "
+                             "fixed, leave the module's parameters out of the optimizer)")
+        return self
+
+    def _convert(self, dtype) -> None:
+        """The parameters and gradients as dtype, the same Parameter objects
+        pointing into the new flat buffers."""
+        if _is_torch_dtype(dtype):
+            dtype = str(dtype).split(".")[-1]
+        dt = check_dtype(dtype)
+        if dt == self.dtype:
+            return
+        if getattr(self, "_qtype", 0):
+            raise TypeError(f"dtype: a quantized {self._float_name} computes in float32 "
+                            f"from its {self.weight_dtype} weights, got {dt}; convert the "
+                            f"float module, then quantize it")
+        flat_p, flat_g = self.flat_parameters.astype(dt), self.flat_gradients.astype(dt)
+        at = 0
+        for p in self._params.values():
+            p._data = _view_of(flat_p, at, p.shape)
+            p._grad = _view_of(flat_g, at, p.shape)
+            at += p._data.size
+        self.flat_parameters, self.flat_gradients = flat_p, flat_g
+        self.dtype = dt
+        if "_saved" in self.__dict__:
+            self._saved = None
+        self._derive()
+
     # -- state dicts --------------------------------------------------------
     def state_dict(self) -> dict:
         """{name: array copy}, with torch's keys and shapes."""
@@ -343,10 +476,22 @@ class Module:
         missing = [k for k in self._params if k not in state_dict]
         unexpected = [k for k in state_dict if k not in self._params]
         if strict and (missing or unexpected):
+            hint = self._state_dict_hint(state_dict)
             raise StateDictKeyError(f"state_dict: missing keys {missing}, unexpected keys "
-                           f"{unexpected} for {type(self).__name__}")
-        values = {k: self._checked_value(k, state_dict[k])
-                  for k in self._params if k in state_dict}
+                                    f"{unexpected} for {type(self).__name__}"
+                                    + (f"; {hint}" if hint else ""))
+        values = {}
+        for k in self._params:
+            if k not in state_dict:
+                continue
+            try:
+                values[k] = self._checked_value(k, state_dict[k])
+            except ParameterShapeError:
+                hint = self._state_dict_hint(state_dict)   # another kind's weights
+                if not hint:
+                    raise
+                raise ParameterShapeError(f"{k}: expected shape {self._params[k].shape}, got "
+                                          f"{tuple(np.shape(state_dict[k]))}; {hint}") from None
         for k, v in values.items():  # all checked before any is written
             self._params[k].data[...] = v
         return IncompatibleKeys(missing, unexpected)

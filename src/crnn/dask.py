@@ -1,4 +1,4 @@
-"""Bulk inference over Dask arrays (``pip install "crnn[dask]"``).
+"""Bulk inference over Dask arrays (``pip install "dask[array]" distributed``).
 
 ``predict(module, x)`` runs an eval-mode layer (RNN, LSTM, GRU) over a
 dask array of sequences chunked along the batch axis: one task per chunk,
@@ -30,7 +30,8 @@ try:
     import dask
     import dask.array as da
 except ImportError as e:   # pragma: no cover - the [dask] extra brings it
-    raise ImportError('crnn.dask needs dask: pip install "crnn[dask]"') from e
+    from ._extras import missing
+    raise missing("crnn.dask", "dask", e) from e
 
 from . import _kernels
 from ._determinism import use_deterministic_algorithms

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import os
+import sys
 import time
 from importlib import resources
 
@@ -69,18 +70,24 @@ class Forecaster:
 
 
 def progress(iterable, total, desc, quiet=False):
+    """A progress bar (tqdm, from the [demo] extra) on a terminal; ten plain
+    lines without tqdm, or when stderr is a file or a pipe (a bar's updates
+    would fill a log)."""
     if quiet:
         return iterable
-    try:
-        from tqdm import tqdm
-        return tqdm(iterable, total=total, desc=desc, ncols=80, mininterval=0.5)
-    except ImportError:  # the [demo] extra brings tqdm; plain lines otherwise
-        def plain():
-            for i, v in enumerate(iterable):
-                if i % max(1, total // 10) == 0:
-                    print(f"{desc}: {i}/{total}", flush=True)
-                yield v
-        return plain()
+    if sys.stderr.isatty():
+        try:
+            from tqdm import tqdm
+            return tqdm(iterable, total=total, desc=desc, ncols=80, mininterval=0.5)
+        except ImportError:
+            pass
+
+    def plain():
+        for i, v in enumerate(iterable):
+            if i % max(1, total // 10) == 0:
+                print(f"{desc}: {i}/{total}", flush=True)
+            yield v
+    return plain()
 
 
 def forecasts(model, z, co2, n_train, mu, sd):
@@ -170,7 +177,8 @@ def plot(path, t, co2, n_train, one_step, free, losses, figures):
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        print("plot: skipped (pip install 'crnn[demo]' brings matplotlib)")
+        from ._extras import install_hint
+        print(f"plot: skipped, matplotlib is not installed ({install_hint('demo')})")
         return None
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(12, 4.2),
                                   gridspec_kw=dict(width_ratios=[2.2, 1]))

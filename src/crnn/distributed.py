@@ -1,4 +1,4 @@
-"""Data-parallel training over MPI, through mpi4py (``pip install "crnn[mpi]"``).
+"""Data-parallel training over MPI, through mpi4py (``pip install mpi4py mpich``).
 
 Every rank holds the same model and trains on its own share of the batch;
 after each backward the gradients are summed (or averaged) across ranks,
@@ -29,8 +29,8 @@ import numpy as np
 try:
     from mpi4py import MPI
 except ImportError as e:   # pragma: no cover - the [mpi] extra brings it
-    raise ImportError("crnn.distributed needs mpi4py and an MPI library: "
-                      'pip install "crnn[mpi]"') from e
+    from ._extras import missing
+    raise missing("crnn.distributed (mpi4py and an MPI library)", "mpi", e) from e
 
 from . import _threads
 from ._module import LayoutMismatchError, Module

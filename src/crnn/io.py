@@ -64,7 +64,7 @@ def save(obj: Any, path: str | os.PathLike, format: str | None = None) -> None:
         ``{"model": gru, "optim": opt.state_dict(), "epoch": 12}``.
     path : str or os.PathLike
         The file: ``.npz`` (NumPy) or ``.safetensors`` (needs
-        ``pip install ".[safetensors]"``).
+        ``pip install safetensors``).
     format : {"npz", "safetensors"}, optional
         The format, when the suffix does not say.
 
@@ -94,7 +94,7 @@ def save(obj: Any, path: str | os.PathLike, format: str | None = None) -> None:
             entries[_checkpoint.TREE_KEY] = np.array(tree)
         _checkpoint.write_atomic(path, lambda f: np.savez(f, **entries))
     else:
-        from safetensors.numpy import save as to_bytes
+        to_bytes = _safetensors("crnn.save to .safetensors").numpy.save
         meta = None if tree is None else {_checkpoint.TREE_KEY: tree}
         data = to_bytes(arrays, metadata=meta)
         _checkpoint.write_atomic(path, lambda f: f.write(data))
@@ -105,6 +105,27 @@ def save(obj: Any, path: str | os.PathLike, format: str | None = None) -> None:
 _DAMAGED = (EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError, struct.error,
             OverflowError, MemoryError, OSError, RuntimeError, tokenize.TokenError)
 _NOT_THERE = (FileNotFoundError, IsADirectoryError, PermissionError)
+
+
+def _safetensors(what):
+    """The safetensors package (its numpy module imported), or an error
+    saying what to install."""
+    try:
+        import safetensors
+        import safetensors.numpy  # noqa: F401
+    except ImportError as e:
+        from ._extras import missing
+        raise missing(what, "safetensors", e) from e
+    return safetensors
+
+
+# what each reader expects, for the messages about a file it cannot read
+_EXPECTED = {
+    "npz": "a zip archive of .npy arrays (what crnn.save and numpy.savez write)",
+    "safetensors": "a safetensors file (what crnn.save and safetensors write)",
+    "torch": "a PyTorch checkpoint of a state dict (what torch.save writes: the zip "
+             "format of torch >= 1.6)",
+}
 
 
 def load(path: str | os.PathLike, format: str | None = None) -> dict[str, Any]:
@@ -127,39 +148,67 @@ def load(path: str | os.PathLike, format: str | None = None) -> dict[str, Any]:
     Raises
     ------
     ValueError
-        A damaged file (or ``UnsafeCheckpointError`` for a checkpoint that
-        would run code).
+        A file that is not what its suffix (or ``format``) says, or is
+        damaged; the message names the file and what was expected
+        (``UnsafeCheckpointError`` for a checkpoint that would run code).
+    ModuleNotFoundError
+        A ``.safetensors`` file without the safetensors package.
     """
     fmt = _format(path, format)
+    if format is not None and fmt not in _EXPECTED:
+        raise ValueError(f"format: expected 'npz', 'safetensors' or 'torch', got {format!r}")
+    if fmt not in _EXPECTED:
+        raise ValueError(f"path: expected a .npz, .safetensors, .pt or .pth file (or "
+                         f"format='npz' / 'safetensors' / 'torch'), got {str(path)!r}")
     try:
         return _load(path, fmt)
-    except _DAMAGED as e:
-        if isinstance(e, _NOT_THERE):
+    except _NOT_THERE:
+        raise
+    except UnsafeCheckpointError as e:
+        if str(path) in str(e):
             raise
-        raise ValueError(f"path: {str(path)!r} is not a readable {fmt} file "
-                         f"({type(e).__name__}: {e})") from None
+        raise UnsafeCheckpointError(f"path: {str(path)!r}: {e}") from None
+    except (*_DAMAGED, ValueError, TypeError) as e:
+        if str(e).startswith(f"path: {str(path)!r}"):   # said already
+            raise
+        raise ValueError(f"path: {str(path)!r} is not a readable {fmt} file: expected "
+                         f"{_EXPECTED[fmt]}; {_reason(e)}") from None
+
+
+def _reason(e: Exception) -> str:
+    """What a reader below said about a file, in crnn's terms."""
+    if "allow_pickle" in str(e):   # NumPy's advice names an argument crnn has not
+        return "it holds pickled Python objects, which crnn never loads"
+    return f"{type(e).__name__}: {e}"
 
 
 def _load(path, fmt) -> dict:
     if fmt == "npz":
+        with open(path, "rb") as f:
+            magic = f.read(6)
+        if not magic.startswith(b"PK"):
+            raise ValueError(f"path: {str(path)!r} is not a readable npz file: expected "
+                             f"{_EXPECTED['npz']}, got "
+                             + ("a single .npy array" if magic == b"\x93NUMPY" else
+                                "a file that is not a zip archive"))
         with np.load(path, allow_pickle=False) as f:
             arrays = {k: f[k] for k in f.files}
         tree = arrays.pop(_checkpoint.TREE_KEY, None)
         return _checkpoint.unflatten(arrays, None if tree is None else str(tree))
     if fmt == "safetensors":
-        from safetensors import SafetensorError, safe_open
+        safetensors = _safetensors("crnn.load of a .safetensors file")
+        SafetensorError, safe_open = safetensors.SafetensorError, safetensors.safe_open
         try:
             with safe_open(str(path), framework="np") as f:
                 arrays = {k: f.get_tensor(k) for k in f.keys()}
                 tree = (f.metadata() or {}).get(_checkpoint.TREE_KEY)
         except SafetensorError as e:
-            raise ValueError(f"path: {str(path)!r} is not a readable safetensors file "
-                             f"({e})") from None
+            raise ValueError(f"path: {str(path)!r} is not a readable safetensors file: "
+                             f"expected {_EXPECTED['safetensors']}; {e}") from None
         return _checkpoint.unflatten(arrays, tree)
     if fmt == "torch":
         return load_torch_checkpoint(path)
-    raise ValueError(f"path: expected a .npz, .safetensors, .pt or .pth file (or "
-                     f"format=...), got {str(path)!r}")
+    raise AssertionError(fmt)   # load checked it
 
 
 # -- PyTorch checkpoints --------------------------------------------------------
@@ -276,7 +325,7 @@ class _RestrictedUnpickler(pickle.Unpickler):
         return self.storages[key]
 
 
-def _unpickle(unpickler):
+def _unpickle(unpickler, path):
     """unpickler.load(); a damaged pickle raises ValueError, one that asks
     for what a state dict never holds UnsafeCheckpointError."""
     try:
@@ -285,8 +334,8 @@ def _unpickle(unpickler):
         raise
     except (pickle.UnpicklingError, EOFError, TypeError, IndexError, KeyError,
             AttributeError) as e:
-        raise ValueError(f"path: the checkpoint's data.pkl is damaged ({type(e).__name__}: "
-                         f"{e})") from None
+        raise ValueError(f"path: {str(path)!r}: the checkpoint's data.pkl is damaged "
+                         f"({type(e).__name__}: {e})") from None
 
 
 def load_torch_checkpoint(path) -> dict:
@@ -307,17 +356,17 @@ def load_torch_checkpoint(path) -> dict:
         if f"{prefix}/byteorder" in zf.namelist():
             order = zf.read(f"{prefix}/byteorder")[:16].strip()
             if order not in (b"little", b"big"):
-                raise ValueError(f"path: unknown byteorder record {order!r}")
+                raise ValueError(f"path: {str(path)!r}: unknown byteorder record {order!r}")
             byteorder = "<" if order == b"little" else ">"
         obj = _unpickle(_RestrictedUnpickler(io.BytesIO(zf.read(pkl[0])), zf, prefix,
-                                             byteorder))
+                                             byteorder), path)
     if not isinstance(obj, dict):
-        raise ValueError(f"path: the checkpoint holds a {type(obj).__name__}, not a state "
-                         f"dict")
+        raise ValueError(f"path: {str(path)!r}: the checkpoint holds a {type(obj).__name__}, "
+                         f"not a state dict")
     out = {}
     for k, v in obj.items():
         if not isinstance(v, np.ndarray):
-            raise ValueError(f"path: entry {k!r} of the checkpoint is a "
+            raise ValueError(f"path: {str(path)!r}: entry {k!r} of the checkpoint is a "
                              f"{type(v).__name__}, not a tensor")
         out[str(k)] = v
     return out

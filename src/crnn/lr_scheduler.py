@@ -10,7 +10,8 @@ as torch's (the same float operations in the same order)::
 
 Each has ``state_dict()`` / ``load_state_dict()``, so that a resumed run
 continues the same schedule (save it beside the optimizer's state). The
-module is also reachable as ``crnn.optim.lr_scheduler``, torch's spelling.
+module's name is ``crnn.optim.lr_scheduler``, torch's spelling
+(``from crnn.optim.lr_scheduler import StepLR`` works too).
 """
 from __future__ import annotations
 

@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import math
 import numbers
+import sys
 import warnings
 from typing import Any, Iterable
 
 import numpy as np
 
-from . import lr_scheduler  # noqa: F401  (torch's spelling: crnn.optim.lr_scheduler)
+from . import lr_scheduler
 from ._module import Parameter, aliasing_state
+
+# torch's spelling, the one crnn documents: crnn.optim.lr_scheduler, also
+# as `import crnn.optim.lr_scheduler` / `from crnn.optim.lr_scheduler import StepLR`
+sys.modules[f"{__name__}.lr_scheduler"] = lr_scheduler
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW"]
 
@@ -109,19 +114,37 @@ class Optimizer:
         self._pairs = pairs
         self.state = [dict() for _ in pairs]
         self.params = params
+        self._arrays = [p.data for p in params]   # to notice a module converted since
 
     def __getstate__(self):
         """Pickled with its modules (``pickle.dumps((model, opt))``), the
         unpickled optimizer updates the unpickled modules' buffers."""
-        return aliasing_state(self)
+        state = aliasing_state(self)
+        del state["_arrays"]
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._arrays = [p.data for p in self.params]
+
+    def _check_current(self, what: str) -> None:
+        """Refuses to act on arrays a module no longer uses (it was converted
+        to another dtype after this optimizer was built)."""
+        for p, arr in zip(self.params, self._arrays):
+            if p.data is not arr:
+                raise RuntimeError(f"{what}: parameter {p.name} was converted (module.to, "
+                                   f".double() or .float()) after this optimizer was built; "
+                                   f"build the optimizer after converting the module")
 
     def zero_grad(self) -> None:
         """Set the gradients of every parameter to zero."""
+        self._check_current("zero_grad")
         for _, g in self._pairs:
             g[...] = 0
 
     def step(self) -> None:
         """Update every parameter from its gradient, in place."""
+        self._check_current("step")
         for (p, g), st in zip(self._pairs, self.state):
             self._update(p, g, st)
 

@@ -92,6 +92,10 @@ class _Kind:
         for RNN/GRU, an (h, c) pair (or None) for LSTM. both: the pair's
         names, when a pair given must have both."""
         if not self.lstm:
+            if isinstance(value, tuple):   # an LSTM's (h, c), or a stray (h,)
+                raise TypeError(f"{name}: {_ARTICLE_KIND[self.cell]} takes one state array, "
+                                f"not a tuple (only an LSTM's state is a pair (h, c)); got "
+                                f"a tuple of {len(value)}")
             return [value]
         if value is None:
             return [None, None]
@@ -114,6 +118,34 @@ def _check_sizes(kind: _Kind, widest_input: int) -> None:
         raise ValueError(f"hidden_size: {kind.hidden_size} gives {kind.gate_size} gate rows "
                          f"(inputs up to {widest_input}), beyond the {INT_MAX} a 32-bit "
                          f"BLAS index holds")
+
+
+_ARTICLE_KIND = {_kernels.RNN_TANH: "an RNN", _kernels.RNN_RELU: "an RNN",
+                 _kernels.LSTM: "an LSTM", _kernels.GRU: "a GRU"}
+
+
+def _kind_hint(module, state_dict) -> str:
+    """What a state dict's recurrent weights say it is, when that is another
+    kind than ``module`` (an LSTM's weights for a GRU): its weight_hh has
+    G * H rows for H columns, G the gate count (or an LSTM's projection)."""
+    suffix = "_l0" if isinstance(module, RNNBase) else ""
+    w = state_dict.get(f"weight_hh{suffix}") if hasattr(state_dict, "get") else None
+    shape = tuple(np.shape(w)) if w is not None else ()
+    if len(shape) != 2 or not shape[1]:
+        return ""
+    if f"weight_hr{suffix}" in state_dict:
+        gates = 4
+    elif shape[0] % shape[1] == 0 and shape[0] // shape[1] in (1, 3, 4):
+        gates = shape[0] // shape[1]
+    else:
+        return ""
+    if gates == _kernels.GATES[module._kind.cell]:
+        return ""
+    kind = {1: "RNN", 3: "GRU", 4: "LSTM"}[gates] + ("" if suffix else "Cell")
+    return (f"the weights look like {'an' if kind[0] in 'RL' else 'a'} {kind}'s "
+            f"(weight_hh{suffix} of shape {shape}: {gates} gate{'s' if gates > 1 else ''} "
+            f"of hidden_size {shape[0] // gates}), not {'an' if type(module).__name__[0] in 'RL' else 'a'} "
+            f"{type(module).__name__}'s: load them into a crnn.{kind}")
 
 
 def _fitting_arguments(module, name: str, shape: tuple) -> dict:
@@ -296,6 +328,9 @@ class RNNBase(Module):
 
     def _fitting_arguments(self, name, shape):
         return _fitting_arguments(self, name, shape)
+
+    def _state_dict_hint(self, state_dict):
+        return _kind_hint(self, state_dict)
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
@@ -751,6 +786,9 @@ class RNNCellBase(Module):
 
     def _fitting_arguments(self, name, shape):
         return _fitting_arguments(self, name, shape)
+
+    def _state_dict_hint(self, state_dict):
+        return _kind_hint(self, state_dict)
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"

@@ -1,4 +1,4 @@
-"""ONNX in and out, without torch (needs ``pip install ".[onnx]"``).
+"""ONNX in and out, without torch (needs ``pip install onnx``).
 
     crnn.onnx.export(module, "model.onnx", initial_state=False, lengths=False)
     model = crnn.onnx.load("model.onnx")   # an OnnxModel: its crnn modules, callable
@@ -23,13 +23,16 @@ callable that runs the whole graph on them (``outputs = model(x, h0)``).
 What crnn cannot compute exactly is refused with an ``OnnxError`` naming
 the node and attribute: peepholes, ``clip``, other activations,
 ``input_forget``, GRU ``linear_before_reset=0``, operators outside the
-glue. External data is read only from files inside the model's folder.
+glue. What ``export`` writes loads back, the ``Scan`` of an LSTM with
+projections included: that graph is read as a whole (the LSTM rebuilt
+from its weights must export to the very same graph). External data is
+read only from files inside the model's folder.
 """
 try:
     import onnx  # noqa: F401
 except ImportError as e:
-    raise ImportError('crnn.onnx needs the onnx package: pip install "crnn[onnx]" (or '
-                      '".[onnx]" from a source tree)') from e
+    from .._extras import missing
+    raise missing("crnn.onnx", "onnx", e) from e
 
 from ._export import export
 from ._load import OnnxError, OnnxModel, load

@@ -68,6 +68,14 @@ class _Graph:
 def export(module, path, *, initial_state=False, lengths=False) -> onnx.ModelProto:
     """Writes ``module`` (a crnn layer or cell) to ``path`` as an ONNX model
     and returns it. See the package docstring for inputs and outputs."""
+    model = build(module, initial_state=initial_state, lengths=lengths)
+    onnx.checker.check_model(model, full_check=True)
+    onnx.save(model, str(path))
+    return model
+
+
+def build(module, *, initial_state=False, lengths=False) -> onnx.ModelProto:
+    """The ONNX model of ``module`` that ``export`` writes (unchecked)."""
     from ..rnn import RNNBase, RNNCellBase
     op_of(module)
     if isinstance(module, RNNBase):
@@ -80,10 +88,7 @@ def export(module, path, *, initial_state=False, lengths=False) -> onnx.ModelPro
         _cell(g, module, bool(initial_state))
     else:
         raise TypeError(f"module: expected a crnn layer or cell, got {type(module).__name__}")
-    model = g.model(repr(module))
-    onnx.checker.check_model(model, full_check=True)
-    onnx.save(model, str(path))
-    return model
+    return g.model(repr(module))
 
 
 def _state_names(module):

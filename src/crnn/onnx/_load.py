@@ -4,6 +4,7 @@ against the bytes that hold it before it is read."""
 from __future__ import annotations
 
 import os
+import types
 from collections.abc import Sequence
 
 import numpy as np
@@ -13,6 +14,7 @@ from onnx import TensorProto, helper
 from ..io import OnnxError
 from . import _glue
 from ._recurrent import build_module, run_node
+from ._scan import load_projected_lstm
 
 # a protobuf message cannot be larger; weights beyond go to external data
 MAX_FILE_BYTES = (1 << 31) - 1
@@ -264,6 +266,12 @@ def load(path) -> OnnxModel:
         raise OnnxError("graph: sparse initializers are not read by crnn")
     values = {t.name: to_array(t, folder, f"initializer {t.name!r}") for t in g.initializer}
     _check_defined(g, values)
+    inputs = [v.name for v in g.input if v.name not in values]
+    if any(node.op_type == "Scan" for node in g.node):   # crnn's projected LSTM
+        module, run = load_projected_lstm(model, values, f"path: {path!r}")
+        names = types.SimpleNamespace(input=inputs, output=[v.name for v in g.output])
+        return OnnxModel(inputs, names.output, [_Step(names, repr(module), run)], [module],
+                         {})
     modules, steps = [], []
     for i, node in enumerate(g.node):
         step = _node_step(node, i, folder, values, modules)
@@ -271,5 +279,4 @@ def load(path) -> OnnxModel:
             steps.append(step)
     if not modules:
         raise OnnxError(f"path: {path!r} holds no RNN, LSTM or GRU node")
-    inputs = [v.name for v in g.input if v.name not in values]
     return OnnxModel(inputs, [v.name for v in g.output], steps, modules, values)
