@@ -23,8 +23,8 @@ bridge <- function() {
       "the Python package crnn is not importable",
       if (!is.null(python)) paste0(" from the Python at ", python) else "",
       if (!is.null(reason)) paste0(" (", reason, ")") else "",
-      ". Install it into that Python (`pip install crnn`, or `pip install .` in ",
-      "crnn's source tree), or point reticulate at a Python that has it before ",
+      ". Install it into that Python (`pip install .` in crnn's source checkout, ",
+      "or `pip install crnn-*.whl` from a wheel), or point reticulate at a Python that has it before ",
       "the first call: Sys.setenv(RETICULATE_PYTHON = \"/path/to/venv/bin/python\") ",
       "or reticulate::use_virtualenv(\"/path/to/venv\")."),
       "crnn_not_available")
