@@ -17,7 +17,7 @@ test_that("crnn not importable: a crnn_not_available error saying how to install
   out <- paste(out, collapse = "\n")
   expect_match(out, "crnn_not_available crnn_error")
   expect_match(out, "the Python package crnn is not importable", fixed = TRUE)
-  expect_match(out, "pip install . ", fixed = TRUE)
+  expect_match(out, "`pip install .` in crnn's source checkout", fixed = TRUE)
   expect_match(out, "RETICULATE_PYTHON", fixed = TRUE)
   expect_match(out, "use_virtualenv", fixed = TRUE)
 })
