@@ -6,6 +6,14 @@ import crnn
 
 
 @pytest.fixture
+def restore_threads():
+    """crnn's thread count set back after the test."""
+    n = crnn.get_num_threads()
+    yield
+    crnn.set_num_threads(n)
+
+
+@pytest.fixture
 def deterministic():
     """The test runs in crnn's deterministic mode (every product on the own
     fixed-order kernels): the mode whose same-bits promises it checks."""

@@ -30,13 +30,6 @@ def count():
     _kernels.count_blas_calls(False)
 
 
-@pytest.fixture
-def restore_threads():
-    n = crnn.get_num_threads()
-    yield
-    crnn.set_num_threads(n)
-
-
 def batch(N=64, L=20, I=48, dtype=np.float32):
     return np.random.default_rng(0).standard_normal((L, N, I)).astype(dtype)
 

@@ -33,13 +33,6 @@ def isa(request):
     _kernels.select_isa(before)
 
 
-@pytest.fixture
-def restore_threads():
-    n = crnn.get_num_threads()
-    yield
-    crnn.set_num_threads(n)
-
-
 def make(kind, rng, dtype, bidirectional=None, **kw):
     """A random stacked layer in eval mode (sizes wide enough for several
     register blocks and their tails)."""

@@ -11,13 +11,6 @@ import crnn
 from crnn import _threads
 
 
-@pytest.fixture
-def restore_threads():
-    n = crnn.get_num_threads()
-    yield
-    crnn.set_num_threads(n)
-
-
 @pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
 def test_parallel_directions_match_serial(kind, restore_threads):
     rng = np.random.default_rng(0)
