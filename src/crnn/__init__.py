@@ -17,6 +17,7 @@ from ._threads import get_num_threads, set_num_threads
 from ._config import show_config
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 from .quantize import quantize
+from ._frozen import Frozen, freeze
 
 __version__ = "0.1.0"
 
@@ -25,4 +26,4 @@ __all__ = ["Module", "Parameter", "Linear", "MSELoss", "CrossEntropyLoss", "opti
            "LSTMCell", "GRUCell", "RNNCellBase", "manual_seed", "set_num_threads",
            "get_num_threads", "show_config", "__version__", "lr_scheduler",
            "StateDictKeyError", "ParameterShapeError", "UnsafeCheckpointError",
-           "UnsaveableError", "OnnxError", "LayoutMismatchError", "quantize"]
+           "UnsaveableError", "OnnxError", "LayoutMismatchError", "quantize", "freeze", "Frozen"]
