@@ -179,6 +179,9 @@ def test_the_source_module_changing_afterwards_has_no_effect():
     m.bias_ih.data += 1
     m.load_state_dict({k: v * 2 for k, v in m.state_dict().items()})
     assert_same_bits(frozen_steps(f, xs), want)
+    copy_of = f.module                  # a copy, writable, changing nothing in f
+    copy_of.weight_hh.data[...] = 1
+    assert_same_bits(frozen_steps(crnn.freeze(f.module), xs), want)
     assert "private copy" in repr(f) and "no effect" in repr(f)
     assert "no effect" in crnn.freeze.__doc__ and "private copy" in crnn.Frozen.__doc__
 

@@ -30,12 +30,14 @@ from .utils.rnn import PackedSequence
 __all__ = ["freeze", "Frozen"]
 
 
-def _clone(module):
-    """A private copy of module, in eval mode, its weights read-only."""
+def _clone(module, read_only=True):
+    """A private copy of module, in eval mode, its weights read-only (as a
+    frozen module keeps them)."""
     clone = pickle.loads(pickle.dumps(module, protocol=pickle.HIGHEST_PROTOCOL))
     clone.training = False
-    for p in clone.parameters():
-        p.data.flags.writeable = False
+    if read_only:
+        for p in clone.parameters():
+            p.data.flags.writeable = False
     return clone
 
 
@@ -281,9 +283,9 @@ class Frozen(_kernels.FrozenCore):
     # -- as the module it came from ----------------------------------------
     @property
     def module(self):
-        """A copy of the module the weights came from (changing it changes
-        nothing here)."""
-        return _clone(self._module)
+        """A copy of the module the weights came from, in eval mode
+        (changing it changes nothing here)."""
+        return _clone(self._module, read_only=False)
 
     def state_dict(self) -> dict:
         """The weights, as the module's ``state_dict()``."""
@@ -293,8 +295,6 @@ class Frozen(_kernels.FrozenCore):
         """New weights (checked as the module checks them), packed now; the
         input shape stays, the carried state is zeroed."""
         clone = self.module
-        for p in clone.parameters():
-            p.data.flags.writeable = True
         keys = clone.load_state_dict(state_dict, strict)
         self._enter()
         self._leave()

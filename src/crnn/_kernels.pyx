@@ -1048,11 +1048,11 @@ cdef class FrozenCore:
         self.busy = False
 
     def __call__(self, x, hx=None, *, out=None):
-        if out is None and self.fast and self.threads == self.threads_mod._num_threads \
+        if self.fast and self.threads == self.threads_mod._num_threads \
                 and crnn_isa_active() == self.isa:
             r = self.run_plain(x, hx)
             if r is not None:
-                return r
+                return r if out is None else self._copy_out(r, out)
         return self._call(x, hx, out)
 
     def _try(self, x, hx=None):
