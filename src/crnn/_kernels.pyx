@@ -986,6 +986,9 @@ cdef class FrozenCore:
                 w = crnn_q_workspace_size(&dr.layer, &batch.batch)
             else:
                 packed = dr.packed_weights()
+                # a frozen module's weights do not change: no copy to compare
+                # with (packed_weights then returns the packing as it is)
+                dr.kept = (None,) * len(PACKED)
                 keep.append(packed)
                 self.args[i].packed = <void *>data_of(packed)
                 z = dr.sizes_of(batch)
