@@ -151,8 +151,8 @@ class Frozen(_kernels.FrozenCore):
         else:
             sshapes = tuple((S, N, f) if batched else (S, f) for f in F)
             views = [_read_only(s if batched else s[:, 0, :]) for s in states]
-            last = outs[-1][0]
-            out_view = _read_only(last if batched else last[:, 0, :])
+            final = outs[-1][0]
+            out_view = _read_only(final if batched else final[:, 0, :])
             result = (out_view, kind.join_state(views))
         self._input_shape = shape
         self._L, self._N = L, N

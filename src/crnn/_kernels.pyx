@@ -943,6 +943,7 @@ cdef class FrozenCore:
         self.args, self.lays, self.qtypes, self.work_raw = NULL, NULL, NULL, NULL
         self.n = 0
         self.bound = False
+        self.fast = False
 
     def _bind(self, tuple dirs, int D, Batch batch, tuple xshape, ptrdiff_t x_st,
               ptrdiff_t x_sn, tuple outs, tuple states, tuple nexts, tuple sshapes,
@@ -954,14 +955,32 @@ cdef class FrozenCore:
         nexts: the carried and the next state, (S, N, F) each; sshapes: the
         shape a state given by the caller has; result: what a call returns
         (views of the owned buffers)."""
+        if self.busy:
+            raise RuntimeError(_BUSY)
+        # busy while it is rebuilt: the Python it calls may let another
+        # thread in, whose call must not find the chain half built
+        self.busy = True
+        try:
+            self.bind(dirs, D, batch, xshape, x_st, x_sn, outs, states, nexts, sshapes)
+        except BaseException:
+            self.unbind()
+            raise
+        finally:
+            self.busy = False
+        self.keep = (self.keep, outs, states, nexts, dirs)
+        self.result = result
+        self.threads_mod = threads_mod
+        self.bound = True
+
+    cdef void bind(self, tuple dirs, int D, Batch batch, tuple xshape, ptrdiff_t x_st,
+                   ptrdiff_t x_sn, tuple outs, tuple states, tuple nexts,
+                   tuple sshapes) except *:
         cdef int i, j, k, d
         cdef Direction dr
         cdef crnn_sizes z
         cdef size_t need = 0, w
         cdef char *base
         cdef shim_args *a
-        if self.busy:
-            raise RuntimeError("a frozen module cannot be rebound during a call")
         self.unbind()
         self.n = len(dirs)
         self.D = D
@@ -972,7 +991,7 @@ cdef class FrozenCore:
         if self.args == NULL or self.lays == NULL or self.qtypes == NULL:
             self.unbind()
             raise MemoryError()
-        keep = [outs, states, nexts, dirs]
+        keep = []       # the packings the chain reads
         self.isa = crnn_isa_active()
         for i in range(self.n):
             dr = dirs[i]
@@ -1037,9 +1056,6 @@ cdef class FrozenCore:
                     a.cn.data = <void *>base
                     a.cn.ld = a.c0.ld = nexts[j].shape[2]
         self.keep = keep
-        self.result = result
-        self.threads_mod = threads_mod
-        self.bound = True
 
     def _enter(self):
         """Mark a call running (refused if one already is)."""
