@@ -17,13 +17,12 @@ and conversion (the same messages), then the same path.
 """
 from __future__ import annotations
 
-import copy
 import pickle
-from typing import Any
 
 import numpy as np
 
 from . import _kernels, _threads
+from ._module import Module
 from .rnn import RNNBase, RNNCellBase, _Layout
 from .utils.rnn import PackedSequence
 
@@ -345,7 +344,7 @@ def _unfreeze(module, input_shape, lock_shape, state):
     return f
 
 
-def freeze(module: RNNBase | RNNCellBase, input_shape: tuple | None = None) -> Frozen:
+def freeze(module: Module, input_shape: tuple | None = None) -> Frozen:
     """A serving object for ``module``: inference only, a frame at a time.
 
     Parameters
