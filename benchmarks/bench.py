@@ -28,8 +28,10 @@ bfloat16 and int8 (``crnn.quantize``; left out where crnn has none) against
 torch float32 and int8 dynamic (LSTM, GRU) and ONNX Runtime float32 and int8
 (its DynamicQuantizeLSTM), each library and precision in its own process:
 streaming at batch 1 (H = 256, 512, 1024), batch inference (N = 32, 64),
-cells called one frame at a time, then the models' sizes in memory and on
-file, and the output error of each quantized model against float32.
+cells and a layer called one frame at a time (the module's call, the call
+of ``crnn.freeze(module)`` and the core's own time for the frame, at each
+precision), then the models' sizes in memory and on file, and the output
+error of each quantized model against float32.
 
     python benchmarks/bench.py --serving       # the serving grid (3-4 minutes)
     python benchmarks/bench.py --serving --modes memory,accuracy   # no timing
@@ -332,7 +334,7 @@ def worker(args):
     crnn.set_num_threads(threads)
     crnn.use_deterministic_algorithms(prec == "det")
     info = {"threads": threads}
-    if lib == "crnn":
+    if lib in ("crnn", "frozen"):
         cfg = crnn.show_config("dicts")
         best = cfg["isa_best"]
         forced = "" if cfg["isa"] == best else f" (forced by CRNN_ISA; CPU's best {best})"
@@ -356,7 +358,7 @@ def worker(args):
     times = {}
     for case in selected(args):
         if args.serving:
-            f = serving_contender(case, lib, prec, threads, rng, info)
+            f = serving_contender(case, lib, prec, threads, rng, info, times)
             if f is not None:
                 times[case.name] = median_time(f, budget)
             continue
@@ -449,7 +451,8 @@ def run(args):
 # int8 dynamic (torch.ao.quantization.quantize_dynamic: LSTM and GRU, none for
 # the Elman RNN), ONNX Runtime float32 and int8 (quantize_dynamic of the LSTM
 # node into DynamicQuantizeLSTM: ONNX Runtime quantizes no GRU or RNN node).
-SERVING = ["crnn", "crnn-bf16", "crnn-int8", "torch", "torch-int8", "ort", "ort-int8"]
+SERVING = ["crnn", "crnn-bf16", "crnn-int8", "frozen", "frozen-bf16", "frozen-int8",
+           "torch", "torch-int8", "ort", "ort-int8"]
 CRNN_DTYPE = {"bf16": "bfloat16", "int8": "int8"}      # crnn.quantize's names
 TORCH_INT8 = ("LSTM", "GRU")                           # what torch quantizes
 ORT_INT8 = ("LSTM",)                                   # what ONNX Runtime quantizes
@@ -478,9 +481,11 @@ def serving_grid(kinds, quick):
         cases += [Case(kind, "stream", 1, 100, 64, H) for H in (256, 512, 1024)]
         cases += [Case(kind, "batch", N, 100, 64, 512) for N in (32, 64)
                   if kind != "RNN"]
-    cells = {"GRU": (16, 64), "LSTM": (64, 256)}
-    cases += [Case(f"{k}Cell", "frame", 1, 10 if quick else 200, *cells[k])
-              for k in kinds if k in cells]
+    # a frame at a time: cells, and a layer called one step per call
+    cells = {"GRU": [(16, 64)] + ([] if quick else [(64, 256)]),
+             "LSTM": [(64, 256)] + ([] if quick else [(64, 512, "layer")])}
+    cases += [Case(k if c[2:] else f"{k}Cell", "frame", 1, 10 if quick else 200, *c[:2])
+              for k in kinds for c in cells.get(k, [])]
     return cases
 
 
@@ -499,6 +504,11 @@ def frames(step, x, L):
     return s[0] if isinstance(s, tuple) else s
 
 
+def layer_step(m):
+    """A layer called one step per call as a cell is: (x_t, state) -> state."""
+    return lambda xt, s: m(xt[None], s)[1]
+
+
 def crnn_serve(case, m, x, prec):
     """crnn at prec: a call returning the output (frame: the last h)."""
     m.eval()
@@ -507,8 +517,39 @@ def crnn_serve(case, m, x, prec):
             return None
         m = crnn.quantize(m, dtype=CRNN_DTYPE[prec])
     if case.mode == "frame":
-        return lambda: frames(m, x, case.L)
+        step = m if case.kind.endswith("Cell") else layer_step(m)
+        return lambda: frames(step, x, case.L)
     return lambda: m(x)[0]
+
+
+def frozen_serve(case, m, x, prec, times):
+    """crnn.freeze of the module at prec, a frame at a time, its state
+    carried inside it (reset at the start of each timed call, as the others
+    start from zeros); adds the core's own time for the same frames
+    (``<case> core``: the weights packed, the core called back to back
+    without the GIL) to times."""
+    if case.mode != "frame" or not hasattr(crnn, "freeze"):
+        return None
+    m.eval()
+    if prec != "f32":
+        m = crnn.quantize(m, dtype=CRNN_DTYPE[prec])
+    f = crnn.freeze(m)
+    cell = case.kind.endswith("Cell")
+    step = (lambda xt, s: f(xt)) if cell else (lambda xt, s: f(xt[None])[1])
+
+    def run():
+        f.reset()
+        return frames(step, x, case.L)
+    run()
+    d = m._dir if cell else m._dirs[0]
+    lstm = case.kind.startswith("LSTM")
+    st = [np.zeros((1, case.H), np.float32) for _ in range(2 if lstm else 1)] + [None]
+    sn = [np.empty((1, case.H), np.float32) for _ in range(2 if lstm else 1)] + [None]
+    out = None if cell else np.empty((1, 1, case.H), np.float32)
+    core = min(d.time_forward(2000, crnn._kernels.Batch(1, 1), x[:1], st[0], st[1], out,
+                              sn[0], sn[1], use_packed=True) for _ in range(3))
+    times[f"{case.name} core"] = core * case.L
+    return run
 
 
 def torch_int8(t):
@@ -533,9 +574,11 @@ def torch_serve(case, m, x, prec):
     if prec == "int8":
         t = torch_int8(t)
 
+    step = t if case.kind.endswith("Cell") else layer_step(t)
+
     def run():
         with torch.inference_mode():
-            y = frames(t, xt, case.L) if case.mode == "frame" else t(xt)[0]
+            y = frames(step, xt, case.L) if case.mode == "frame" else t(xt)[0]
         return y.numpy()
     return run
 
@@ -607,7 +650,7 @@ def rel_error(y, ref):
     return float(np.linalg.norm(np.asarray(y, np.float64) - ref) / np.linalg.norm(ref))
 
 
-def serving_contender(case, lib, prec, threads, rng, info):
+def serving_contender(case, lib, prec, threads, rng, info, times):
     """The timed call of one contender on one serving case, after checking
     its output against crnn float32 (the same weights, the same input); None
     where the contender has no such model."""
@@ -615,6 +658,7 @@ def serving_contender(case, lib, prec, threads, rng, info):
     x = inputs(case, rng)
     notes = info.setdefault("notes", [])
     f = {"crnn": lambda: crnn_serve(case, m, x, prec),
+         "frozen": lambda: frozen_serve(case, m, x, prec, times),
          "torch": lambda: torch_serve(case, m, x, prec),
          "ort": lambda: ort_serve(case, m, x, threads, prec, notes)}[lib]()
     if f is None:
@@ -665,6 +709,9 @@ def serving_table(cases, best, threads, rounds):
         rows = [c for c in cases if c.mode == mode]
         if not rows:
             continue
+        if mode == "frame":
+            records += frame_table(rows, best, threads, rounds)
+            continue
         unit, scale = ("µs per frame", 1e6) if mode == "frame" else ("ms per call", 1e3)
         print(f"\n**{mode}**, {threads} thread(s), {unit} (best of {rounds} medians); "
               f"ratios: >1 is crnn faster, target in brackets\n")
@@ -689,6 +736,45 @@ def serving_table(cases, best, threads, rounds):
             print(f"| {name} | " + " | ".join(cells + ratios) + " |")
             records.append(dict(asdict(case), name=case.name, threads=threads,
                                 **{f"{w}_s": v for w, v in t.items() if v is not None}))
+    return records
+
+
+def frame_table(rows, best, threads, rounds):
+    """The frame cases: per precision the module's call, the frozen call
+    (crnn.freeze) and the core's own time, then the peers; µs per frame."""
+    cols = [("crnn", "module f32"), ("frozen", "frozen f32"), ("core", "core f32"),
+            ("crnn-bf16", "module bf16"), ("frozen-bf16", "frozen bf16"),
+            ("core-bf16", "core bf16"), ("crnn-int8", "module int8"),
+            ("frozen-int8", "frozen int8"), ("core-int8", "core int8"),
+            ("torch", "torch f32"), ("torch-int8", "torch int8"),
+            ("ort", "ORT f32"), ("ort-int8", "ORT int8")]
+    print(f"\n**frame**, {threads} thread(s), µs per frame (batch 1, one step per call, "
+          f"the state carried; best of {rounds} medians); core: the C core's own time "
+          f"for the frame, called back to back\n")
+    print("| case | " + " | ".join(h for _, h in cols) + " | ORT f32 / frozen f32 (≥1.7) "
+          "| frozen f32 − core (≤5) | frozen int8 − core (≤5) | module / frozen f32 |")
+    print("|---" * (len(cols) + 5) + "|")
+    records = []
+    for case in rows:
+        t = {}
+        for who, _ in cols:
+            if who.startswith("core"):
+                src = who.replace("core", "frozen")
+                t[who] = best.get((src, f"{case.name} core"))
+            else:
+                t[who] = best.get((who, case.name))
+        us = {w: None if v is None else v * 1e6 / case.L for w, v in t.items()}
+        cells = [f"{us[w]:.3g}" if us[w] is not None else "—" for w, _ in cols]
+
+        def minus(a, b):
+            return f"{us[a] - us[b]:.1f}" if us[a] is not None and us[b] is not None else "—"
+        ratios = [_ratio(t["ort"], t["frozen"]), minus("frozen", "core"),
+                  minus("frozen-int8", "core-int8"), _ratio(t["crnn"], t["frozen"])]
+        name = (f"{case.kind}({case.I}, {case.H})" if case.kind.endswith("Cell") else
+                f"{case.kind}({case.I}, {case.H}), one step per call")
+        print(f"| {name} | " + " | ".join(cells + ratios) + " |")
+        records.append(dict(asdict(case), name=case.name, threads=threads,
+                            **{f"{w}_s": v for w, v in t.items() if v is not None}))
     return records
 
 
@@ -827,6 +913,7 @@ def run_serving(args):
     """The serving cases: timed ones per thread count, then model sizes and
     accuracy (computed in this process, after every timed worker is done)."""
     have = peers_available()
+    have["frozen"] = hasattr(crnn, "freeze")
     modes = args.modes.split(",") if args.modes else SERVING_MODES
     who_all = [w for w in SERVING if have[split_who(w)[0]]]
     print(f"crnn {crnn.__version__}; CPU: {cpu_name()}")
@@ -835,7 +922,10 @@ def run_serving(args):
           else "CRNN_ISA unset: crnn runs the CPU's best path")
     if not crnn_quantizes():
         print("crnn int8: not available; crnn bf16: not available (no crnn.quantize)")
-        who_all = [w for w in who_all if w in ("crnn",) or not w.startswith("crnn")]
+        who_all = [w for w in who_all if w in ("crnn", "frozen") or
+                   not w.startswith(("crnn", "frozen"))]
+    if "frame" not in modes:     # crnn.freeze is timed on frames only
+        who_all = [w for w in who_all if not w.startswith("frozen")]
     print(f"contenders: {', '.join(who_all)}, each in its own process")
     if have["ort"]:
         print(f"ONNX Runtime int8 quantized with reduce_range={not cpu_has_vnni()} "

@@ -12,6 +12,9 @@ examples/streaming.py does), in eval mode:
   the L2 cache, as the Python between two calls evicts some of them;
 - overhead = total - in call: Python, validation, allocation and the
   shim; (total - core: that and the core's slowdown in situ);
+- frozen: the same frames through ``crnn.freeze(module)`` (weights packed
+  once, its state carried inside it), and frozen - core: what is left
+  above the core's time with the weights packed (``core packed``);
 - torch: torch's module on the same frame and state, in inference mode,
   on one thread (as crnn runs a batch-1 step; torch's second thread only
   costs it time here), measured last (its worker threads would otherwise
@@ -54,12 +57,13 @@ def cell_case(kind, I, H, batched, weights=None):
     def step():
         state[0] = cell(x, state[0])
 
-    def core(repeats):
+    def core(repeats, packed=False):
         s0 = [np.zeros((1, H), np.float32) for _ in range(2 if lstm else 1)] + [None]
         sn = [np.empty((1, H), np.float32) for _ in range(2 if lstm else 1)] + [None]
         return cell._dir.time_forward(repeats, _kernels.Batch(1, 1), x.reshape(1, 1, I),
-                                      s0[0], s0[1], None, sn[0], sn[1])
-    return cell, x, state, step, core
+                                      s0[0], s0[1], None, sn[0], sn[1], use_packed=packed)
+    frozen = crnn.freeze(cell)
+    return cell, x, state, step, core, lambda: frozen(x)
 
 
 def layer_case(kind, I, H):
@@ -72,13 +76,15 @@ def layer_case(kind, I, H):
     def step():
         _, state[0] = layer(x, state[0])
 
-    def core(repeats):
+    def core(repeats, packed=False):
         s0 = [np.zeros((1, H), np.float32) for _ in range(2 if lstm else 1)] + [None]
         sn = [np.empty((1, H), np.float32) for _ in range(2 if lstm else 1)] + [None]
         out = np.empty((1, 1, H), np.float32)
         return layer._dirs[0].time_forward(repeats, _kernels.Batch(1, 1), x,
-                                           s0[0], s0[1], out, sn[0], sn[1])
-    return layer, x, state, step, core
+                                           s0[0], s0[1], out, sn[0], sn[1],
+                                           use_packed=packed)
+    frozen = crnn.freeze(layer)
+    return layer, x, state, step, core, lambda: frozen(x)
 
 
 CASES = [("GRUCell(16, 64) x (1, 16)", lambda: cell_case("GRUCell", 16, 64, True)),
@@ -122,12 +128,13 @@ def main():
     calls, repeats = (200, 3) if args.quick else (5000, 9)
     rows, torch_steps = [], []
     for name, make in CASES:
-        module, x, state, step, core = make()
+        module, x, state, step, core, frozen = make()
         total = median_call(step, calls, repeats)
         _kernels.core_clock(True)
         median_call(step, calls, repeats)
         n, seconds = _kernels.core_clock(False)
-        rows.append([name, total, core(calls * repeats), seconds / n])
+        rows.append([name, total, core(calls * repeats), seconds / n,
+                     median_call(frozen, calls, repeats), core(calls * repeats, True)])
         torch_steps.append((module, x, state))
     have_torch = importlib.util.find_spec("torch") is not None
     for row, (module, x, state) in zip(rows, torch_steps):
@@ -136,11 +143,13 @@ def main():
     print(f"crnn {crnn.__version__}, kernels {_kernels.isa_active()}, "
           f"threads {crnn.get_num_threads()}; microseconds per call")
     print(f"{'case':34s} {'total':>7s} {'core':>7s} {'in call':>8s} {'overhead':>9s} "
-          f"{'(-core)':>8s} {'torch':>7s}")
-    for name, total, core_t, in_call, torch_t in rows:
+          f"{'(-core)':>8s} {'frozen':>7s} {'core packed':>12s} {'(-core)':>8s} "
+          f"{'torch':>7s}")
+    for name, total, core_t, in_call, frozen_t, packed_t, torch_t in rows:
         print(f"{name:34s} {total * 1e6:7.2f} {core_t * 1e6:7.2f} {in_call * 1e6:8.2f} "
               f"{(total - in_call) * 1e6:9.2f} {(total - core_t) * 1e6:8.2f} "
-              f"{torch_t * 1e6:7.2f}")
+              f"{frozen_t * 1e6:7.2f} {packed_t * 1e6:12.2f} "
+              f"{(frozen_t - packed_t) * 1e6:8.2f} {torch_t * 1e6:7.2f}")
 
 
 if __name__ == "__main__":

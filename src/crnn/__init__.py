@@ -19,6 +19,7 @@ from ._determinism import (are_deterministic_algorithms_enabled, deterministic,
                            use_deterministic_algorithms)
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 from .quantize import quantize
+from ._frozen import Frozen, freeze
 
 __version__ = "0.1.0"
 
@@ -27,6 +28,6 @@ __all__ = ["Module", "Parameter", "Linear", "MSELoss", "CrossEntropyLoss", "opti
            "LSTMCell", "GRUCell", "RNNCellBase", "manual_seed", "set_num_threads",
            "get_num_threads", "show_config", "__version__",
            "StateDictKeyError", "ParameterShapeError", "UnsafeCheckpointError",
-           "UnsaveableError", "OnnxError", "LayoutMismatchError", "quantize",
+           "UnsaveableError", "OnnxError", "LayoutMismatchError", "quantize", "freeze", "Frozen",
            "use_deterministic_algorithms", "are_deterministic_algorithms_enabled",
            "deterministic"]

@@ -217,6 +217,9 @@ cdef void counting_dgemm(char *ta, char *tb, int *m, int *n, int *k, double *alp
 _load_scipy_blas()
 BLAS = SCIPY_BLAS
 cdef bint deterministic = False
+# the fewest rows of a call that may reach BLAS in the default mode (the
+# core's CRNN_BLAS_ROWS, common.h)
+BLAS_ROWS = 16
 
 
 def set_deterministic(bint mode):
@@ -952,3 +955,296 @@ def sizes(int cell, size_t input_size, size_t hidden_size, size_t proj_size,
     layer.reverse = 0
     raise_status(crnn_buffer_sizes(&layer, &b.batch, &z), "sizes")
     return named(&z)
+
+
+# -- crnn.freeze: a serving object's one-frame path ---------------------------
+from libc.string cimport memcpy
+
+cdef object NDARRAY = np.ndarray
+
+
+cdef inline bint plain_buffer(Py_buffer *v, int ndim, const Py_ssize_t *shape,
+                              char fmt, Py_ssize_t item) noexcept:
+    """v is a C-contiguous, aligned buffer of the call's real type and of
+    this exact shape (a few comparisons: the frozen call's whole check)."""
+    cdef int i
+    cdef Py_ssize_t expect = item
+    if v.format == NULL or v.format[0] != fmt or v.format[1] != 0 or v.itemsize != item \
+            or v.ndim != ndim or (<size_t>v.buf) % item:
+        return False
+    for i in range(ndim - 1, -1, -1):
+        if v.shape[i] != shape[i] or (shape[i] > 1 and v.strides[i] != expect):
+            return False
+        expect *= shape[i]
+    return True
+
+
+cdef inline char *data_of(object arr):
+    return <char *><size_t>arr.__array_interface__["data"][0]
+
+
+cdef class FrozenCore:
+    """The fixed-shape chain of a frozen module (``crnn.freeze``): every
+    layer-direction's core arguments prepared once — weights packed once,
+    outputs and the next state in buffers it owns, one workspace — so that
+    a call checks the input (and a state given) against the fixed shape in
+    C and runs the whole chain in one stretch without the GIL, then copies
+    the next state into the carried one. Anything else (another shape,
+    dtype, layout, a thread count whose plan splits the work, a changed
+    instruction set) goes to the Python layer's ``_call``."""
+    cdef int n, D, nstates, xndim
+    cdef shim_args *args
+    cdef crnn_layer *lays
+    cdef int *qtypes
+    cdef Batch batch
+    cdef void *work_raw
+    cdef bint dbl
+    cdef char fmt
+    cdef Py_ssize_t item
+    cdef Py_ssize_t xshape[4]
+    cdef ptrdiff_t x_st, x_sn
+    cdef int sndim[2]
+    cdef Py_ssize_t sshape[2][4]
+    cdef char *cur[2]
+    cdef char *nxt[2]
+    cdef size_t sbytes[2]
+    cdef size_t sstep[2]
+    cdef object keep
+    cdef object result
+    cdef object threads_mod
+    cdef crnn_isa isa
+    cdef bint busy
+    cdef public bint fast         # the Python layer's verdict: the plan is one piece
+    cdef public int threads       # the thread count that verdict is for
+    cdef readonly bint bound
+
+    def __cinit__(self, *args, **kwargs):
+        self.args = NULL
+        self.lays = NULL
+        self.qtypes = NULL
+        self.work_raw = NULL
+        self.busy = False
+        self.bound = False
+        self.fast = False
+        self.n = 0
+
+    def __dealloc__(self):
+        self.unbind()
+
+    cdef void unbind(self) noexcept:
+        free(self.args)
+        free(self.lays)
+        free(self.qtypes)
+        free(self.work_raw)
+        self.args, self.lays, self.qtypes, self.work_raw = NULL, NULL, NULL, NULL
+        self.n = 0
+        self.bound = False
+        self.fast = False
+
+    def _bind(self, tuple dirs, int D, Batch batch, tuple xshape, ptrdiff_t x_st,
+              ptrdiff_t x_sn, tuple outs, tuple states, tuple nexts, tuple sshapes,
+              object result, object threads_mod):
+        """Prepare the chain. dirs: the layer-directions (k * D + d); x: the
+        caller's input of shape xshape, C-contiguous, the kernels reading it
+        with strides (x_st, x_sn) elements; outs: per layer (array, st, sn,
+        P), direction d's output at P * d elements into the array; states,
+        nexts: the carried and the next state, (S, N, F) each; sshapes: the
+        shape a state given by the caller has; result: what a call returns
+        (views of the owned buffers)."""
+        if self.busy:
+            raise RuntimeError(_BUSY)
+        # busy while it is rebuilt: the Python it calls may let another
+        # thread in, whose call must not find the chain half built
+        self.busy = True
+        try:
+            self.bind(dirs, D, batch, xshape, x_st, x_sn, outs, states, nexts, sshapes)
+        except BaseException:
+            self.unbind()
+            raise
+        finally:
+            self.busy = False
+        self.keep = (self.keep, outs, states, nexts, dirs)
+        self.result = result
+        self.threads_mod = threads_mod
+        self.bound = True
+
+    cdef void bind(self, tuple dirs, int D, Batch batch, tuple xshape, ptrdiff_t x_st,
+                   ptrdiff_t x_sn, tuple outs, tuple states, tuple nexts,
+                   tuple sshapes) except *:
+        cdef int i, j, k, d
+        cdef Direction dr
+        cdef crnn_sizes z
+        cdef size_t need = 0, w
+        cdef char *base
+        cdef shim_args *a
+        self.unbind()
+        self.n = len(dirs)
+        self.D = D
+        self.batch = batch
+        self.args = <shim_args *>malloc(self.n * sizeof(shim_args))
+        self.lays = <crnn_layer *>malloc(self.n * sizeof(crnn_layer))
+        self.qtypes = <int *>malloc(self.n * sizeof(int))
+        if self.args == NULL or self.lays == NULL or self.qtypes == NULL:
+            self.unbind()
+            raise MemoryError()
+        keep = []       # the packings the chain reads
+        self.isa = crnn_isa_active()
+        for i in range(self.n):
+            dr = dirs[i]
+            self.args[i] = dr.params
+            self.lays[i] = dr.layer
+            self.qtypes[i] = dr.qtype
+            if i == 0:
+                self.dbl = dr.dbl
+            if dr.qtype:
+                self.args[i].packed = <void *>dr.qpacked
+                w = crnn_q_workspace_size(&dr.layer, &batch.batch)
+            else:
+                packed = dr.packed_weights()
+                # a frozen module's weights do not change: no copy to compare
+                # with (packed_weights then returns the packing as it is)
+                dr.kept = (None,) * len(PACKED)
+                keep.append(packed)
+                self.args[i].packed = <void *>data_of(packed)
+                z = dr.sizes_of(batch)
+                w = z.workspace[CRNN_PASS_INFERENCE] - z.panels
+            need = max(need, w)
+        self.item = 8 if self.dbl else 4
+        self.fmt = b"d"[0] if self.dbl else b"f"[0]
+        self.work_raw = malloc(need * self.item + 64)
+        if self.work_raw == NULL:
+            self.unbind()
+            raise MemoryError(f"work: cannot allocate {need} elements")
+        self.nstates = len(states)
+        for j in range(self.nstates):
+            self.cur[j] = data_of(states[j])
+            self.nxt[j] = data_of(nexts[j])
+            self.sbytes[j] = states[j].nbytes
+            self.sstep[j] = states[j].nbytes // self.n
+            self.sndim[j] = len(sshapes[j])
+            for k in range(self.sndim[j]):
+                self.sshape[j][k] = sshapes[j][k]
+        self.xndim = len(xshape)
+        for k in range(self.xndim):
+            self.xshape[k] = xshape[k]
+        self.x_st, self.x_sn = x_st, x_sn
+        for i in range(self.n):
+            a = &self.args[i]
+            k, d = i // D, i % D
+            a.work = aligned(self.work_raw)
+            a.reserve = NULL
+            if k > 0:
+                arr, st, sn, P = outs[k - 1]
+                a.x.data = <void *>data_of(arr)
+                a.x.st, a.x.sn = st, sn
+            arr, st, sn, P = outs[k]
+            a.out.data = NULL
+            if arr is not None:
+                base = data_of(arr)
+                a.out.data = <void *>(base + d * <size_t>P * self.item)
+            a.out.st, a.out.sn = st, sn
+            for j in range(self.nstates):
+                base = self.nxt[j] + i * self.sstep[j]
+                if j == 0:
+                    a.hn.data = <void *>base
+                    a.hn.ld = a.h0.ld = nexts[j].shape[2]
+                else:
+                    a.cn.data = <void *>base
+                    a.cn.ld = a.c0.ld = nexts[j].shape[2]
+        self.keep = keep
+
+    def _enter(self):
+        """Mark a call running (refused if one already is)."""
+        if self.busy:
+            raise RuntimeError(_BUSY)
+        self.busy = True
+
+    def _leave(self):
+        self.busy = False
+
+    def __call__(self, x, hx=None, *, out=None):
+        # (a call that may reach BLAS takes the module's path, which holds
+        # SciPy's OpenBLAS to one thread meanwhile)
+        if self.fast and self.threads == self.threads_mod._num_threads \
+                and crnn_isa_active() == self.isa \
+                and (deterministic or crnn_rows(&self.batch.batch) < BLAS_ROWS):
+            r = self.run_plain(x, hx)
+            if r is not None:
+                return r if out is None else self._copy_out(r, out)
+        return self._call(x, hx, out)
+
+    def _try(self, x, hx=None):
+        """The call on the chain if x and hx are plain arrays of the fixed
+        shapes, else None."""
+        if not self.bound:
+            return None
+        return self.run_plain(x, hx)
+
+    cdef object run_plain(self, object x, object hx):
+        cdef Py_buffer xv
+        cdef Py_buffer hv[2]
+        cdef int nh = 0, i, j
+        cdef char *h0[2]
+        cdef crnn_status st = CRNN_OK
+        cdef object parts
+        cdef crnn_blas bl = BLAS
+        if type(x) is not NDARRAY:
+            return None
+        if hx is not None:
+            if self.nstates == 1:
+                parts = (hx,)
+            elif type(hx) is tuple and len(<tuple>hx) == 2:
+                parts = hx
+            else:
+                return None
+            for j in range(self.nstates):
+                if type(parts[j]) is not NDARRAY:
+                    return None
+        if self.busy:
+            raise RuntimeError(_BUSY)
+        PyObject_GetBuffer(x, &xv, PyBUF_STRIDES | PyBUF_FORMAT)
+        try:
+            if not plain_buffer(&xv, self.xndim, self.xshape, self.fmt, self.item):
+                return None
+            for j in range(self.nstates):
+                h0[j] = self.cur[j]
+            if hx is not None:
+                for j in range(self.nstates):
+                    PyObject_GetBuffer(parts[j], &hv[j], PyBUF_STRIDES | PyBUF_FORMAT)
+                    nh += 1
+                    if not plain_buffer(&hv[j], self.sndim[j], self.sshape[j], self.fmt,
+                                        self.item):
+                        return None
+                    h0[j] = <char *>hv[j].buf
+            self.busy = True
+            for i in range(self.D):
+                self.args[i].x.data = xv.buf
+                self.args[i].x.st, self.args[i].x.sn = self.x_st, self.x_sn
+            for i in range(self.n):
+                self.args[i].h0.data = <void *>(h0[0] + i * self.sstep[0])
+                if self.nstates == 2:
+                    self.args[i].c0.data = <void *>(h0[1] + i * self.sstep[1])
+            with nogil:
+                for i in range(self.n):
+                    if self.qtypes[i]:
+                        st = shim_q_forward(&bl, &self.lays[i], &self.batch.batch,
+                                            &self.args[i])
+                    else:
+                        st = shim_forward(self.dbl, &bl, &self.lays[i], &self.batch.batch,
+                                          &self.args[i])
+                    if st != CRNN_OK:
+                        break
+                if st == CRNN_OK:
+                    for j in range(self.nstates):
+                        memcpy(self.cur[j], self.nxt[j], self.sbytes[j])
+            self.busy = False
+        finally:
+            PyBuffer_Release(&xv)
+            for j in range(nh):
+                PyBuffer_Release(&hv[j])
+        raise_status(st)
+        return self.result
+
+
+_BUSY = ("a frozen module serves one call at a time: another thread is calling it; "
+         "give each thread its own (copy.copy(frozen) shares the packed weights)")

@@ -22,11 +22,20 @@ from ._threads import blas_held, get_num_threads, run_all
 # work (flops) of one piece from which handing it to another thread pays
 # (the hand-over costs ~0.05 ms)
 PARALLEL_FLOPS = 4e6
-# a layer whose widest step's recurrent product has fewer multiply-adds
-# gets no helper: measured on 2 cores, the hand-overs cost about what
-# sharing saves at 64K (an LSTM of 128 at batch 1) and pay from 128K on
-# (the core shares products from 32K on once it has a helper)
-TEAM_MIN = 131072
+# a layer gets a helper (a Team) only where a step's work, measured in
+# float32 multiply-adds' time (step_cost), is at least TEAM_MIN: below it
+# the two hand-overs of every step cost what sharing saves, and a second
+# thread made the call slower. Measured on 2 cores (Zen 4, its AVX-512 and
+# forced AVX2 paths; batch 1, 100 steps), 1 thread -> 2 with a helper:
+# Elman H=512 float32 (cost 309K) 1.19 -> 1.36 ms, int8 Elman H=1024
+# (271K) 1.26 -> 1.44, GRU H=256 float32 (266K) 0.90 -> 1.07 on AVX-512;
+# bfloat16 LSTM H=256 (206K) 0.77 -> 0.91; and it pays from LSTM H=256
+# float32 (355K: 1.37 -> 0.89) and int8 LSTM H=512 (364K: 1.40 -> 0.83)
+TEAM_MIN = 330_000
+# the gate arithmetic after the product, per gate output (a sigmoid or
+# tanh and the state update), in float32 multiply-adds' time: the same
+# weights make a longer step for LSTM (4 gates a unit) than for Elman (1)
+GATE_COST = 90
 
 
 class LayerShape(NamedTuple):
@@ -45,16 +54,15 @@ class LayerShape(NamedTuple):
 
 # cost of a multiply-add relative to float32's, by weight type, as far as
 # handing work to another thread goes: int8 products sum four per
-# instruction and read a quarter of the bytes, and at batch 1 a helper
-# pays for them from a step's weights of 1 MB on (TEAM_MIN / 0.125: LSTM
-# H=512 and Elman H=1024 gained 35-40% on 2 cores, GRU H=512 lost 15%);
-# the bfloat16 ones widen in registers and sum in float32, and a helper
-# pays about where it does for float32
+# instruction and read a quarter of the bytes; the bfloat16 ones widen in
+# registers and sum in float32 (used for the work of a piece, flops)
 COST = {0: 1.0, _kernels.QINT8: 0.125, _kernels.QBF16: 1.0}
+# the time of a multiply-add in a batch-1 step, relative to float32's, by
+# weight type (step_cost): fitted to the 1-thread times of Elman, LSTM and
+# GRU at H = 256 to 1024 (a step reads every weight once: int8 and
+# bfloat16 read fewer bytes, but quantizing the input and widening cost)
+STEP_COST = {0: 1.0, _kernels.QINT8: 0.17, _kernels.QBF16: 0.43}
 
-# the fewest rows with which a float call may reach BLAS in the default
-# mode (the core's CRNN_BLAS_ROWS, common.h)
-BLAS_MIN_ROWS = 16
 
 
 class LayerPlan(NamedTuple):
@@ -73,6 +81,12 @@ def flops(s: LayerShape) -> float:
     backward, ~3x the forward)."""
     f = 2.0 * s.rows * s.gate_size * (s.input_size + s.out_size) * COST[s.qtype]
     return f * (3 if s.training else 1)
+
+
+def step_cost(s: LayerShape) -> float:
+    """One step's work in float32 multiply-adds' time: the recurrent
+    product and the gate arithmetic (what a helper would share)."""
+    return s.batch * s.gate_size * (s.out_size * STEP_COST[s.qtype] + GATE_COST)
 
 
 def _slices(n: int, parts: int):
@@ -99,9 +113,9 @@ def _plan(s: LayerShape, threads: int, blas: bool = False) -> LayerPlan:
     pieces = tuple((d, sl) for d in range(s.directions) for sl in slices)
     parallel = len(pieces) > 1 and work / len(slices) >= PARALLEL_FLOPS
     team = (len(pieces) == 1 and threads >= 2 and s.steps >= 2 and work >= PARALLEL_FLOPS
-            and s.batch * s.gate_size * s.out_size * COST[s.qtype] >= TEAM_MIN)
+            and step_cost(s) >= TEAM_MIN)
     return LayerPlan(pieces, parallel, team,
-                     blas and s.qtype == 0 and s.rows >= BLAS_MIN_ROWS)
+                     blas and s.qtype == 0 and s.rows >= _kernels.BLAS_ROWS)
 
 
 def run(p: LayerPlan, piece: Callable) -> None:
