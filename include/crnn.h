@@ -6,7 +6,7 @@
  *
  * C99. No Python, no allocation, no printing: the caller hands in every
  * buffer (sized by the query functions below) and, optionally, the BLAS
- * routines to use (crnn_blas): the core links no BLAS.
+ * routines to use (crnn_blas): the core does not link a BLAS.
  *
  * Conventions
  *  - Typed entry points come in pairs, BLAS style: crnn_s_* (float) and
@@ -90,7 +90,7 @@ CRNN_API int crnn_version_number(void);
  * its OS) supports: AVX-512 (F, VL, DQ, BW) or AVX2 with FMA on x86-64,
  * else the portable kernels (SSE2 on x86-64, NEON on aarch64, plain C
  * elsewhere). Results are bit-identical within one instruction set, for
- * any batch, chunking of a sequence or threads when no BLAS is injected
+ * any batch, chunking of a sequence or threads when BLAS is not injected
  * (crnn_blas); they may differ in the last bits between two.
  */
 typedef enum crnn_isa {
