@@ -134,11 +134,14 @@ typedef struct crnn_team crnn_team;
  * sgemm / dgemm: a Fortran BLAS gemm for float / double (OpenBLAS's
  * sgemm_, SciPy's scipy.linalg.cython_blas, MKL, the reference BLAS), or
  * NULL. Given one, the core calls it for the products over a whole
- * sequence, where a tuned gemm pays: a forward's input projections x W_ih^T
- * over all steps (in blocks of 16 rows or more) and backward's dX = dA W_ih,
- * dW_ih += dA^T x, dW_hh += dA^T h and dW_hr after the time loop; on the
- * portable kernels (CRNN_ISA_GENERIC: no own SIMD kernels for this CPU)
- * also the per-step recurrent products of 16 rows or more. The per-step
+ * sequence: a forward's input projections x W_ih^T over all steps and
+ * backward's dX = dA W_ih, dW_ih += dA^T x, dW_hh += dA^T h and dW_hr
+ * after the time loop, where it measured at least as fast as the core's
+ * own kernels: on the portable kernels (CRNN_ISA_GENERIC: no own SIMD
+ * kernels for this CPU) from 16 rows on, and there also the per-step
+ * recurrent products of 16 rows or more; on AVX2 / AVX-512, whose own
+ * kernels run these products at the GEMM floor, only wide ones (at least
+ * 512 rows, 512 outputs, 128 inputs and 2^26 multiply-adds). The per-step
  * products on AVX2 / AVX-512 and every call of fewer rows (a stream's
  * frame) stay on the core's own kernels, fused with the gate math.
  * Calls are made from the calling thread (and the team's helper, each on

@@ -34,11 +34,18 @@ def batch(N=64, L=20, I=48, dtype=np.float32):
     return np.random.default_rng(0).standard_normal((L, N, I)).astype(dtype)
 
 
+# wide enough that every instruction set hands BLAS the products over the
+# whole batch (the core's rule, common.h: on AVX2 / AVX-512 at least 512
+# rows and gate outputs, 128 inputs and 2^26 multiply-adds)
+WIDE = {"RNN": 512, "LSTM": 128, "GRU": 192}
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
 def test_default_mode_calls_blas(count, kind, dtype):
-    m = getattr(crnn, kind)(48, 40, dtype=dtype, seed=0)
-    x = batch(dtype=dtype)
+    H = WIDE[kind]
+    m = getattr(crnn, kind)(128, H, dtype=dtype, seed=0)
+    x = batch(L=40, I=128, dtype=dtype)     # each of 2 threads' batch halves wide enough
     assert not crnn.are_deterministic_algorithms_enabled()
     count()
     m.eval()(x)
@@ -46,18 +53,28 @@ def test_default_mode_calls_blas(count, kind, dtype):
     m.train()
     m(x)
     count()
-    m.backward(np.ones((20, 64, 40), dtype))
+    m.backward(np.ones((40, 64, H), dtype))
     assert count() >= 3, "backward's dX, dW_ih and dW_hh go to BLAS"
 
 
+def test_small_products_stay_on_the_own_kernels_where_they_are_faster(count):
+    """A stream (batch 1, 100 steps) is too few rows for BLAS on the AVX2 and
+    AVX-512 kernels; the portable ones hand BLAS anything of 16 rows."""
+    m = crnn.LSTM(64, 256, seed=0).eval()
+    count()
+    m(batch(N=1, L=100, I=64))
+    calls = count()
+    assert (calls > 0) == (_kernels.isa_active() == "generic"), calls
+
+
 def test_deterministic_mode_calls_none(count):
-    m = crnn.LSTM(48, 40, num_layers=2, bidirectional=True, seed=0)
-    x = batch()
+    m = crnn.LSTM(128, 128, num_layers=2, bidirectional=True, seed=0)
+    x = batch(I=128)
     with crnn.deterministic():
         assert crnn.are_deterministic_algorithms_enabled()
         count()
         m(x)
-        m.backward(np.ones((20, 64, 80), np.float32))
+        m.backward(np.ones((20, 64, 256), np.float32))
         assert count() == 0
     assert not crnn.are_deterministic_algorithms_enabled()
     crnn.use_deterministic_algorithms(True)
@@ -142,7 +159,7 @@ def test_scipy_openblas_held_to_one_thread_and_set_back():
                 seen.append(lib.get_num_threads())
             seen.append(lib.get_num_threads())
         assert seen == [1, 1, 1] and lib.get_num_threads() == 2
-        crnn.LSTM(48, 40, seed=0)(batch())
+        crnn.LSTM(128, 128, seed=0)(batch(I=128))
         assert lib.get_num_threads() == 2
     finally:
         lib.set_num_threads(before)

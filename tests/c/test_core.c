@@ -635,11 +635,12 @@ static void test_quantized(crnn_cell cell, size_t proj) {
 }
 
 /* Which products go to the injected gemm: the input projection and the
- * gradients over a batch of many rows, never a step of few rows (a
- * stream's frame), never a call without one. */
+ * gradients over a batch of many rows (wide enough for every instruction
+ * set's rule, common.h), never a step of few rows (a stream's frame),
+ * never a call without one. */
 static void test_blas_calls(void) {
-    crnn_layer ly = {CRNN_LSTM, 6, 8, 0, 0};
-    enum { I = 6, H = 8, G = 32, L = 4, N = 8 };
+    crnn_layer ly = {CRNN_LSTM, 128, 128, 0, 0};
+    enum { I = 128, H = 128, G = 512, L = 16, N = 64 };
     static float w_ih[G * I], w_hh[G * H], x[L * N * I], out[L * N * H];
     crnn_s_params w = {w_ih, w_hh, NULL, NULL, NULL, NULL};
     crnn_s_seq xs = {x, N * I, I}, os = {out, N * H, H};

@@ -323,17 +323,28 @@ static inline size_t crnn_panel_size(size_t n, size_t k) {
 size_t crnn_proj_rows(const crnn_batch *b, int training);
 int crnn_pack_wanted(const crnn_batch *b);
 
-/* The injected BLAS (crnn_blas.sgemm / dgemm; NULL: the own kernels
- * everywhere) takes the products over whole sequences: a forward's input
- * projections whose blocks have at least CRNN_BLAS_ROWS rows, and
- * backward's dX, dW_ih, dW_hh and dW_hr when the batch has as many rows.
- * On the portable kernels (no own SIMD kernels for the CPU) the per-step
- * recurrent products go to it too, from CRNN_BLAS_ROWS rows a step. Below
- * that a gemm's repacking of the weights at every call costs more than its
- * kernel saves (measured on the portable path, Zen 4, 1 thread: LSTM H=512
- * at batch 4 took 20 ms per 40 steps with a sgemm per step, 12 without;
- * at batch 16, 17 against 28). */
-enum { CRNN_BLAS_ROWS = 16 };
+/* Which products the injected BLAS (crnn_blas.sgemm / dgemm; NULL: the
+ * own kernels everywhere) takes: those over whole sequences of a weight W
+ * (F_out x F_in) — a forward's input projections x W_ih^T, backward's dX,
+ * dW_ih, dW_hh and dW_hr — decided once per weight and row count
+ * (linalg.inc, FN(blas_takes)), and on the portable kernels the per-step
+ * recurrent products too.
+ *  - Portable kernels (no own SIMD kernels for the CPU): from
+ *    CRNN_BLAS_ROWS rows (a block, the batch, or a step's rows). Below
+ *    that a gemm's repacking of the weights at every call costs more than
+ *    its kernel saves (measured, Zen 4, 1 thread: LSTM H=512 at batch 4
+ *    took 20 ms per 40 steps with a sgemm per step, 12 without; at batch
+ *    16, 17 against 28).
+ *  - AVX2 / AVX-512 kernels, which run these products at the GEMM floor:
+ *    only wide products, at least CRNN_BLAS_WIDE rows and F_out and
+ *    CRNN_BLAS_WIDE / 4 F_in, and CRNN_BLAS_MADDS multiply-adds (SciPy's
+ *    OpenBLAS 0.3.30, its SkylakeX kernel, Zen 4: level with the own kernel
+ *    there, 0.97-1.03 of its time over LSTM and GRU with H >= 256 at 1 and
+ *    2 threads; on narrower or smaller ones it took up to 1.15x the own
+ *    kernel's time on 1 thread (a stream of 100 rows, Elman H=256) and up
+ *    to 1.4x on 2 (Elman H=256 packed training)). */
+enum { CRNN_BLAS_ROWS = 16, CRNN_BLAS_WIDE = 512 };
+#define CRNN_BLAS_MADDS ((size_t)1 << 26)
 
 /* Where one call's buffers lie, in elements from the start of the reserve
  * (res) or of the pass's workspace (wk), indexed by the cell kind's enum
