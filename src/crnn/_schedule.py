@@ -25,13 +25,17 @@ PARALLEL_FLOPS = 4e6
 # a layer gets a helper (a Team) only where a step's work, measured in
 # float32 multiply-adds' time (step_cost), is at least TEAM_MIN: below it
 # the two hand-overs of every step cost what sharing saves, and a second
-# thread made the call slower. Measured on 2 cores (Zen 4, its AVX-512 and
-# forced AVX2 paths; batch 1, 100 steps), 1 thread -> 2 with a helper:
-# Elman H=512 float32 (cost 309K) 1.19 -> 1.36 ms, int8 Elman H=1024
-# (271K) 1.26 -> 1.44, GRU H=256 float32 (266K) 0.90 -> 1.07 on AVX-512;
-# bfloat16 LSTM H=256 (206K) 0.77 -> 0.91; and it pays from LSTM H=256
-# float32 (355K: 1.37 -> 0.89) and int8 LSTM H=512 (364K: 1.40 -> 0.83)
-TEAM_MIN = 330_000
+# thread made the call slower. Measured on 2 cores, quiet (load < 1; Zen 4,
+# its AVX-512 / forced AVX2 paths; batch 1, 100 steps, best of 3 medians),
+# time on 2 threads with a helper over 1 thread: Elman H=512 float32
+# (cost 308K) 0.56 / 0.56, int8 GRU H=512 (272K) 0.73 / 0.63, int8 Elman
+# H=1024 (270K) 0.53 / 0.54, GRU H=256 float32 (266K) 0.64 / 0.66,
+# bfloat16 LSTM H=256 (205K) 0.70 / 0.68, bfloat16 GRU H=256 (154K) 0.76 /
+# 0.89; but int8 LSTM H=256 (137K) 0.82 / 1.21 and int8 GRU H=256 (103K)
+# 1.08 / 0.86. (With the other core busy, any helper cost about 10%; an
+# AVX2-only EPYC with half the L2 measured int8 GRU H=512 1.08x slower with
+# a helper under an earlier rule: not remeasured here.)
+TEAM_MIN = 200_000
 # the gate arithmetic after the product, per gate output (a sigmoid or
 # tanh and the state update), in float32 multiply-adds' time: the same
 # weights make a longer step for LSTM (4 gates a unit) than for Elman (1)
