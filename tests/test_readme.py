@@ -82,3 +82,25 @@ def test_block_runs(tmp_path, name, code):
     r = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
                        text=True, timeout=300)
     assert r.returncode == 0, f"{name}:\n{code}\n{r.stderr}"
+
+
+def test_readme_speed_table_quotes_the_full_tables():
+    """README's small speed table copies rows of the performance page's
+    AVX-512 table (crnn, torch, ONNX Runtime at 1 and 2 threads): when the
+    tables are measured again, both change together."""
+    readme = README.read_text(encoding="utf-8")
+    section = readme[readme.index("\n## Speed\n"):]
+    rows = re.findall(r"^\| ((?:RNN|LSTM|GRU) [^|]+?) \|(.*)\|$", section, re.M)
+    assert len(rows) >= 5
+    page = (DOCS / "guide" / "performance.rst").read_text(encoding="utf-8")
+    avx512 = page[page.index("**AVX-512 path**"):page.index("**AVX2 path**")]
+    full = {}
+    for line in avx512.splitlines():
+        cells = [c.strip() for c in line.split("|")]
+        if len(cells) == 11:
+            full[cells[0]] = cells
+    for case, rest in rows:
+        quoted = [c.strip().replace("-", "—") for c in rest.split("|")]
+        assert case in full, f"README's row {case!r} is not in docs/guide/performance.rst"
+        c = full[case]
+        assert quoted == [c[1], c[2], c[3], c[6], c[7], c[8]], case
