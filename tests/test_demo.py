@@ -1,4 +1,6 @@
 """The main job's data and its quick run."""
+from pathlib import Path
+
 import numpy as np
 
 from crnn import demo
@@ -16,6 +18,11 @@ def test_quick_run_reports_figures(tmp_path):
     for key in ("one_step_rmse", "naive_one_step_rmse", "span_rmse", "naive_span_rmse"):
         assert np.isfinite(figs[key]) and figs[key] > 0
     assert abs(figs["naive_one_step_rmse"] - 1.251) < 0.01   # persistence on the data
+    # the naive forecasts' errors as the install page quotes them (no training in them)
+    install = (Path(__file__).resolve().parents[1] / "docs" / "guide" / "install.rst").read_text(
+        encoding="utf-8")
+    assert f"against {figs['naive_one_step_rmse']:.2f} for" in install
+    assert f"against {figs['naive_span_rmse']:.1f} " in install
 
 
 def test_the_forecaster_served_quantized_keeps_its_accuracy():

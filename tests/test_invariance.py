@@ -20,7 +20,7 @@ DTYPES = (np.float32, np.float64)
 
 @pytest.fixture(autouse=True)
 def deterministic_mode():
-    """These are the deterministic mode's promises (README, Guarantees)."""
+    """These are the deterministic mode's promises (docs/guide/guarantees.rst)."""
     with crnn.deterministic():
         yield
 

@@ -11,7 +11,7 @@ variable ``CRNN_DETERMINISTIC=1`` read at import, or ``with
 crnn.deterministic():``): every product on crnn's own kernels, each
 element one chain of multiply-adds in a fixed order, so a sequence's
 outputs and gradients are the same bits whatever its batch, packing,
-chunking, thread count or concurrent callers (README, Guarantees).
+chunking, thread count or concurrent callers (docs/guide/guarantees.rst).
 
 The mode is the process's (as torch's is); a call runs in the mode in
 force when it starts.
