@@ -66,7 +66,7 @@ def show_config(mode: str = "stdout") -> dict | None:
     if c["deterministic"]:
         print("mode: deterministic (every product on crnn's own kernels; no BLAS call)")
     else:
-        print("mode: default (the products over whole sequences on BLAS; "
+        print("mode: default (the wide products over whole sequences on BLAS; "
               "crnn.use_deterministic_algorithms(True) for the same bits however a "
               "sequence is batched)")
     if b:
