@@ -163,3 +163,17 @@ def test_scipy_openblas_held_to_one_thread_and_set_back():
         assert lib.get_num_threads() == 2
     finally:
         lib.set_num_threads(before)
+
+
+def test_openblas_held_only_where_a_call_may_reach_it():
+    """The hold (a few µs a call) is taken for calls with rows enough for
+    BLAS on the instruction set in use, and never in the deterministic
+    mode: a stream of 100 rows needs none on AVX2 / AVX-512."""
+    m = crnn.LSTM(64, 256, seed=0).eval()
+    lay = crnn.rnn._Layout.of_input(m, batch(N=1, L=100, I=64))
+    generic = _kernels.isa_active() == "generic"
+    assert m._plan(lay, 0, False).blas == generic
+    lay = crnn.rnn._Layout.of_input(m, batch(N=64, L=20, I=64))
+    assert m._plan(lay, 0, False).blas
+    with crnn.deterministic():
+        assert not m._plan(lay, 0, False).blas

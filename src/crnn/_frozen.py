@@ -201,8 +201,8 @@ class Frozen(_kernels.FrozenCore):
         else:
             # a call of many rows may reach BLAS: SciPy's OpenBLAS on one
             # thread meanwhile, as in the module's calls (_schedule.run)
-            blas = (not _kernels.is_deterministic() and
-                    math.prod(xu.shape[:-1]) >= _kernels.BLAS_ROWS)
+            least = _kernels.blas_rows()
+            blas = least > 0 and math.prod(xu.shape[:-1]) >= least
             with _threads.blas_held() if blas else contextlib.nullcontext():
                 result = self._try(xu, given)
                 if result is None:   # a state the module passed on as a view: made plain

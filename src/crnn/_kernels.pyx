@@ -67,6 +67,7 @@ cdef extern from "crnn.h" nogil:
     const char *crnn_version()
 
     ctypedef int crnn_isa
+    crnn_isa CRNN_ISA_GENERIC
     crnn_isa crnn_isa_best()
     crnn_isa crnn_isa_active()
     crnn_status crnn_isa_select(crnn_isa)
@@ -217,9 +218,23 @@ cdef void counting_dgemm(char *ta, char *tb, int *m, int *n, int *k, double *alp
 _load_scipy_blas()
 BLAS = SCIPY_BLAS
 cdef bint deterministic = False
-# the fewest rows of a call that may reach BLAS in the default mode (the
-# core's CRNN_BLAS_ROWS, common.h)
-BLAS_ROWS = 16
+
+
+cdef size_t blas_min_rows() noexcept:
+    """0 where no call reaches BLAS (the deterministic mode), else the
+    fewest rows of a call that may (the core's rule, common.h: its
+    CRNN_BLAS_ROWS on the portable kernels, CRNN_BLAS_WIDE on AVX2 and
+    AVX-512)."""
+    if deterministic:
+        return 0
+    return 16 if crnn_isa_active() == CRNN_ISA_GENERIC else 512
+
+
+def blas_rows():
+    """0 in the deterministic mode, else the fewest rows of a call that may
+    reach BLAS with the instruction set in use: a call of fewer needs no
+    hold on SciPy's OpenBLAS."""
+    return blas_min_rows()
 
 
 def set_deterministic(bint mode):
@@ -1167,7 +1182,7 @@ cdef class FrozenCore:
         # SciPy's OpenBLAS to one thread meanwhile)
         if self.fast and self.threads == self.threads_mod._num_threads \
                 and crnn_isa_active() == self.isa \
-                and (deterministic or crnn_rows(&self.batch.batch) < BLAS_ROWS):
+                and (blas_min_rows() == 0 or crnn_rows(&self.batch.batch) < blas_min_rows()):
             r = self.run_plain(x, hx)
             if r is not None:
                 return r if out is None else self._copy_out(r, out)

@@ -102,11 +102,11 @@ def plan(s: LayerShape, threads: int | None = None) -> LayerPlan:
     """The plan of one layer on ``threads`` threads (crnn's setting by
     default), in the mode in force (crnn.use_deterministic_algorithms)."""
     return _plan(s, get_num_threads() if threads is None else threads,
-                 not _kernels.is_deterministic())
+                 _kernels.blas_rows())
 
 
 @lru_cache(maxsize=1024)   # a stream asks the same question at every call
-def _plan(s: LayerShape, threads: int, blas: bool = False) -> LayerPlan:
+def _plan(s: LayerShape, threads: int, blas_rows: int = 0) -> LayerPlan:
     work = flops(s)
     n_slices = threads // s.directions
     if s.training or s.packed or n_slices < 2 or s.batch < 2 * n_slices or \
@@ -119,7 +119,7 @@ def _plan(s: LayerShape, threads: int, blas: bool = False) -> LayerPlan:
     team = (len(pieces) == 1 and threads >= 2 and s.steps >= 2 and work >= PARALLEL_FLOPS
             and step_cost(s) >= TEAM_MIN)
     return LayerPlan(pieces, parallel, team,
-                     blas and s.qtype == 0 and s.rows >= _kernels.BLAS_ROWS)
+                     0 < blas_rows <= s.rows and s.qtype == 0)
 
 
 def run(p: LayerPlan, piece: Callable) -> None:

@@ -460,7 +460,7 @@ class RNNBase(Module):
         """How layer k of this call runs on the threads (crnn._schedule),
         remembered per call shape: a stream asks the same at every call."""
         key = (k, lay.L, lay.N, lay.batch.rows, lay.packed is not None, training,
-               get_num_threads(), _kernels.is_deterministic())
+               get_num_threads(), _kernels.blas_rows())
         plan = self._plans.get(key)
         if plan is None:
             kind = self._kind
