@@ -10,7 +10,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 python3 -m venv "$tmp/venv"
-"$tmp/venv/bin/pip" install --quiet --upgrade pip build pytest hypothesis onnx
+"$tmp/venv/bin/pip" install --quiet --upgrade pip build pytest hypothesis onnx "setuptools>=77"
 "$tmp/venv/bin/python" -m build --sdist --outdir "$tmp/dist" "$root"
 sdist=$(ls "$tmp"/dist/crnn-*.tar.gz)
 tar -tzf "$sdist" > "$tmp/contents"
