@@ -19,13 +19,13 @@ import math
 import numbers
 from typing import Any
 
-from ._validate import check_choice, check_positive_int
+from .._validate import check_choice, check_positive_int
+from .optimizer import Optimizer
 
 __all__ = ["LRScheduler", "StepLR", "CosineAnnealingLR", "ReduceLROnPlateau"]
 
 
 def _check_optimizer(optimizer):
-    from .optim import Optimizer
     if not isinstance(optimizer, Optimizer):
         raise TypeError(f"optimizer: expected a crnn.optim optimizer, got "
                         f"{type(optimizer).__name__}")

@@ -1,4 +1,5 @@
-"""Optimizers with torch's update rules and defaults, over crnn parameters.
+"""The optimizers: the ``Optimizer`` base (parameter grouping, state dicts)
+and torch's update rules and defaults for SGD, Adam and AdamW.
 
 Parameters are grouped by the flat buffer they live in: when a module's
 parameters all take part, the update runs on its whole flat parameter and
@@ -8,18 +9,12 @@ from __future__ import annotations
 
 import math
 import numbers
-import sys
 import warnings
 from typing import Any, Iterable
 
 import numpy as np
 
-from . import lr_scheduler
-from ._module import Parameter, aliasing_state
-
-# torch's spelling, the one crnn documents: crnn.optim.lr_scheduler, also
-# as `import crnn.optim.lr_scheduler` / `from crnn.optim.lr_scheduler import StepLR`
-sys.modules[f"{__name__}.lr_scheduler"] = lr_scheduler
+from .._module import Parameter, aliasing_state
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW"]
 
