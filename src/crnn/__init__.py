@@ -7,9 +7,10 @@
     ((5, 3, 20), (2, 3, 20))
 """
 from . import io, optim, utils
-from .io import OnnxError, UnsafeCheckpointError, UnsaveableError, load, save
-from ._module import (LayoutMismatchError, Module, Parameter, ParameterShapeError,
-                      StateDictKeyError)
+from .io import load, save
+from ._errors import (LayoutMismatchError, OnnxError, ParameterShapeError,
+                      StateDictKeyError, UnsafeCheckpointError, UnsaveableError)
+from ._module import Module, Parameter
 from .linear import Linear
 from .loss import CrossEntropyLoss, MSELoss
 from ._random import manual_seed

@@ -17,15 +17,10 @@ import tempfile
 
 import numpy as np
 
+from ._errors import UnsaveableError
 from ._validate import is_tensor, tensor_to_numpy
 
 TREE_KEY = "__crnn_tree__"
-
-
-class UnsaveableError(TypeError, ValueError):
-    """A value (or key) that ``crnn.save`` cannot write; nothing was written."""
-
-    __module__ = "crnn.io"   # where users meet it (and crnn)
 
 
 def _leaf_array(value, where):

@@ -5,105 +5,23 @@ gradients in a second one; each named parameter is a pair of views into
 them. Optimizers, gradient clipping or an all-reduce can then act on one
 array (``module.flat_parameters`` / ``module.flat_gradients``).
 
-Modules and optimizers pickle (Dask ships them to worker processes so): a
-view of another array pickles as that view of the (shared) array, so that
-the named parameters of an unpickled module are again views into its flat
-buffers, and an optimizer pickled together with its modules updates them.
+Modules pickle with their parameters as views of the flat buffers
+(``_pickling``).
 """
 from __future__ import annotations
 
 import threading
-import weakref
 from collections import namedtuple
 from typing import Any, Iterator
 
 import numpy as np
 
 from . import _random
+from ._errors import ParameterShapeError, StateDictKeyError
+from ._pickling import aliasing_state, by_reference, view_of
 from ._validate import as_array, check_dtype
 
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
-
-
-class StateDictKeyError(KeyError, RuntimeError):
-    """Missing or unexpected keys in load_state_dict (a RuntimeError too, as
-    torch raises)."""
-
-
-class ParameterShapeError(ValueError, RuntimeError):
-    """A misshaped value for a parameter, in load_state_dict or assigned
-    (a RuntimeError too, as torch raises)."""
-
-
-class _Owned:
-    """Stands in for an array that owns its memory while pickling: unpickles
-    as an aligned, writeable copy (a buffer received out of band, as Dask
-    sends them, may be neither), once per pickle however many objects and
-    views refer to it (see _owned)."""
-
-    __slots__ = ("arr", "__weakref__")
-
-    def __init__(self, arr: np.ndarray):
-        self.arr = arr
-
-    def __reduce__(self):
-        return np.array, (self.arr,)
-
-
-_stand_ins: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
-
-
-def _owned(arr: np.ndarray) -> _Owned:
-    """One stand-in per array while any is alive (a pickle's memo keeps
-    those it wrote), so that the pickle holds the array once."""
-    w = _stand_ins.get(id(arr))
-    if w is None or w.arr is not arr:
-        w = _stand_ins[id(arr)] = _Owned(arr)
-    return w
-
-
-def _view_of(base: np.ndarray, start: int, shape: tuple) -> np.ndarray:
-    return base.reshape(-1)[start:start + int(np.prod(shape))].reshape(shape)
-
-
-class _View:
-    """Stands in for a contiguous view of a contiguous array while pickling:
-    unpickles as the same view of the unpickled base (pickle keeps one copy
-    of each base, however many objects refer to it)."""
-
-    def __init__(self, arr: np.ndarray):
-        self.arr = arr
-
-    def __reduce__(self):
-        arr, base = self.arr, self.arr.base
-        start = (arr.__array_interface__["data"][0]
-                 - base.__array_interface__["data"][0]) // arr.itemsize
-        return _view_of, (_owned(base), start, arr.shape)
-
-
-def _by_reference(value):
-    """value with every array in it (inside dicts, lists, tuples) replaced
-    by its stand-in: an _Owned for one that owns its memory, a _View for a
-    contiguous view of such an array; other values as they are."""
-    if isinstance(value, np.ndarray):
-        base = value.base
-        if base is None:
-            return _owned(value)
-        if isinstance(base, np.ndarray) and base.base is None and \
-                base.dtype == value.dtype and base.flags.c_contiguous and \
-                value.flags.c_contiguous:
-            return _View(value)
-        return value
-    if isinstance(value, dict):
-        return {k: _by_reference(v) for k, v in value.items()}
-    if type(value) in (list, tuple):
-        return type(value)(_by_reference(v) for v in value)
-    return value
-
-
-def aliasing_state(obj) -> dict:
-    """obj's __dict__ for pickling, its views kept as views (see _View)."""
-    return _by_reference(obj.__dict__)
 
 
 def _is_torch_dtype(value) -> bool:
@@ -145,11 +63,6 @@ def _check_device(device, name: str) -> None:
     text = str(device)
     if text != "cpu" and not text.startswith("cpu:"):
         raise ValueError(f"{name}: crnn runs on the CPU only; expected 'cpu', got {text!r}")
-
-
-class LayoutMismatchError(ValueError):
-    """The ranks' modules differ in parameter names, shapes or dtypes
-    (``crnn.distributed``)."""
 
 
 def _refuse_quantized(module, state_dict) -> None:
@@ -222,7 +135,7 @@ class Parameter:
         return f"Parameter {self.name} {self._data!r}"
 
     def __reduce__(self):
-        return Parameter, (self.name, _by_reference(self._data), _by_reference(self._grad))
+        return Parameter, (self.name, by_reference(self._data), by_reference(self._grad))
 
 
 class Module:
@@ -451,8 +364,8 @@ class Module:
         flat_p, flat_g = self.flat_parameters.astype(dt), self.flat_gradients.astype(dt)
         at = 0
         for p in self._params.values():
-            p._data = _view_of(flat_p, at, p.shape)
-            p._grad = _view_of(flat_g, at, p.shape)
+            p._data = view_of(flat_p, at, p.shape)
+            p._grad = view_of(flat_g, at, p.shape)
             at += p._data.size
         self.flat_parameters, self.flat_gradients = flat_p, flat_g
         self.dtype = dt

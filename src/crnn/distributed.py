@@ -33,7 +33,8 @@ except ImportError as e:   # pragma: no cover - the [mpi] extra brings it
     raise missing("crnn.distributed (mpi4py and an MPI library)", "mpi", e) from e
 
 from . import _threads
-from ._module import LayoutMismatchError, Module
+from ._errors import LayoutMismatchError
+from ._module import Module
 
 # LayoutMismatchError (importable from here too) is documented as
 # crnn.LayoutMismatchError

@@ -34,8 +34,9 @@ except ImportError as e:
     from .._extras import missing
     raise missing("crnn.onnx", "onnx", e) from e
 
+from .._errors import OnnxError  # noqa: F401
 from ._export import export
-from ._load import OnnxError, OnnxModel, load
+from ._load import OnnxModel, load
 
 # OnnxError (importable from here too) is documented as crnn.OnnxError
 __all__ = ["export", "load", "OnnxModel"]

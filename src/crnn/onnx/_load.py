@@ -11,7 +11,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper
 
-from ..io import OnnxError
+from .._errors import OnnxError
 from . import _glue
 from ._recurrent import build_module, run_node
 from ._scan import load_projected_lstm

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import rnn
+from .._errors import OnnxError
 from ._gates import ACTIVATIONS, ONNX_TO_TORCH, reorder
 
 _GATES = {"RNN": 1, "LSTM": 4, "GRU": 3}
@@ -14,7 +16,6 @@ _KNOWN = {"hidden_size": int, "direction": str, "activations": list, "layout": i
 
 
 def _refuse(where, what):
-    from ._load import OnnxError
     raise OnnxError(f"{where}: {what}")
 
 
@@ -77,7 +78,6 @@ def _check_weights(op, W, R, B, D, attrs, where):
 
 def build_module(op, attrs, weights, where):
     """The crnn layer (one layer, D directions) that computes the node."""
-    import crnn
     D = _check_attrs(op, attrs, where)
     W, R, B = weights
     I, H = _check_weights(op, W, R, B, D, attrs, where)
@@ -86,7 +86,7 @@ def build_module(op, attrs, weights, where):
               bidirectional=D == 2, dtype=W.dtype)
     if op == "RNN":
         kw["nonlinearity"] = "relu" if mode == "RNN_RELU" else "tanh"
-    module = getattr(crnn, op)(I, H, **kw).eval()
+    module = getattr(rnn, op)(I, H, **kw).eval()
     sd = {}
     for d, sfx in enumerate(["_l0", "_l0_reverse"][:D]):
         sd[f"weight_ih{sfx}"] = reorder(W[d], op, ONNX_TO_TORCH)

@@ -12,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 import onnx
 
-from ..io import OnnxError
+from .._errors import OnnxError
+from ..rnn import LSTM
 
 
 def _producers(graph) -> dict:
@@ -58,8 +59,6 @@ def load_projected_lstm(model: onnx.ModelProto, values: dict, where: str):
     """(the crnn LSTM, the function that runs the graph on it) for a graph
     that ``crnn.onnx.export`` wrote for an LSTM with ``proj_size``; an
     OnnxError otherwise."""
-    import crnn
-
     from ._export import build
     g = model.graph
     producers = _producers(g)
@@ -71,7 +70,7 @@ def load_projected_lstm(model: onnx.ModelProto, values: dict, where: str):
     inputs = [v.name for v in g.input]
     first = g.input[0].type.tensor_type.shape.dim if g.input else []
     try:
-        module = crnn.LSTM(
+        module = LSTM(
             w_ih.shape[0], parts[0][4].shape[0], len(scans) // D, bias=parts[0][2] is not None,
             batch_first=bool(first) and first[0].dim_param == "batch", bidirectional=D == 2,
             proj_size=parts[0][4].shape[1], dtype=w_ih.dtype).eval()

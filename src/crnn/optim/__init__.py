@@ -7,7 +7,7 @@ Parameters are grouped by the flat buffer they live in: when a module's
 parameters all take part, the update runs on its whole flat parameter and
 gradient arrays at once.
 """
-from . import lr_scheduler
+from . import lr_scheduler  # noqa: F401  (torch's spelling: crnn.optim.lr_scheduler)
 from .optimizer import SGD, Adam, AdamW, Optimizer
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW"]

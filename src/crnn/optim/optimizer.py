@@ -14,7 +14,8 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from .._module import Parameter, aliasing_state
+from .._module import Parameter
+from .._pickling import aliasing_state
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW"]
 
