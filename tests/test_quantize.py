@@ -10,7 +10,7 @@ import pytest
 
 import crnn
 from crnn import _kernels
-from crnn.quantize import _bfloat16_bits, _int8_rows
+from crnn._qformat import bfloat16_bits as _bfloat16_bits, int8_rows as _int8_rows
 from crnn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 ISAS = _kernels.isa_supported()

@@ -5,12 +5,18 @@ gradients in a second one; each named parameter is a pair of views into
 them. Optimizers, gradient clipping or an all-reduce can then act on one
 array (``module.flat_parameters`` / ``module.flat_gradients``).
 
+A module may also keep buffers (``Buffer``): named arrays that are part of
+its state dict but not trained, without gradients (crnn.quantize's fixed
+int8 / bfloat16 weights).
+
 Modules pickle with their parameters as views of the flat buffers
 (``_pickling``).
 """
 from __future__ import annotations
 
+import inspect
 import threading
+import warnings
 from collections import namedtuple
 from typing import Any, Iterator
 
@@ -19,6 +25,7 @@ import numpy as np
 from . import _random
 from ._errors import ParameterShapeError, StateDictKeyError
 from ._pickling import aliasing_state, by_reference, view_of
+from ._qformat import refuse_quantized
 from ._validate import as_array, check_dtype
 
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
@@ -65,38 +72,51 @@ def _check_device(device, name: str) -> None:
         raise ValueError(f"{name}: crnn runs on the CPU only; expected 'cpu', got {text!r}")
 
 
-def _refuse_quantized(module, state_dict) -> None:
-    """A float module is not given int8 or bfloat16 weights (crnn.quantize's
-    state dicts): converted, they would be numbers of another scale."""
-    for k in state_dict:
-        v = state_dict[k]
-        stored = isinstance(v, np.ndarray) and v.dtype in (np.int8, np.uint16)
-        if k.endswith("_scale") or (k in module._params and stored):
-            kind = "bfloat16" if stored and v.dtype == np.uint16 else "int8"
-            raise TypeError(f"state_dict: {k!r} is part of {kind}-quantized weights, which a "
-                            f"float {type(module).__name__} cannot take; load them into "
-                            f"crnn.quantize({type(module).__name__}(...), dtype={kind!r})")
+class _Named:
+    """What a parameter and a buffer share: a name, and an array that
+    ``data`` gives and ``np.asarray`` reads."""
+
+    __slots__ = ("name", "_data")
+
+    def __init__(self, name: str, data: np.ndarray):
+        self.name = name
+        self._data = data
+
+    @property
+    def data(self) -> np.ndarray:
+        return self._data
+
+    @property
+    def shape(self):
+        return self._data.shape
+
+    @property
+    def dtype(self):
+        return self._data.dtype
+
+    def __array__(self, dtype=None, copy=None):
+        if copy:
+            return np.array(self._data, dtype=dtype)
+        return self._data if dtype is None else self._data.astype(dtype, copy=False)
+
+    def __repr__(self):
+        return f"{type(self).__name__} {self.name} {self._data!r}"
 
 
-class Parameter:
+class Parameter(_Named):
     """A named parameter: ``data`` and ``grad`` are ndarray views into the
     owning module's flat parameter and gradient buffers. Writing into them
     (``p.data[...] = v``) or assigning them (``p.data = v``, copied in after
     a shape check; ``p.grad = None`` zeroes the gradient) changes the
     module; the views themselves stay."""
 
-    __slots__ = ("name", "_data", "_grad")
+    __slots__ = ("_grad",)
 
     def __init__(self, name: str, data: np.ndarray, grad: np.ndarray):
-        self.name = name
-        self._data = data
+        super().__init__(name, data)
         self._grad = grad
 
-    @property
-    def data(self) -> np.ndarray:
-        return self._data
-
-    @data.setter
+    @_Named.data.setter
     def data(self, value):
         self._data[...] = self._checked(value, self.name)
 
@@ -118,24 +138,43 @@ class Parameter:
                                       f"got {arr.shape}")
         return arr
 
-    @property
-    def shape(self):
-        return self._data.shape
-
-    @property
-    def dtype(self):
-        return self._data.dtype
-
-    def __array__(self, dtype=None, copy=None):
-        if copy:
-            return np.array(self._data, dtype=dtype)
-        return self._data if dtype is None else self._data.astype(dtype, copy=False)
-
-    def __repr__(self):
-        return f"Parameter {self.name} {self._data!r}"
-
     def __reduce__(self):
         return Parameter, (self.name, by_reference(self._data), by_reference(self._grad))
+
+
+class Buffer(_Named):
+    """A named array a module keeps that is not trained (torch's buffers):
+    in its state dict, not among its parameters, without a gradient
+    (``grad`` is None, as a torch buffer's). crnn.quantize's int8 and
+    bfloat16 weights are buffers, read-only: packed once, they must not
+    change."""
+
+    __slots__ = ()
+
+    grad = None
+
+    def __reduce__(self):
+        return Buffer, (self.name, by_reference(self._data))
+
+
+# set while construct builds a module: its parameters stay zero
+_skipping = threading.local()
+
+
+def construct(cls, arguments: dict, generator=None):
+    """``cls(**arguments, generator=generator)``, through its constructor,
+    with its parameters left zero — nothing is drawn from any generator
+    (as torch.nn.utils.skip_init) — for a module whose weights are loaded
+    next. ``arguments`` are another module's (``_arguments``): the warnings
+    its constructor gives about them were given when that one was built."""
+    was = getattr(_skipping, "on", False)
+    _skipping.on = True
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return cls(**arguments, generator=generator)
+    finally:
+        _skipping.on = was
 
 
 class Module:
@@ -143,6 +182,7 @@ class Module:
 
     def __init__(self, dtype, seed=None, generator=None):
         object.__setattr__(self, "_params", {})
+        object.__setattr__(self, "_buffers", {})
         object.__setattr__(self, "_training_call", threading.Lock())
         self.dtype = check_dtype(dtype)
         self.training = True
@@ -175,7 +215,10 @@ class Module:
         return self._generator if self._generator is not None else _random.global_generator()
 
     def _init_uniform(self, bound: float) -> None:
-        """Every parameter ~ U(-bound, bound), in named_parameters order."""
+        """Every parameter ~ U(-bound, bound), in named_parameters order
+        (left zero under construct)."""
+        if getattr(_skipping, "on", False):
+            return
         for p in self._params.values():
             p.data[...] = self.rng.uniform(-bound, bound, size=p.shape)
 
@@ -187,6 +230,20 @@ class Module:
         """The parameters, in torch's order (e.g. for an optimizer)."""
         yield from self._params.values()
 
+    def named_buffers(self) -> Iterator[tuple[str, Buffer]]:
+        """``(name, Buffer)`` pairs: the state that is not trained."""
+        yield from self.__dict__.get("_buffers", {}).items()
+
+    def buffers(self) -> Iterator[Buffer]:
+        """The buffers (arrays in the state dict that are not trained)."""
+        yield from self.__dict__.get("_buffers", {}).values()
+
+    @property
+    def _tensors(self) -> dict:
+        """{name: Parameter or Buffer}: everything the state dict holds."""
+        buffers = self.__dict__.get("_buffers")
+        return {**self._params, **buffers} if buffers else self._params
+
     def zero_grad(self) -> None:
         """Set every parameter gradient to zero (``backward`` adds to them)."""
         self.flat_gradients[...] = 0
@@ -195,6 +252,9 @@ class Module:
         params = self.__dict__.get("_params", {})
         if name in params:
             return params[name]
+        buffers = self.__dict__.get("_buffers", {})
+        if name in buffers:
+            return buffers[name]
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def __setattr__(self, name, value):
@@ -224,6 +284,16 @@ class Module:
         """The constructor arguments, differing from this module's, under
         which parameter ``name`` would have ``shape`` ({} if none is known)."""
         return {}
+
+    def _arguments(self, cls=None) -> dict:
+        """The constructor's arguments that made this module, by keyword:
+        each is kept under its name (``input_size``, ``bias``, ``dtype``...),
+        so that ``type(self)(**self._arguments())`` builds its twin; cls: the
+        class whose constructor's arguments are wanted (default this one's).
+        Keyword-only arguments (``seed``, ``generator``) are not kept."""
+        params = inspect.signature((cls or type(self)).__init__).parameters
+        return {n: getattr(self, n) for n, p in list(params.items())[1:]
+                if p.kind is p.POSITIONAL_OR_KEYWORD}
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """``module(...)`` is ``module.forward(...)``."""
@@ -350,17 +420,16 @@ class Module:
         return self
 
     def _convert(self, dtype) -> None:
-        """The parameters and gradients as dtype, the same Parameter objects
-        pointing into the new flat buffers."""
+        """The parameters and gradients as dtype (NumPy's or torch's)."""
         if _is_torch_dtype(dtype):
             dtype = str(dtype).split(".")[-1]
         dt = check_dtype(dtype)
-        if dt == self.dtype:
-            return
-        if getattr(self, "_qtype", 0):
-            raise TypeError(f"dtype: a quantized {self._float_name} computes in float32 "
-                            f"from its {self.weight_dtype} weights, got {dt}; convert the "
-                            f"float module, then quantize it")
+        if dt != self.dtype:
+            self._convert_to(dt)
+
+    def _convert_to(self, dt: np.dtype) -> None:
+        """The parameters and gradients as another dtype, the same Parameter
+        objects pointing into the new flat buffers."""
         flat_p, flat_g = self.flat_parameters.astype(dt), self.flat_gradients.astype(dt)
         at = 0
         for p in self._params.values():
@@ -375,8 +444,9 @@ class Module:
 
     # -- state dicts --------------------------------------------------------
     def state_dict(self) -> dict:
-        """{name: array copy}, with torch's keys and shapes."""
-        return {name: p.data.copy() for name, p in self._params.items()}
+        """{name: array copy}, with torch's keys and shapes: the parameters,
+        then the buffers."""
+        return {name: p.data.copy() for name, p in self._tensors.items()}
 
     def load_state_dict(self, state_dict: Any, strict: bool = True) -> IncompatibleKeys:
         """Copy arrays (or anything np.asarray takes: torch CPU tensors too)
@@ -385,7 +455,7 @@ class Module:
         if not hasattr(state_dict, "keys"):
             raise TypeError(f"state_dict: expected a mapping of names to arrays, "
                             f"got {type(state_dict).__name__}")
-        _refuse_quantized(self, state_dict)
+        refuse_quantized(state_dict, self._params, type(self).__name__)
         missing = [k for k in self._params if k not in state_dict]
         unexpected = [k for k in state_dict if k not in self._params]
         if strict and (missing or unexpected):

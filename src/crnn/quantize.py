@@ -21,81 +21,75 @@ dtypes, and so those of a saved ``.npz`` or ``.safetensors`` file.
 """
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 
-from . import _kernels
-from ._module import IncompatibleKeys, Module, Parameter, StateDictKeyError
+from ._errors import StateDictKeyError
+from ._module import Buffer, IncompatibleKeys, construct
+from ._qformat import NAMES, TYPES, layout, quantized
 from ._validate import as_array, check_choice
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 
 __all__ = ["quantize"]
 
-_TYPES = {"int8": _kernels.QINT8, "bfloat16": _kernels.QBF16}
-_MATRICES = ("weight_ih", "weight_hh", "weight_hr")
-
-
-def _int8_rows(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(q, scale): each row symmetric over its largest magnitude (a zero
-    row: scale 1)."""
-    w = w.astype(np.float64)
-    amax = np.abs(w).max(axis=1)
-    scale = np.where(amax > 0, amax / 127.0, 1.0).astype(np.float32)
-    q = np.clip(np.rint(w / scale.astype(np.float64)[:, None]), -127, 127)
-    return q.astype(np.int8), scale
-
-
-def _bfloat16_bits(w: np.ndarray) -> np.ndarray:
-    """The upper 16 bits of float32 w, rounded to nearest even."""
-    u = np.ascontiguousarray(w, np.float32).view(np.uint32).astype(np.uint64)
-    return ((u + 0x7FFF + ((u >> 16) & 1)) >> 16).astype(np.uint16)
-
-
-def _is_matrix(name: str) -> bool:
-    return name.split("_l")[0] in _MATRICES or name in _MATRICES
-
-
-def _quantized_params(module, qtype: int) -> dict:
-    """The module's parameters as a quantized module holds them."""
-    params = {}
-    for name, p in module.named_parameters():
-        w = p.data
-        if not np.all(np.isfinite(w)):
-            raise ValueError(f"{name}: cannot quantize weights that are not finite")
-        if qtype == _kernels.QBF16:
-            params[name] = _bfloat16_bits(w)
-        elif _is_matrix(name):
-            params[name], params[f"{name}_scale"] = _int8_rows(w)
-        else:
-            params[name] = w.astype(np.float32)
-    return params
-
 
 class _Quantized:
-    """What the quantized modules add to their float kind: fixed int8 or
-    bfloat16 weights, packed once for the kernels; inference only."""
+    """What the quantized modules add to their float kind (``float_class``):
+    fixed int8 or bfloat16 weights, kept as read-only buffers (they have no
+    gradients) and packed once for the kernels; inference only.
 
+    Built by the float kind's constructor, with its arguments (the same
+    checks, the same layout) and ``weight_dtype``: the weights start as
+    zeros (int8 scales: ones) until ``crnn.quantize`` or
+    ``load_state_dict`` gives them.
+    """
+
+    float_class: type   # the float kind, named by each class below
     _qtype: int
+
+    def __init__(self, *args, weight_dtype: str = "int8", **kwargs):
+        # before the float constructor, which lays out the weights by it
+        self._qtype = TYPES[check_choice(weight_dtype, "weight_dtype", tuple(TYPES))]
+        super().__init__(*args, **kwargs)
+        if self.dtype != np.float32:
+            self._refuse_dtype(self.dtype)
+        self.training = False
 
     @property
     def weight_dtype(self) -> str:
         """``"int8"`` or ``"bfloat16"``: how the weights are stored."""
-        return {v: k for k, v in _TYPES.items()}[self._qtype]
+        return NAMES[self._qtype]
 
-    def _set_params(self, arrays: dict) -> None:
-        params = {}
+    def _allocate(self, specs) -> None:
+        """The stored weights of the float parameters ``specs``, as buffers
+        (the float constructor's call)."""
+        self._set_buffers({name: (np.ones if name.endswith("_scale") else np.zeros)(shape, dt)
+                           for name, shape, dt in layout(specs, self._qtype)})
+
+    def _set_buffers(self, arrays: dict) -> None:
+        buffers = {}
         for name, a in arrays.items():
             a = np.ascontiguousarray(a)
             a.flags.writeable = False   # packed once: they must not change
-            params[name] = Parameter(name, a, None)
-        object.__setattr__(self, "_params", params)
+            buffers[name] = Buffer(name, a)
+        object.__setattr__(self, "_buffers", buffers)
+
+    def _take(self, arrays: dict) -> None:
+        """Hold ``arrays`` (checked) as the weights, packed now."""
+        self._set_buffers(arrays)
         self._derive()
 
+    def _arguments(self, cls=None) -> dict:
+        return {**super()._arguments(cls or self.float_class), "weight_dtype": self.weight_dtype}
+
     def _refuse(self, what: str):
-        raise RuntimeError(f"{what}: a quantized {self._float_name} ({self.weight_dtype} "
-                           f"weights) is for inference only; train the float module, "
-                           f"then crnn.quantize it again")
+        raise RuntimeError(f"{what}: a quantized {self.float_class.__name__} "
+                           f"({self.weight_dtype} weights) is for inference only; train the "
+                           f"float module, then crnn.quantize it again")
+
+    def _refuse_dtype(self, dt):
+        raise TypeError(f"dtype: a quantized {self.float_class.__name__} computes in float32 "
+                        f"from its {self.weight_dtype} weights, got {dt}; convert the float "
+                        f"module, then quantize it")
 
     def train(self, mode: bool = True):
         if mode:
@@ -109,26 +103,25 @@ class _Quantized:
     def zero_grad(self) -> None:
         self._refuse("zero_grad")
 
+    def _convert_to(self, dt) -> None:
+        self._refuse_dtype(dt)
+
     def __setattr__(self, name, value):
-        if name in self.__dict__.get("_params", {}):
+        if name in self.__dict__.get("_buffers", {}):
             raise AttributeError(f"{name}: the weights of a quantized module are fixed; "
                                  f"load a state dict (load_state_dict) or quantize again")
         object.__setattr__(self, name, value)
 
     def __setstate__(self, state):
-        Module.__setstate__(self, state)
-        for p in self._params.values():
-            p.data.flags.writeable = False
-
-    @property
-    def _float_name(self) -> str:
-        return type(self).__mro__[2].__name__
+        super().__setstate__(state)
+        for b in self.buffers():
+            b.data.flags.writeable = False
 
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, weights={self.weight_dtype}"
 
     def __repr__(self):
-        return f"{self._float_name}({self.extra_repr()})"
+        return f"{self.float_class.__name__}({self.extra_repr()})"
 
     def load_state_dict(self, state_dict, strict: bool = True):
         """Weights as ``state_dict()`` gives them (the keys and dtypes of
@@ -136,8 +129,9 @@ class _Quantized:
         if not hasattr(state_dict, "keys"):
             raise TypeError(f"state_dict: expected a mapping of names to arrays, "
                             f"got {type(state_dict).__name__}")
-        missing = [k for k in self._params if k not in state_dict]
-        unexpected = [k for k in state_dict if k not in self._params]
+        buffers = self._buffers
+        missing = [k for k in buffers if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in buffers]
         if strict and (missing or unexpected):
             hint = ""
             if any(k.endswith("_scale") for k in missing) and not any(
@@ -146,15 +140,15 @@ class _Quantized:
                         "into the float module, then crnn.quantize it)")
             raise StateDictKeyError(f"state_dict: missing keys {missing}, unexpected keys "
                                     f"{unexpected} for {self!r}{hint}")
-        arrays = {k: p.data for k, p in self._params.items()}
-        for k in self._params:
+        arrays = {k: b.data for k, b in buffers.items()}
+        for k in buffers:
             if k in state_dict:
                 arrays[k] = self._checked_array(k, state_dict[k])
-        self._set_params(arrays)
+        self._take(arrays)
         return IncompatibleKeys(missing, unexpected)
 
     def _checked_array(self, name: str, value) -> np.ndarray:
-        want = self._params[name].data
+        want = self._buffers[name].data
         if want.dtype != np.float32:           # stored int8 / bfloat16
             arr = np.asarray(value)
             if arr.dtype != want.dtype:
@@ -176,15 +170,16 @@ class _Quantized:
 
 def _quantized_class(base):
     return type(f"Quantized{base.__name__}", (_Quantized, base),
-                {"__module__": __name__, "__doc__": f"{base.__name__} with int8 or "
-                 f"bfloat16 weights (crnn.quantize); inference only."})
+                {"__module__": __name__, "float_class": base,
+                 "__doc__": f"{base.__name__} with int8 or bfloat16 weights "
+                            f"(crnn.quantize); inference only."})
 
 
 QuantizedRNN, QuantizedLSTM, QuantizedGRU = (_quantized_class(c) for c in (RNN, LSTM, GRU))
 QuantizedRNNCell, QuantizedLSTMCell, QuantizedGRUCell = (
     _quantized_class(c) for c in (RNNCell, LSTMCell, GRUCell))
-_CLASSES = {RNN: QuantizedRNN, LSTM: QuantizedLSTM, GRU: QuantizedGRU, RNNCell: QuantizedRNNCell,
-            LSTMCell: QuantizedLSTMCell, GRUCell: QuantizedGRUCell}
+_CLASSES = {c.float_class: c for c in (QuantizedRNN, QuantizedLSTM, QuantizedGRU,
+                                       QuantizedRNNCell, QuantizedLSTMCell, QuantizedGRUCell)}
 
 
 def quantize(module: RNNBase | RNNCellBase, dtype: str = "int8"):
@@ -232,17 +227,13 @@ def quantize(module: RNNBase | RNNCellBase, dtype: str = "int8"):
     >>> out.shape, out.dtype
     ((5, 1, 16), dtype('float32'))
     """
-    qtype = _TYPES[check_choice(dtype, "dtype", tuple(_TYPES))]
+    dtype = check_choice(dtype, "dtype", tuple(TYPES))
     base = next((c for c in type(module).__mro__ if c in _CLASSES), None)
     if base is None or isinstance(module, _Quantized):
         raise TypeError(f"module: expected a float RNN, LSTM, GRU, RNNCell, LSTMCell or "
                         f"GRUCell, got {type(module).__name__}")
-    q = object.__new__(_CLASSES[base])
-    state = {k: v for k, v in module.__dict__.items()
-             if k not in ("_params", "flat_parameters", "flat_gradients", "_saved",
-                          "_training_call") + module._derived}
-    state.update(_saved=None, training=False, dtype=np.dtype(np.float32), _qtype=qtype,
-                 _training_call=threading.Lock())
-    object.__setattr__(q, "__dict__", state)
-    q._set_params(_quantized_params(module, qtype))
+    arrays = quantized(((n, p.data) for n, p in module.named_parameters()), TYPES[dtype])
+    q = construct(_CLASSES[base], {**module._arguments(base), "dtype": np.float32,
+                                   "weight_dtype": dtype})
+    q._take(arrays)
     return q

@@ -308,7 +308,7 @@ class RNNBase(Module):
 
     def _derive(self) -> None:
         # the kernels' object of each layer-direction, in the order k * D + d
-        self._dirs = [self._kind.direction(d == 1, self._layer_input_size(k), self._params,
+        self._dirs = [self._kind.direction(d == 1, self._layer_input_size(k), self._tensors,
                                            sfx, self._qtype)
                       for k in range(self.num_layers) for d, sfx in enumerate(self._suffixes(k))]
         self._plans = {}   # _plan's memo
@@ -778,7 +778,7 @@ class RNNCellBase(Module):
 
     def _derive(self) -> None:
         # the kernels' object of the cell's one layer-direction
-        self._dir = self._kind.direction(False, self.input_size, self._params, "",
+        self._dir = self._kind.direction(False, self.input_size, self._tensors, "",
                                          self._qtype)
 
     def reset_parameters(self) -> None:
