@@ -18,13 +18,15 @@ and conversion (the same messages), then the same path.
 from __future__ import annotations
 
 import contextlib
+import copy
 import math
 import pickle
 
 import numpy as np
 
 from . import _kernels, _threads
-from ._module import Module
+from ._module import Module, construct
+from .quantize import _Quantized
 from .rnn import RNNBase, RNNCellBase, _Layout
 from .utils.rnn import PackedSequence
 
@@ -32,10 +34,14 @@ __all__ = ["freeze", "Frozen"]
 
 
 def _clone(module, read_only=True):
-    """A private copy of module, in eval mode, its weights read-only (as a
-    frozen module keeps them)."""
-    clone = pickle.loads(pickle.dumps(module, protocol=pickle.HIGHEST_PROTOCOL))
-    clone.training = False
+    """A private copy of module, built by its constructor from its
+    arguments and given its weights, in eval mode, its weights read-only
+    (as a frozen module keeps them)."""
+    gen = module._generator
+    clone = construct(type(module), module._arguments(),
+                      None if gen is None else copy.deepcopy(gen))
+    clone.load_state_dict(module.state_dict())
+    clone.eval()
     if read_only:
         for p in clone.parameters():
             p.data.flags.writeable = False
@@ -44,7 +50,7 @@ def _clone(module, read_only=True):
 
 def _name(module) -> str:
     """The module's kind as its users know it (a quantized LSTM: LSTM)."""
-    return type(module).__name__.replace("Quantized", "")
+    return (module.float_class if isinstance(module, _Quantized) else type(module)).__name__
 
 
 def _read_only(a: np.ndarray) -> np.ndarray:
@@ -79,7 +85,11 @@ class Frozen(_kernels.FrozenCore):
     the fixed shape and the carried state too).
     """
 
-    def __init__(self, module, input_shape=None, *, _adopt=False):
+    def __init__(self, module, input_shape=None, *, _adopt=False, _fixed=None, _state=None):
+        # _adopt: module is a private copy already (another frozen module's,
+        # shared by copy.copy, or unpickled), taken as it is; _fixed: whether
+        # input_shape was fixed when frozen (default: given) rather than at a
+        # first call; _state: the carried state to start from (default zeros)
         if not isinstance(module, (RNNBase, RNNCellBase)):
             raise TypeError(f"module: expected an RNN, LSTM, GRU, RNNCell, LSTMCell or "
                             f"GRUCell (float or crnn.quantize's), got "
@@ -87,10 +97,12 @@ class Frozen(_kernels.FrozenCore):
         self._module = module if _adopt else _clone(module)
         self._cell = isinstance(module, RNNCellBase)
         self._input_shape = None
-        self._lock_shape = input_shape is not None
+        self._lock_shape = input_shape is not None if _fixed is None else _fixed
         if input_shape is not None:
             shape = tuple(int(s) for s in np.atleast_1d(input_shape))
             self._bind_shape(self._converted(np.zeros(shape, self._module.dtype), None)[0])
+            for s, v in zip(self._states, _state or ()):
+                s[...] = v
 
     # -- what a call is checked against -------------------------------------
     def _converted(self, x, hx):
@@ -328,27 +340,18 @@ class Frozen(_kernels.FrozenCore):
     def __copy__(self):
         """A new frozen module on the same packed weights, with its own
         buffers and a zero state (another stream)."""
-        f = Frozen(self._module, None, _adopt=True)
-        f._lock_shape = self._lock_shape
-        if self._input_shape is not None:
-            f._bind_shape(np.zeros(self._input_shape, self._module.dtype))
-        return f
+        return Frozen(self._module, self._input_shape, _adopt=True, _fixed=self._lock_shape)
 
     def __deepcopy__(self, memo):
         return pickle.loads(pickle.dumps(self, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def _unfreeze(module, input_shape, lock_shape, state):
+    """A pickled frozen module: its unpickled (private) module, shape and state."""
     for p in module.parameters():
         p.data.flags.writeable = False
     module.training = False
-    f = Frozen(module, None, _adopt=True)
-    f._lock_shape = lock_shape
-    if input_shape is not None:
-        f._bind_shape(np.zeros(input_shape, module.dtype))
-        for s, v in zip(f._states, state):
-            s[...] = v
-    return f
+    return Frozen(module, input_shape, _adopt=True, _fixed=lock_shape, _state=state)
 
 
 def freeze(module: Module, input_shape: tuple | None = None) -> Frozen:
