@@ -109,3 +109,22 @@ def test_a_changed_projected_export_is_refused(tmp_path):
     onnx.save(edited, str(tmp_path / "n.onnx"))
     with pytest.raises(OnnxError, match="not an LSTM with projections as crnn exports it"):
         crnn.onnx.load(tmp_path / "n.onnx")
+
+
+class _Renamed(crnn.GRU):
+    """A GRU by another name: the exporter reads the kind a module declares."""
+
+
+@pytest.mark.parametrize("weights", ["int8", "bfloat16"])
+def test_what_onnx_cannot_hold_is_refused_by_its_kind_not_its_name(weights, tmp_path):
+    for m in (crnn.quantize(crnn.LSTM(3, 4), weights), crnn.quantize(crnn.GRUCell(3, 4), weights)):
+        with pytest.raises(TypeError, match=f"{type(m).float_class.__name__}.*weights="
+                           f"{weights}.*quantized weights.*export the float module"):
+            crnn.onnx.export(m, tmp_path / "q.onnx")
+    with pytest.raises(TypeError, match="expected a crnn RNN, LSTM, GRU .* got Linear"):
+        crnn.onnx.export(crnn.Linear(3, 4), tmp_path / "l.onnx")
+    m = _Renamed(3, 4, seed=0).eval()
+    crnn.onnx.export(m, tmp_path / "r.onnx")
+    loaded = crnn.onnx.load(tmp_path / "r.onnx")
+    x = np.ones((2, 1, 3), np.float32)
+    assert_close(loaded[0](x)[0], m(x)[0], "a renamed GRU")

@@ -13,6 +13,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from ..rnn import RNNCellBase
 from ._gates import ACTIVATIONS, TORCH_TO_ONNX, activation_key, op_of, reorder
 
 OPSET = 17
@@ -76,18 +77,14 @@ def export(module, path, *, initial_state=False, lengths=False) -> onnx.ModelPro
 
 def build(module, *, initial_state=False, lengths=False) -> onnx.ModelProto:
     """The ONNX model of ``module`` that ``export`` writes (unchecked)."""
-    from ..rnn import RNNBase, RNNCellBase
-    op_of(module)
-    if isinstance(module, RNNBase):
-        g = _Graph(module.dtype)
-        _layers(g, module, bool(initial_state), bool(lengths))
-    elif isinstance(module, RNNCellBase):
+    op_of(module)   # refuses anything but a float layer or cell
+    g = _Graph(module.dtype)
+    if isinstance(module, RNNCellBase):
         if lengths:
             raise ValueError("lengths: a cell runs one step; it takes no sequence lengths")
-        g = _Graph(module.dtype)
         _cell(g, module, bool(initial_state))
     else:
-        raise TypeError(f"module: expected a crnn layer or cell, got {type(module).__name__}")
+        _layers(g, module, bool(initial_state), bool(lengths))
     return g.model(repr(module))
 
 

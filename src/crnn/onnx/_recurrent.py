@@ -6,7 +6,7 @@ import numpy as np
 
 from .. import rnn
 from .._errors import OnnxError
-from ._gates import ACTIVATIONS, ONNX_TO_TORCH, reorder
+from ._gates import ACTIVATIONS, ONNX_TO_TORCH, op_of, reorder
 
 _GATES = {"RNN": 1, "LSTM": 4, "GRU": 3}
 # the operators' attributes and their types (as _load._attrs decodes them)
@@ -102,7 +102,7 @@ def build_module(op, attrs, weights, where):
 def _initial_state(module, h0, c0, N):
     """The crnn state argument from a node's initial_h / initial_c (either
     may be missing: zeros), both (D, N, H) in time-first layout."""
-    lstm = type(module).__name__ == "LSTM"
+    lstm = op_of(module) == "LSTM"
     if h0 is None and (c0 is None or not lstm):
         return None
     zeros = np.zeros((module.num_directions, N, module.hidden_size), module.dtype)
@@ -141,5 +141,5 @@ def run_node(module, reverse, X, lens=None, h0=None, c0=None):
     y = _flip_within(y, lens, bf) if reverse else y
     y = y.reshape(y.shape[:2] + (D, H))                   # (L, N, D, H) / (N, L, D, H)
     y = y if bf else y.transpose(0, 2, 1, 3)              # ONNX: (L, D, N, H)
-    finals = list(sn) if type(module).__name__ == "LSTM" else [sn]
+    finals = list(sn) if op_of(module) == "LSTM" else [sn]
     return [y] + [s.swapaxes(0, 1) if bf else s for s in finals]
