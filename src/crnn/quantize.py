@@ -197,7 +197,9 @@ def quantize(module: RNNBase | RNNCellBase, dtype: str = "int8"):
     -------
     A module called exactly like ``module`` (same layers, directions,
     ``batch_first``, packed input, states), taking and returning float32,
-    in eval mode; ``train()``, ``backward`` and dropout are refused.
+    in eval mode; ``train()``, ``backward`` and dropout are refused. Its
+    weights are read-only buffers (``named_buffers()``; they have no
+    gradients), not parameters.
 
     Notes
     -----
