@@ -385,3 +385,24 @@ def test_refuses_what_is_not_a_recurrent_module():
     f = crnn.freeze(crnn.GRUCell(2, 3))
     with pytest.raises(TypeError, match="already frozen"):
         crnn.freeze(f)
+
+
+def test_a_subclass_freezes_as_its_kind_and_nothing_is_drawn():
+    """The private copy is built by the kind's constructor from the module's
+    arguments: a subclass with a constructor of its own freezes (as its
+    kind), and neither freeze nor quantize draws from crnn's generator."""
+    class Tagger(crnn.LSTM):
+        def __init__(self):
+            super().__init__(4, 8, batch_first=True, seed=1)
+
+    crnn.manual_seed(0)
+    want = crnn.GRU(3, 4).state_dict()
+    crnn.manual_seed(0)
+    m = Tagger().eval()
+    f = crnn.freeze(m)
+    crnn.freeze(crnn.quantize(m, "int8"))
+    for k, v in crnn.GRU(3, 4).state_dict().items():
+        np.testing.assert_array_equal(v, want[k])
+    x = np.random.default_rng(0).standard_normal((2, 5, 4)).astype(np.float32)
+    np.testing.assert_array_equal(f(x)[0], m(x)[0])
+    assert type(f.module) is crnn.LSTM and f.module.batch_first

@@ -245,6 +245,19 @@ def test_called_like_the_original_which_is_untouched(kind, kw):
         assert np.linalg.norm(a - b) <= 0.05 * np.linalg.norm(b) + 1e-6
 
 
+@pytest.mark.parametrize("dtype", ["int8", "bfloat16"])
+def test_the_weights_are_buffers_without_gradients(dtype):
+    m = crnn.LSTM(3, 5, proj_size=2, seed=0)
+    q = crnn.quantize(m, dtype)
+    assert list(q.parameters()) == [] and len(list(m.parameters())) == 5
+    assert [n for n, _ in q.named_buffers()] == list(q.state_dict())
+    assert all(b.grad is None and not b.data.flags.writeable for b in q.buffers())
+    with pytest.raises(ValueError, match="empty parameter list"):
+        crnn.optim.SGD(q.parameters())
+    with pytest.raises(TypeError, match="expected crnn Parameters"):
+        crnn.optim.SGD(q.buffers())
+
+
 def test_float64_modules_quantize_to_float32_serving():
     m = crnn.GRU(5, 8, dtype=np.float64, seed=1)
     q = crnn.quantize(m, "bfloat16")

@@ -26,7 +26,7 @@ import numpy as np
 
 from . import _kernels, _threads
 from ._module import Module, construct
-from .quantize import _Quantized
+from .quantize import _kind_of, _Quantized
 from .rnn import RNNBase, RNNCellBase, _Layout
 from .utils.rnn import PackedSequence
 
@@ -34,12 +34,11 @@ __all__ = ["freeze", "Frozen"]
 
 
 def _clone(module, read_only=True):
-    """A private copy of module, built by its constructor from its
-    arguments and given its weights, in eval mode, its weights read-only
-    (as a frozen module keeps them)."""
-    gen = module._generator
-    clone = construct(type(module), module._arguments(),
-                      None if gen is None else copy.deepcopy(gen))
+    """A private copy of module, built by its kind's constructor (a subclass
+    of LSTM: LSTM's) from its arguments and given its weights, in eval mode,
+    its weights read-only (as a frozen module keeps them)."""
+    kind, gen = _kind_of(module), module._generator
+    clone = construct(kind, module._arguments(kind), None if gen is None else copy.deepcopy(gen))
     clone.load_state_dict(module.state_dict())
     clone.eval()
     if read_only:

@@ -79,7 +79,8 @@ class _Quantized:
         self._derive()
 
     def _arguments(self, cls=None) -> dict:
-        return {**super()._arguments(cls or self.float_class), "weight_dtype": self.weight_dtype}
+        """The float kind's constructor arguments and ``weight_dtype``."""
+        return {**super()._arguments(self.float_class), "weight_dtype": self.weight_dtype}
 
     def _refuse(self, what: str):
         raise RuntimeError(f"{what}: a quantized {self.float_class.__name__} "
@@ -182,6 +183,15 @@ _CLASSES = {c.float_class: c for c in (QuantizedRNN, QuantizedLSTM, QuantizedGRU
                                        QuantizedRNNCell, QuantizedLSTMCell, QuantizedGRUCell)}
 
 
+def _kind_of(module) -> type | None:
+    """crnn's class of module's kind: RNN, LSTM, GRU or a cell (for a
+    subclass of one, that one), or its quantized class; None for another
+    module."""
+    if isinstance(module, _Quantized):
+        return _CLASSES[module.float_class]
+    return next((c for c in type(module).__mro__ if c in _CLASSES), None)
+
+
 def quantize(module: RNNBase | RNNCellBase, dtype: str = "int8"):
     """A new inference-only module of ``module``'s kind with its weight
     matrices stored as int8 (per-row scales) or bfloat16.
@@ -230,8 +240,8 @@ def quantize(module: RNNBase | RNNCellBase, dtype: str = "int8"):
     ((5, 1, 16), dtype('float32'))
     """
     dtype = check_choice(dtype, "dtype", tuple(TYPES))
-    base = next((c for c in type(module).__mro__ if c in _CLASSES), None)
-    if base is None or isinstance(module, _Quantized):
+    base = _kind_of(module)
+    if base not in _CLASSES:
         raise TypeError(f"module: expected a float RNN, LSTM, GRU, RNNCell, LSTMCell or "
                         f"GRUCell, got {type(module).__name__}")
     arrays = quantized(((n, p.data) for n, p in module.named_parameters()), TYPES[dtype])
