@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import inspect
 import threading
-import warnings
 from collections import namedtuple
 from typing import Any, Iterator
 
@@ -165,14 +164,11 @@ def construct(cls, arguments: dict, generator=None):
     """``cls(**arguments, generator=generator)``, through its constructor,
     with its parameters left zero — nothing is drawn from any generator
     (as torch.nn.utils.skip_init) — for a module whose weights are loaded
-    next. ``arguments`` are another module's (``_arguments``): the warnings
-    its constructor gives about them were given when that one was built."""
+    next (``arguments``: another module's, as ``_arguments`` gives them)."""
     was = getattr(_skipping, "on", False)
     _skipping.on = True
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return cls(**arguments, generator=generator)
+        return cls(**arguments, generator=generator)
     finally:
         _skipping.on = was
 
