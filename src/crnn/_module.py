@@ -27,6 +27,10 @@ from ._pickling import aliasing_state, by_reference, view_of
 from ._qformat import refuse_quantized
 from ._validate import as_array, check_dtype
 
+# pickles written before the pickling machinery had a module of its own name
+# this place for the view reconstructor
+_view_of = view_of
+
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
 
