@@ -78,6 +78,13 @@ class LayerPlan(NamedTuple):
     parallel: bool
     team: bool
     blas: bool = False
+    here: bool = False   # one piece, run at once on the calling thread (a frame's)
+
+
+# the plan of a call of one row in one direction (a frame of one
+# sequence), whatever the threads: nothing to slice, no second step for a
+# helper to share, no product that BLAS takes (it takes none below 16 rows)
+ALONE = LayerPlan(((0, None),), False, False, False, True)
 
 
 def flops(s: LayerShape) -> float:
@@ -107,6 +114,8 @@ def plan(s: LayerShape, threads: int | None = None) -> LayerPlan:
 
 @lru_cache(maxsize=1024)   # a stream asks the same question at every call
 def _plan(s: LayerShape, threads: int, blas_rows: int = 0) -> LayerPlan:
+    if s.rows == 1 and s.directions == 1:
+        return ALONE
     work = flops(s)
     n_slices = threads // s.directions
     if s.training or s.packed or n_slices < 2 or s.batch < 2 * n_slices or \
@@ -118,8 +127,8 @@ def _plan(s: LayerShape, threads: int, blas_rows: int = 0) -> LayerPlan:
     parallel = len(pieces) > 1 and work / len(slices) >= PARALLEL_FLOPS
     team = (len(pieces) == 1 and threads >= 2 and s.steps >= 2 and work >= PARALLEL_FLOPS
             and step_cost(s) >= TEAM_MIN)
-    return LayerPlan(pieces, parallel, team,
-                     0 < blas_rows <= s.rows and s.qtype == 0)
+    blas = 0 < blas_rows <= s.rows and s.qtype == 0
+    return LayerPlan(pieces, parallel, team, blas, len(pieces) == 1 and not (team or blas))
 
 
 def run(p: LayerPlan, piece: Callable) -> None:
