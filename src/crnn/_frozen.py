@@ -25,9 +25,10 @@ import pickle
 import numpy as np
 
 from . import _kernels, _threads
+from ._layout import _Layout
 from ._module import Module, construct
 from .quantize import _kind_of, _Quantized
-from .rnn import RNNBase, RNNCellBase, _Layout
+from .rnn import RNNBase, RNNCellBase
 from .utils.rnn import PackedSequence
 
 __all__ = ["freeze", "Frozen"]
@@ -112,15 +113,8 @@ class Frozen(_kernels.FrozenCore):
         if isinstance(x, PackedSequence):
             raise TypeError("input: a frozen module takes arrays of one fixed shape, not a "
                             "PackedSequence; call the module itself for packed batches")
-        if self._cell:
-            x3, s0, batched = m._checked_call(x, hx)
-            xu = x3[0] if batched else x3[0, 0]
-            return xu, [None if s is None else (s if batched else s[0]) for s in s0]
-        lay = _Layout.of_input(m, x)
-        s0 = m._states_in(hx, lay)
-        xu = lay.x.transpose(1, 0, 2) if lay.batch_first else (
-            lay.x if lay.batched else lay.x[:, 0, :])
-        return xu, [None if s is None else (s if lay.batched else s[:, 0, :]) for s in s0]
+        lay, xk, s0 = m._checked_call(x, hx)
+        return lay.user_of(xk), [None if s is None else lay.state_out(s) for s in s0]
 
     def _bind_shape(self, xu: np.ndarray) -> None:
         """Fix the input shape (xu's) and build the buffers and the chain."""
@@ -170,7 +164,7 @@ class Frozen(_kernels.FrozenCore):
         self._L, self._N = L, N
         self._states, self._nexts, self._kern_outs = states, nexts, kern_outs
         self._result = result
-        self._bind_args = (tuple(m._dirs) if not self._cell else (m._dir,), D,
+        self._bind_args = (tuple(m._dirs), D,
                            _kernels.Batch(L, N), shape, x_st, x_sn, tuple(outs), states,
                            nexts, sshapes, result, _threads)
         self._rebind()
@@ -188,7 +182,7 @@ class Frozen(_kernels.FrozenCore):
 
     def _plans(self):
         m = self._module
-        lay = _Layout(np.empty((self._L, self._N, m.input_size), m.dtype), True, False)
+        lay = _Layout(self._L, self._N)
         return [m._plan(lay, k, False) for k in range(m.num_layers)]
 
     # -- the call ----------------------------------------------------------
@@ -236,7 +230,7 @@ class Frozen(_kernels.FrozenCore):
         try:
             xk = xu.transpose(1, 0, 2) if m.batch_first and xu.ndim == 3 else (
                 xu if xu.ndim == 3 else xu[:, None, :])
-            lay = _Layout(xk, True, False)
+            lay = _Layout(xk.shape[0], xk.shape[1])
             s0k = [None if s is None else (s if s.ndim == 3 else s[:, None, :])
                    for s in s0]
             s0k = [s if s is not None else cur for s, cur in zip(s0k, self._states)]
