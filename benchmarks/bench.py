@@ -541,7 +541,7 @@ def frozen_serve(case, m, x, prec, times):
         f.reset()
         return frames(step, x, case.L)
     run()
-    d = m._dir if cell else m._dirs[0]
+    d = m._dirs[0]
     lstm = case.kind.startswith("LSTM")
     st = [np.zeros((1, case.H), np.float32) for _ in range(2 if lstm else 1)] + [None]
     sn = [np.empty((1, case.H), np.float32) for _ in range(2 if lstm else 1)] + [None]

@@ -60,8 +60,8 @@ def cell_case(kind, I, H, batched, weights=None):
     def core(repeats, packed=False):
         s0 = [np.zeros((1, H), np.float32) for _ in range(2 if lstm else 1)] + [None]
         sn = [np.empty((1, H), np.float32) for _ in range(2 if lstm else 1)] + [None]
-        return cell._dir.time_forward(repeats, _kernels.Batch(1, 1), x.reshape(1, 1, I),
-                                      s0[0], s0[1], None, sn[0], sn[1], use_packed=packed)
+        return cell._dirs[0].time_forward(repeats, _kernels.Batch(1, 1), x.reshape(1, 1, I),
+                                          s0[0], s0[1], None, sn[0], sn[1], use_packed=packed)
     frozen = crnn.freeze(cell)
     return cell, x, state, step, core, lambda: frozen(x)
 
