@@ -66,11 +66,12 @@ class _Words(NamedTuple):
 class _Recurrent(Module):
     """What layers and cells share: the cell kind (``_kind``), the
     kernels' object of each layer-direction (``_dirs``, in the order k * D +
-    d), the one path of a call's arguments (``_checked_call``), and the
-    forward and backward of one layer over the call's batch, its pieces
-    placed on threads by ``crnn._schedule``. A cell is a layer of one step
-    (``_step``): one layer, one direction, states without the
-    layer-directions axis."""
+    d), a call's arguments (``_plain_call`` for the usual call, checked at
+    once against the shapes seen before; ``_checked_call`` for any other:
+    each rule once), and the forward and backward of one layer over the
+    call's batch, its pieces placed on threads by ``crnn._schedule``. A
+    cell is a layer of one step (``_step``): one layer, one direction,
+    states without the layer-directions axis."""
 
     _step = False       # a cell
     _directions = 1     # D (a layer's num_directions)
@@ -240,7 +241,7 @@ class _Recurrent(Module):
     def _backward_layer(self, k, kept: _SavedLayer, lay, dout, dsn, ds0):
         """Layer k's backward, adding to its gradients and ds0: (what the
         caller gets as grad_input if k is 0, the kernels' view of it)."""
-        D, P = self._directions, self._kind.out_size
+        D, plan = self._directions, kept.plan
         in_k = self._layer_input_size(k)
         if k == 0:
             dx_user, dx = lay.new_user_array(in_k, self.dtype, zeros=True)
@@ -249,19 +250,26 @@ class _Recurrent(Module):
         # each direction sums its dx from zero, the two added after: the
         # same bits whether they ran side by side or one after the other
         dxs = [dx] + [np.zeros_like(dx)] * (D - 1)
-
-        def piece(j, team):
-            d, sl = kept.plan.pieces[j]
-            i = k * D + d
-            dhn, dcn = _at(dsn, i, sl, lay.step)
-            dh0, dc0 = _at(ds0, i, sl, lay.step)
-            self._dirs[i].backward(
-                lay.batch_of(sl), kept.inputs[j], kept.reserves[j], _cols(dout, sl, d, P),
-                dhn, dcn, dxs[d][_rows3(sl)], dh0, dc0, team=team)
-        _schedule.run(kept.plan, piece)
+        if plan.here:   # its one piece, at once on this thread
+            self._backward_piece(k, kept, lay, dout, dsn, ds0, dxs, 0, None)
+        else:
+            _schedule.run(plan, partial(self._backward_piece, k, kept, lay, dout, dsn, ds0,
+                                        dxs))
         if D == 2:
             dx += dxs[1]
         return dx_user, dx
+
+    def _backward_piece(self, k, kept, lay, dout, dsn, ds0, dxs, j, team):
+        """Piece j of layer k's backward, on the thread the plan gives it:
+        the forward's piece j walked back, its dx into dxs[d]."""
+        d, sl = kept.plan.pieces[j]
+        i = k * self._directions + d
+        dhn, dcn = _at(dsn, i, sl, lay.step)
+        dh0, dc0 = _at(ds0, i, sl, lay.step)
+        self._dirs[i].backward(
+            lay.batch_of(sl), kept.inputs[j], kept.reserves[j],
+            _cols(dout, sl, d, self._kind.out_size), dhn, dcn, dxs[d][_rows3(sl)], dh0, dc0,
+            team=team)
 
     def _plan(self, lay, k, training) -> _schedule.LayerPlan:
         """How layer k of this call runs on the threads (crnn._schedule),
@@ -278,6 +286,7 @@ class _Recurrent(Module):
                 self._plans.clear()
             self._plans[key] = plan
         return plan
+
 
 class RNNBase(_Recurrent):
     r"""Base of the multi-layer recurrent layers (RNN, LSTM, GRU).
@@ -332,8 +341,8 @@ class RNNBase(_Recurrent):
                           "recurrent layer, so non-zero dropout expects "
                           f"num_layers greater than 1, but got dropout={dropout} "
                           f"and num_layers={num_layers}", stacklevel=3)
-        self._setup(_Kind(_CELLS[self.mode], self.hidden_size, self.proj_size),
-                    max(self.input_size, self.num_directions * (self.proj_size or self.hidden_size)))
+        kind = _Kind(_CELLS[self.mode], self.hidden_size, self.proj_size)
+        self._setup(kind, max(self.input_size, self.num_directions * kind.out_size))
 
     @property
     def num_directions(self) -> int:
