@@ -55,16 +55,20 @@ def _pair(states) -> list:
     return list(states) + [None] * (2 - len(states))
 
 
-def _at(states, i: int, sl, step: bool) -> tuple:
-    """Layer-direction i's rows (a batch slice, None: all) of each state in
-    the kernels' form (the absent: None), as a pair (h, c); step: a cell's
-    states, of its one layer-direction."""
-    h, c = states[0], states[1] if len(states) > 1 else None
+def _at(first, second, i: int, sl, step: bool) -> tuple:
+    """Layer-direction i's rows (a batch slice, None: all) of each state of
+    two per-state lists in the kernels' form (a call's initial and final
+    states, or their gradients; the absent: None), as (h, c, h', c');
+    step: a cell's states, of its one layer-direction."""
+    h, c = first[0], first[1] if len(first) > 1 else None
+    hn, cn = second[0], second[1] if len(second) > 1 else None
+    if step and sl is None:   # a cell's whole batch: the states themselves
+        return h, c, hn, cn
     if not step:
-        h, c = None if h is None else h[i], None if c is None else c[i]
+        h, c, hn, cn = [None if a is None else a[i] for a in (h, c, hn, cn)]
     if sl is not None:
-        h, c = None if h is None else h[sl], None if c is None else c[sl]
-    return h, c
+        h, c, hn, cn = [None if a is None else a[sl] for a in (h, c, hn, cn)]
+    return h, c, hn, cn
 
 
 class _Layout:

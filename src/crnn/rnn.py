@@ -205,10 +205,18 @@ class _Recurrent(Module):
         """Layer k over the batch, its pieces as the plan places them, into
         layer_out (None: no output wanted, as a cell's) and sn; what
         backward needs of it (a _SavedLayer) in training, else None."""
-        D = self._directions
-        # a frame of one sequence: the plan whatever the threads, no memo needed
-        plan = (_schedule.ALONE if lay.batch.rows == 1 and D == 1 else
-                self._plan(lay, k, training))
+        if lay.batch.rows == 1 and self._directions == 1:
+            # a frame of one sequence (_schedule.ALONE): its one piece, the
+            # whole batch of one direction, at once on this thread
+            direction, reserve = self._dirs[k], None
+            if training:
+                reserve = _reserve(direction, lay.batch, self.dtype)
+            h0, c0, hn, cn = _at(s0, sn, k, None, lay.step)
+            direction.forward(lay.batch, layer_in, h0, c0, layer_out, hn, cn, reserve,
+                              False, None)
+            return _SavedLayer(_schedule.ALONE, [layer_in], [reserve], None) \
+                if training else None
+        plan = self._plan(lay, k, training)
         n = len(plan.pieces)
         inputs, reserves = [layer_in] * n, [None] * n
         if plan.here:   # its one piece, at once on this thread
@@ -231,8 +239,7 @@ class _Recurrent(Module):
         if training:
             reserves[j] = _reserve(direction, batch, self.dtype)
         out = None if layer_out is None else _cols(layer_out, sl, d, self._kind.out_size)
-        h0, c0 = _at(s0, i, sl, lay.step)
-        hn, cn = _at(sn, i, sl, lay.step)
+        h0, c0, hn, cn = _at(s0, sn, i, sl, lay.step)
         # inference over several steps reads the weights packed once
         # (one step reads them directly: cheaper than checking a copy)
         direction.forward(batch, inputs[j], h0, c0, out, hn, cn, reserves[j],
@@ -249,6 +256,11 @@ class _Recurrent(Module):
             dx_user = dx = np.zeros(lay.seq_shape(in_k), self.dtype)
         # each direction sums its dx from zero, the two added after: the
         # same bits whether they ran side by side or one after the other
+        if plan is _schedule.ALONE:   # a frame's forward walked back: at once, directly
+            dhn, dcn, dh0, dc0 = _at(dsn, ds0, k, None, lay.step)
+            self._dirs[k].backward(lay.batch, kept.inputs[0], kept.reserves[0], dout, dhn, dcn,
+                                   dx, dh0, dc0)
+            return dx_user, dx
         dxs = [dx] + [np.zeros_like(dx)] * (D - 1)
         if plan.here:   # its one piece, at once on this thread
             self._backward_piece(k, kept, lay, dout, dsn, ds0, dxs, 0, None)
@@ -264,8 +276,7 @@ class _Recurrent(Module):
         the forward's piece j walked back, its dx into dxs[d]."""
         d, sl = kept.plan.pieces[j]
         i = k * self._directions + d
-        dhn, dcn = _at(dsn, i, sl, lay.step)
-        dh0, dc0 = _at(ds0, i, sl, lay.step)
+        dhn, dcn, dh0, dc0 = _at(dsn, ds0, i, sl, lay.step)
         self._dirs[i].backward(
             lay.batch_of(sl), kept.inputs[j], kept.reserves[j],
             _cols(dout, sl, d, self._kind.out_size), dhn, dcn, dxs[d][_rows3(sl)], dh0, dc0,
