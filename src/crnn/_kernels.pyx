@@ -52,6 +52,8 @@ cdef extern from "crnn.h" nogil:
         int cell
         size_t input_size, hidden_size, proj_size
         int reverse
+    size_t crnn_cell_gates(int cell)
+    size_t crnn_output_size(const crnn_layer *)
 
     ctypedef struct crnn_batch:
         size_t steps, size
@@ -222,7 +224,7 @@ cdef bint deterministic = False
 
 cdef size_t blas_min_rows() noexcept:
     """0 where no call reaches BLAS (the deterministic mode), else the
-    fewest rows of a call that may (the core's rule, common.h: its
+    fewest rows of a call that may (the core's rule, blocking.h: its
     CRNN_BLAS_ROWS on the portable kernels, CRNN_BLAS_WIDE on AVX2 and
     AVX-512)."""
     if deterministic:
@@ -303,9 +305,17 @@ cdef const crnn_blas *blas_for(object team, crnn_blas *local) except NULL:
 # quantized weight types (crnn.h's crnn_qtype)
 QINT8, QBF16 = CRNN_QINT8, CRNN_QBF16
 
-# cell kinds, as crnn.h numbers them
+# cell kinds, as crnn.h numbers them, and their gates (the core's count)
 RNN_TANH, RNN_RELU, LSTM, GRU = 0, 1, 2, 3
-GATES = {RNN_TANH: 1, RNN_RELU: 1, LSTM: 4, GRU: 3}
+
+
+def cell_gates(int cell):
+    """The number of gates of a cell kind (crnn.h's crnn_cell_gates): the
+    weights have gates * hidden_size rows; 0 for no cell kind."""
+    return crnn_cell_gates(cell)
+
+
+GATES = {cell: cell_gates(cell) for cell in (RNN_TANH, RNN_RELU, LSTM, GRU)}
 # a layer-direction's parameters (or gradients) in crnn_?_params' order,
 # torch's names; PACKED: the ones crnn_?_pack repacks (forward's products)
 WEIGHT_NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr")
@@ -629,7 +639,7 @@ cdef class Direction:
         self.layer.hidden_size = hidden_size
         self.layer.proj_size = proj_size
         self.layer.reverse = reverse
-        self.out_size = proj_size if proj_size else hidden_size
+        self.out_size = crnn_output_size(&self.layer)
         one.steps = one.size = 1
         one.batch_sizes = NULL
         raise_status(crnn_buffer_sizes(&self.layer, &one, &z), "layer")
@@ -651,7 +661,7 @@ cdef class Direction:
 
     cdef void take_quantized(self, tuple weights, tuple scales) except *:
         """The int8 / bfloat16 weights and their scales checked, packed."""
-        cdef size_t GH = GATES[self.layer.cell] * self.layer.hidden_size
+        cdef size_t GH = crnn_cell_gates(self.layer.cell) * self.layer.hidden_size
         cdef tuple shapes = ((GH, self.layer.input_size), (GH, self.out_size), None, None,
                              (self.out_size, self.layer.hidden_size)
                              if self.layer.proj_size else None)
@@ -710,7 +720,7 @@ cdef class Direction:
         return sum(a.nbytes for a in arrays if a is not None)
 
     cdef void take_params(self, tuple params, bint grads, bint biases_only=False) except *:
-        cdef size_t GH = GATES[self.layer.cell] * self.layer.hidden_size
+        cdef size_t GH = crnn_cell_gates(self.layer.cell) * self.layer.hidden_size
         cdef size_t H = self.layer.hidden_size, I = self.layer.input_size
         cdef size_t P = self.out_size
         cdef tuple shapes = ((GH, I), (GH, P), (GH,), (GH,),
