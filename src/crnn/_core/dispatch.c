@@ -108,7 +108,7 @@ size_t crnn_isa_panel_width(int double_precision) {
         if ((st = crnn_check_layer_batch(layer, &one)) != CRNN_OK) return st; \
         if (!w->w_ih || !w->w_hh || (layer->proj_size && !w->w_hr))          \
             return CRNN_ERR_NULL;                                             \
-        if (!crnn_fits_int(crnn_mul(crnn_cell_gates(layer->cell), layer->hidden_size))) \
+        if (!crnn_fits_int(crnn_mul(crnn_gates(layer->cell), layer->hidden_size))) \
             return CRNN_ERR_TOO_LARGE;                                        \
         CRNN_DISPATCH(T, pack, (layer, w, packed))                            \
         return st;                                                            \

@@ -9,20 +9,9 @@
 #include "plan.h"
 #include "size_arith.h"
 
-size_t crnn_cell_gates(crnn_cell cell) {
-    switch (cell) {
-    case CRNN_RNN_TANH:
-    case CRNN_RNN_RELU: return 1;
-    case CRNN_LSTM: return 4;
-    case CRNN_GRU: return 3;
-    }
-    return 0;
-}
+size_t crnn_cell_gates(crnn_cell cell) { return crnn_gates(cell); }
 
-size_t crnn_output_size(const crnn_layer *layer) {
-    if (!layer) return 0;
-    return layer->proj_size ? layer->proj_size : layer->hidden_size;
-}
+size_t crnn_output_size(const crnn_layer *layer) { return layer ? crnn_out_size(layer) : 0; }
 
 size_t crnn_rows(const crnn_batch *b) {
     size_t R = 0;
@@ -33,7 +22,7 @@ size_t crnn_rows(const crnn_batch *b) {
 }
 
 crnn_status crnn_check_layer_batch(const crnn_layer *ly, const crnn_batch *b) {
-    if (crnn_cell_gates(ly->cell) == 0 || ly->input_size == 0 || ly->hidden_size == 0)
+    if (crnn_gates(ly->cell) == 0 || ly->input_size == 0 || ly->hidden_size == 0)
         return CRNN_ERR_SIZE;
     if (ly->proj_size != 0 &&
         (ly->cell != CRNN_LSTM || ly->proj_size >= ly->hidden_size))
@@ -84,7 +73,7 @@ static void crnn_elman_plan(const crnn_layer *ly, const crnn_batch *b,
 
 static void crnn_lstm_plan(const crnn_layer *ly, const crnn_batch *b,
                            crnn_pass pass, crnn_plan *p) {
-    size_t H = ly->hidden_size, P = crnn_output_size(ly);
+    size_t H = ly->hidden_size, P = crnn_out_size(ly);
     size_t R = crnn_rows(b), N = b->size, G = 4 * H;
     p->res[LSTM_HPREV] = crnn_next(&p->reserve, crnn_mul(R, P));
     p->res[LSTM_GT] = crnn_next(&p->reserve, crnn_mul(R, G));
@@ -136,8 +125,8 @@ static void crnn_gru_plan(const crnn_layer *ly, const crnn_batch *b,
  * them (layer.inc; b NULL: all of them, crnn_?_pack's output); backward's
  * of the same weights as they are (for d W). */
 static size_t crnn_panel_space(const crnn_layer *ly, const crnn_batch *b, crnn_pass pass) {
-    size_t H = ly->hidden_size, P = crnn_output_size(ly);
-    size_t GH = crnn_mul(crnn_cell_gates(ly->cell), H), s;
+    size_t H = ly->hidden_size, P = crnn_out_size(ly);
+    size_t GH = crnn_mul(crnn_gates(ly->cell), H), s;
     if (pass == CRNN_PASS_BACKWARD) { /* W_hh, W_hr, W_ih as they are (d W) */
         s = crnn_add(crnn_panel_size(P, GH), crnn_panel_size(ly->input_size, GH));
         return ly->proj_size ? crnn_add(s, crnn_panel_size(H, P)) : s;

@@ -11,6 +11,23 @@
 #include "crnn.h"
 #include "size_arith.h"
 
+/* crnn.h's crnn_cell_gates and crnn_output_size, inline for the kernels:
+ * G, the gates of a cell kind (0 for none), and P, the layer's output
+ * width (proj_size, or hidden_size without projection). */
+static inline size_t crnn_gates(crnn_cell cell) {
+    switch (cell) {
+    case CRNN_RNN_TANH:
+    case CRNN_RNN_RELU: return 1;
+    case CRNN_LSTM: return 4;
+    case CRNN_GRU: return 3;
+    }
+    return 0;
+}
+
+static inline size_t crnn_out_size(const crnn_layer *ly) {
+    return ly->proj_size ? ly->proj_size : ly->hidden_size;
+}
+
 /* Layer and batch valid (sizes, cell kind, batch_sizes)? */
 crnn_status crnn_check_layer_batch(const crnn_layer *ly, const crnn_batch *b);
 

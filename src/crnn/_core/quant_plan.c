@@ -25,7 +25,7 @@ static crnn_status crnn_q_check_layer(const crnn_layer *ly, crnn_qtype type) {
     crnn_status st;
     if (!crnn_q_type_ok(type)) return CRNN_ERR_SIZE;
     if ((st = crnn_check_layer_batch(ly, &one)) != CRNN_OK) return st;
-    if (!crnn_fits_int(crnn_mul(crnn_cell_gates(ly->cell), ly->hidden_size)) ||
+    if (!crnn_fits_int(crnn_mul(crnn_gates(ly->cell), ly->hidden_size)) ||
         !crnn_fits_int(ly->input_size) ||
         (type == CRNN_QINT8 && crnn_q_widest(ly) > CRNN_Q8_MAXK))
         return CRNN_ERR_TOO_LARGE;
@@ -36,8 +36,8 @@ size_t crnn_q_packed_size(const crnn_layer *ly, crnn_qtype type) {
     size_t H, P, GH, n;
     if (!ly || crnn_q_check_layer(ly, type) != CRNN_OK) return SIZE_MAX;
     H = ly->hidden_size;
-    P = crnn_output_size(ly);
-    GH = crnn_cell_gates(ly->cell) * H;
+    P = crnn_out_size(ly);
+    GH = crnn_gates(ly->cell) * H;
     n = crnn_add(crnn_q_blob_bytes(type, GH, P), crnn_q_blob_bytes(type, GH, ly->input_size));
     if (ly->proj_size) n = crnn_add(n, crnn_q_blob_bytes(type, P, H));
     return crnn_add(n, CRNN_QHEADER);
@@ -56,9 +56,9 @@ crnn_status crnn_q_check_pack(const crnn_layer *ly, crnn_qtype type,
     if ((st = crnn_q_check_layer(ly, type)) != CRNN_OK) return st;
     if (!w->w_ih || !w->w_hh || (ly->proj_size && !w->w_hr)) return CRNN_ERR_NULL;
     if (type == CRNN_QINT8) {
-        size_t GH = crnn_cell_gates(ly->cell) * ly->hidden_size;
+        size_t GH = crnn_gates(ly->cell) * ly->hidden_size;
         const float *s[3] = {w->s_ih, w->s_hh, ly->proj_size ? w->s_hr : NULL};
-        size_t n[3] = {GH, GH, crnn_output_size(ly)};
+        size_t n[3] = {GH, GH, crnn_out_size(ly)};
         for (int i = 0; i < 3; i++) {
             if (i == 2 && !ly->proj_size) continue;
             if (!s[i]) return CRNN_ERR_NULL;
@@ -83,7 +83,7 @@ crnn_status crnn_q_check(const crnn_blas *bl, const crnn_layer *ly, const crnn_b
     crnn_q_header(*type, ly, want);
     if (memcmp(want, w->packed, CRNN_QHEADER) != 0) return CRNN_ERR_PACKED;
     if (!crnn_fits_int(crnn_rows(b)) ||
-        !crnn_fits_int(crnn_mul(b->size, crnn_mul(crnn_cell_gates(ly->cell), ly->hidden_size))))
+        !crnn_fits_int(crnn_mul(b->size, crnn_mul(crnn_gates(ly->cell), ly->hidden_size))))
         return CRNN_ERR_TOO_LARGE;
     return CRNN_OK;
 }
