@@ -18,8 +18,11 @@ CC ?= cc
 CFLAGS ?= -O3 -ffp-contract=off -fno-trapping-math
 WARN = -std=c99 -Wall -Wextra -Wpedantic
 BUILD = build/c
-CORE = src/crnn/_core/core.c
-CORE_DEPS = $(CORE) $(wildcard src/crnn/_core/*.h src/crnn/_core/*.inc) include/crnn.h
+# the core's translation units, one per concern (dispatch.c instantiates the
+# generic .inc kernels per instruction set and holds the typed entry points)
+CORE = $(sort $(wildcard src/crnn/_core/*.c))
+CORE_OBJ = $(patsubst src/crnn/_core/%.c,$(BUILD)/core/%.o,$(CORE))
+CORE_DEPS = $(wildcard src/crnn/_core/*.h src/crnn/_core/*.inc) include/crnn.h
 # the example's BLAS: any Fortran-ABI sgemm; BLAS_PREFIX for prefixed
 # builds such as SciPy's OpenBLAS (scipy_sgemm_)
 BLAS_LIBS ?= -lopenblas
@@ -31,21 +34,24 @@ all: $(BUILD)/libcrnn.a $(BUILD)/libcrnn.so
 $(BUILD):
 	mkdir -p $(BUILD)
 
-$(BUILD)/core.o: $(CORE_DEPS) | $(BUILD)
-	$(CC) $(WARN) $(CFLAGS) -fPIC -fvisibility=hidden -DCRNN_BUILD_SHARED -Iinclude -c $(CORE) -o $@
+$(BUILD)/core/%.o: src/crnn/_core/%.c $(CORE_DEPS) | $(BUILD)
+	@mkdir -p $(BUILD)/core
+	$(CC) $(WARN) $(CFLAGS) -fPIC -fvisibility=hidden -DCRNN_BUILD_SHARED -Iinclude -c $< -o $@
 
-$(BUILD)/libcrnn.a: $(BUILD)/core.o
+$(BUILD)/libcrnn.a: $(CORE_OBJ)
+	rm -f $@
 	$(AR) rcs $@ $^
 
-$(BUILD)/libcrnn.so: $(BUILD)/core.o
+$(BUILD)/libcrnn.so: $(CORE_OBJ)
 	$(CC) -shared -o $@ $^ -lm
 
 $(BUILD)/test_core: tests/c/test_core.c tests/c/check.h $(BUILD)/libcrnn.a
 	$(CC) $(WARN) $(CFLAGS) -pthread -Iinclude $< $(BUILD)/libcrnn.a -lm -o $@
 
-# the quantized kernels (internal): the test compiles the core itself
-$(BUILD)/test_quant: tests/c/test_quant.c tests/c/check.h $(CORE_DEPS) | $(BUILD)
-	$(CC) $(WARN) $(CFLAGS) -Iinclude $< -lm -o $@
+# the quantized kernels (internal, static in dispatch.c): the test includes
+# dispatch.c and is linked with the core's other translation units
+$(BUILD)/test_quant: tests/c/test_quant.c tests/c/check.h $(CORE) $(CORE_DEPS) | $(BUILD)
+	$(CC) $(WARN) $(CFLAGS) -Iinclude $< $(filter-out %/dispatch.c,$(CORE)) -lm -o $@
 
 check: $(BUILD)/test_core $(BUILD)/test_quant
 	$(BUILD)/test_core

@@ -17,6 +17,7 @@ select and vectorise the gate math; results are unchanged (NaN and Inf
 keep their meaning, no flush-to-zero).
 """
 import sys
+from pathlib import Path
 
 from Cython.Build import cythonize
 from setuptools import Extension, setup
@@ -26,15 +27,15 @@ if sys.platform == "win32":
 else:
     cflags = ["-O3", "-ffp-contract=off", "-fno-trapping-math", "-fvisibility=hidden"]
 
+# the core: one C file per concern (dispatch.c instantiates the .inc
+# kernels per instruction set); its headers and templates are dependencies
+core = sorted(Path("src/crnn/_core").glob("*.c"))
 ext = Extension(
     "crnn._kernels",
-    sources=["src/crnn/_kernels.pyx", "src/crnn/_core/core.c"],
+    sources=["src/crnn/_kernels.pyx"] + [p.as_posix() for p in core],
     include_dirs=["include", "src/crnn/_core", "src/crnn"],
     depends=["include/crnn.h", "src/crnn/_shim.h"]
-    + [f"src/crnn/_core/{h}" for h in
-       ("common.h", "real.inc", "simd.inc", "vmath.inc", "gemm.inc", "quant.inc", "quant8.inc",
-        "instance.inc", "linalg.inc",
-        "elman.inc", "lstm.inc", "gru.inc", "layer.inc")],
+    + sorted(p.as_posix() for ext in ("h", "inc") for p in Path("src/crnn/_core").glob(f"*.{ext}")),
     extra_compile_args=cflags,
 )
 

@@ -527,7 +527,9 @@ def frozen_serve(case, m, x, prec, times):
     carried inside it (reset at the start of each timed call, as the others
     start from zeros); adds the core's own time for the same frames
     (``<case> core``: the weights packed, the core called back to back
-    without the GIL) to times."""
+    without the GIL through the shim's forward path, each call timed on
+    perf_counter's clock: ``Direction.time_forward``, best of 3 medians)
+    to times."""
     if case.mode != "frame" or not hasattr(crnn, "freeze"):
         return None
     m.eval()

@@ -6,10 +6,13 @@ examples/streaming.py does), in eval mode:
 - total: the module's call, median over repeats of back-to-back calls;
 - core: the C core's own time for the same work, the shim's arrays
   prepared once and the core called back to back without the GIL
-  (``Direction.time_forward``, median);
+  (``Direction.time_forward``: forward's own code path run repeatedly,
+  each core call timed, median);
 - in call: the core's time inside those same module calls (the shim's
   ``core_clock``, mean): larger than ``core`` where the weights outgrow
-  the L2 cache, as the Python between two calls evicts some of them;
+  the L2 cache, as the Python between two calls evicts some of them.
+  Both read Python's perf_counter clock around the core call only (the
+  same clock on every platform);
 - overhead = total - in call: Python, validation, allocation and the
   shim; (total - core: that and the core's slowdown in situ);
 - frozen: the same frames through ``crnn.freeze(module)`` (weights packed

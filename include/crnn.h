@@ -200,6 +200,15 @@ typedef struct crnn_layer {
     int reverse;        /* 0: t = 0 .. L-1; nonzero: t = L-1 .. 0 */
 } crnn_layer;
 
+/* G, the number of gates of a cell kind: 1 (Elman), 4 (LSTM: i, f, g, o),
+ * 3 (GRU: r, z, n); the weights w_ih and w_hh have G*H rows. 0 for a value
+ * that is no crnn_cell. */
+CRNN_API size_t crnn_cell_gates(crnn_cell cell);
+/* P, the features of the layer's output and of its state h: proj_size,
+ * or hidden_size without projection (proj_size 0). 0 for NULL. The layer
+ * is not checked (crnn_buffer_sizes does that). */
+CRNN_API size_t crnn_output_size(const crnn_layer *layer);
+
 /* The batch of sequences. */
 typedef struct crnn_batch {
     size_t steps;                /* L: time steps (the longest sequence) */

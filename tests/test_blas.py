@@ -35,7 +35,7 @@ def batch(N=64, L=20, I=48, dtype=np.float32):
 
 
 # wide enough that every instruction set hands BLAS the products over the
-# whole batch (the core's rule, common.h: on AVX2 / AVX-512 at least 512
+# whole batch (the core's rule, blocking.h: on AVX2 / AVX-512 at least 512
 # rows and gate outputs, 128 inputs and 2^26 multiply-adds)
 WIDE = {"RNN": 512, "LSTM": 128, "GRU": 192}
 

@@ -40,7 +40,8 @@ def test_build_py_warns_nothing_and_takes_every_source_file(tmp_path, monkeypatc
     assert [str(w.message).splitlines()[0] for w in caught] == []
     built = {p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()}
     assert built == source_files()
-    assert {"crnn/_core/core.c", "crnn/data/co2_monthly.csv", "crnn/py.typed"} <= built
+    assert {"crnn/_core/dispatch.c", "crnn/_core/plan.h", "crnn/data/co2_monthly.csv",
+            "crnn/py.typed"} <= built
 
 
 def test_install_hints_name_each_extras_packages():

@@ -14,8 +14,10 @@ python3 -m venv "$tmp/venv"
 "$tmp/venv/bin/python" -m build --sdist --outdir "$tmp/dist" "$root"
 sdist=$(ls "$tmp"/dist/crnn-*.tar.gz)
 tar -tzf "$sdist" > "$tmp/contents"
-for f in src/crnn/_kernels.pyx src/crnn/_shim.h include/crnn.h src/crnn/_core/core.c \
-         src/crnn/_core/lstm.inc Makefile tests/c/test_core.c tests/golden/case0_rnn.npz; do
+# every file of the C core (one per concern), as the tree has them
+core=$(cd "$root" && ls src/crnn/_core/*.c src/crnn/_core/*.h src/crnn/_core/*.inc)
+for f in src/crnn/_kernels.pyx src/crnn/_shim.h include/crnn.h $core \
+         Makefile tests/c/test_core.c tests/golden/case0_rnn.npz; do
     grep -q "/$f\$" "$tmp/contents" || { echo "error: $f is missing from the sdist"; exit 1; }
 done
 if grep -q "src/crnn/_kernels.c\$" "$tmp/contents"; then

@@ -21,7 +21,7 @@ from cpython.pycapsule cimport PyCapsule_GetName, PyCapsule_GetPointer
 from libc.stdint cimport int64_t, SIZE_MAX
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcmp, memset, strcmp
-from posix.time cimport clock_gettime, timespec, CLOCK_MONOTONIC
+from cpython.time cimport PyTime_AsSecondsDouble, PyTime_PerfCounterRaw
 from collections import namedtuple
 import numpy as np
 
@@ -52,6 +52,8 @@ cdef extern from "crnn.h" nogil:
         int cell
         size_t input_size, hidden_size, proj_size
         int reverse
+    size_t crnn_cell_gates(int cell)
+    size_t crnn_output_size(const crnn_layer *)
 
     ctypedef struct crnn_batch:
         size_t steps, size
@@ -222,7 +224,7 @@ cdef bint deterministic = False
 
 cdef size_t blas_min_rows() noexcept:
     """0 where no call reaches BLAS (the deterministic mode), else the
-    fewest rows of a call that may (the core's rule, common.h: its
+    fewest rows of a call that may (the core's rule, blocking.h: its
     CRNN_BLAS_ROWS on the portable kernels, CRNN_BLAS_WIDE on AVX2 and
     AVX-512)."""
     if deterministic:
@@ -303,9 +305,17 @@ cdef const crnn_blas *blas_for(object team, crnn_blas *local) except NULL:
 # quantized weight types (crnn.h's crnn_qtype)
 QINT8, QBF16 = CRNN_QINT8, CRNN_QBF16
 
-# cell kinds, as crnn.h numbers them
+# cell kinds, as crnn.h numbers them, and their gates (the core's count)
 RNN_TANH, RNN_RELU, LSTM, GRU = 0, 1, 2, 3
-GATES = {RNN_TANH: 1, RNN_RELU: 1, LSTM: 4, GRU: 3}
+
+
+def cell_gates(int cell):
+    """The number of gates of a cell kind (crnn.h's crnn_cell_gates): the
+    weights have gates * hidden_size rows; 0 for no cell kind."""
+    return crnn_cell_gates(cell)
+
+
+GATES = {cell: cell_gates(cell) for cell in (RNN_TANH, RNN_RELU, LSTM, GRU)}
 # a layer-direction's parameters (or gradients) in crnn_?_params' order,
 # torch's names; PACKED: the ones crnn_?_pack repacks (forward's products)
 WEIGHT_NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr")
@@ -552,25 +562,25 @@ cdef void give_back(Work *w) noexcept:
     w.raw = NULL
 
 
-cdef double now() noexcept nogil:
-    cdef timespec t
-    clock_gettime(CLOCK_MONOTONIC, &t)
-    return t.tv_sec + 1e-9 * t.tv_nsec
+# For benchmarks: the core's own time of forward calls, read on Python's
+# perf_counter clock (the same on every platform; read without the GIL),
+# per call (Direction.time_forward) or summed over the calls the layers
+# make while clocked (core_clock); the clock is not read otherwise
+cdef inline double now() noexcept nogil:
+    return PyTime_AsSecondsDouble(PyTime_PerfCounterRaw())
 
 
-# For benchmarks: the forward calls' time inside the core, summed while
-# clocked (core_clock); the clock read is skipped otherwise
 cdef bint clocked = False
 cdef double clock_seconds = 0
 cdef size_t clock_calls = 0
 
 
-cdef void clock_add(double t0, double t1) noexcept:
-    """Count one forward clocked from t0 to t1 (with the GIL; 0: not
-    clocked, or the clock switched meanwhile)."""
+cdef void clock_add(double seconds) noexcept:
+    """Count one forward that spent seconds in the core (with the GIL;
+    not when the clock was switched off meanwhile)."""
     global clock_seconds, clock_calls
-    if clocked and t0 > 0 and t1 > 0:
-        clock_seconds += t1 - t0
+    if clocked and seconds >= 0:
+        clock_seconds += seconds
         clock_calls += 1
 
 
@@ -629,7 +639,7 @@ cdef class Direction:
         self.layer.hidden_size = hidden_size
         self.layer.proj_size = proj_size
         self.layer.reverse = reverse
-        self.out_size = proj_size if proj_size else hidden_size
+        self.out_size = crnn_output_size(&self.layer)
         one.steps = one.size = 1
         one.batch_sizes = NULL
         raise_status(crnn_buffer_sizes(&self.layer, &one, &z), "layer")
@@ -651,7 +661,7 @@ cdef class Direction:
 
     cdef void take_quantized(self, tuple weights, tuple scales) except *:
         """The int8 / bfloat16 weights and their scales checked, packed."""
-        cdef size_t GH = GATES[self.layer.cell] * self.layer.hidden_size
+        cdef size_t GH = crnn_cell_gates(self.layer.cell) * self.layer.hidden_size
         cdef tuple shapes = ((GH, self.layer.input_size), (GH, self.out_size), None, None,
                              (self.out_size, self.layer.hidden_size)
                              if self.layer.proj_size else None)
@@ -710,7 +720,7 @@ cdef class Direction:
         return sum(a.nbytes for a in arrays if a is not None)
 
     cdef void take_params(self, tuple params, bint grads, bint biases_only=False) except *:
-        cdef size_t GH = GATES[self.layer.cell] * self.layer.hidden_size
+        cdef size_t GH = crnn_cell_gates(self.layer.cell) * self.layer.hidden_size
         cdef size_t H = self.layer.hidden_size, I = self.layer.input_size
         cdef size_t P = self.out_size
         cdef tuple shapes = ((GH, I), (GH, P), (GH,), (GH,),
@@ -850,6 +860,40 @@ cdef class Direction:
             return shim_q_forward(bl, &self.layer, batch, a)
         return shim_forward(self.dbl, bl, &self.layer, batch, a)
 
+    cdef int run_forward(self, Batch batch, x, h0, c0, out, hn, cn, reserve,
+                         bint use_packed, team, size_t repeats, double *seconds) except -1:
+        """forward's work: the arrays checked and held, the workspace taken,
+        then the core run ``repeats`` times without the GIL (each run
+        computes the same, from h0); seconds: NULL, or where each run's time
+        in the core goes."""
+        cdef Bufs b
+        cdef shim_args a = self.params
+        cdef crnn_blas local
+        cdef const crnn_blas *bl = blas_for(team, &local)
+        cdef crnn_status st = CRNN_OK
+        cdef Work work
+        cdef size_t i
+        cdef double t0 = 0
+        b.n = 0
+        work.raw = NULL
+        try:
+            self.prepare_forward(&b, &a, &work, batch, x, h0, c0, out, hn, cn, reserve,
+                                 use_packed)
+            with nogil:
+                for i in range(repeats):
+                    if seconds != NULL:
+                        t0 = now()
+                    st = self.run_core(bl, &batch.batch, &a)
+                    if seconds != NULL:
+                        seconds[i] = now() - t0
+                    if st != CRNN_OK:
+                        break
+            raise_status(st)
+        finally:
+            give_back(&work)
+            release(&b)
+        return 0
+
     def forward(self, Batch batch, x, h0=None, c0=None, out=None, hn=None, cn=None,
                 reserve=None, bint use_packed=False, team=None):
         """One layer-direction over the batch: x (L, N, I) padded (any
@@ -860,65 +904,29 @@ cdef class Direction:
         elements, filled with what backward needs (None: inference).
         use_packed: read the weights repacked once (inference over several
         steps). team: a ``Team`` whose helper shares the products."""
-        cdef Bufs b
-        cdef shim_args a = self.params
-        cdef crnn_blas local
-        cdef const crnn_blas *bl = blas_for(team, &local)
-        cdef crnn_status st
-        cdef Work work
-        cdef double t0 = 0, t1 = 0
-        b.n = 0
-        work.raw = NULL
-        try:
-            self.prepare_forward(&b, &a, &work, batch, x, h0, c0, out, hn, cn, reserve,
-                                 use_packed)
-            with nogil:
-                if clocked:
-                    t0 = now()
-                st = self.run_core(bl, &batch.batch, &a)
-                if clocked:
-                    t1 = now()
-            clock_add(t0, t1)
-            raise_status(st)
-        finally:
-            give_back(&work)
-            release(&b)
+        cdef double seconds = -1
+        if not clocked:
+            self.run_forward(batch, x, h0, c0, out, hn, cn, reserve, use_packed, team, 1, NULL)
+            return
+        self.run_forward(batch, x, h0, c0, out, hn, cn, reserve, use_packed, team, 1, &seconds)
+        clock_add(seconds)
 
     def time_forward(self, size_t repeats, Batch batch, x, h0=None, c0=None, out=None,
                      hn=None, cn=None, bint use_packed=False):
         """For benchmarks: the core's own time (seconds per call, median
-        of ``repeats`` timed calls) of an inference forward
-        with these arrays, prepared once, the core called ``repeats`` times
-        without the GIL (each call computes the same, from h0)."""
-        cdef Bufs b
-        cdef shim_args a = self.params
-        cdef crnn_status st = CRNN_OK
-        cdef Work work
-        cdef size_t i
-        cdef double t0
-        cdef crnn_blas local
-        cdef const crnn_blas *bl = blas_for(None, &local)
+        of ``repeats`` timed calls) of an inference forward with these
+        arrays: forward's path, the arrays prepared once and the core run
+        ``repeats`` times back to back without the GIL (each run computes
+        the same, from h0), each run timed on perf_counter's clock."""
         cdef double *times = <double *>malloc((repeats + 1) * sizeof(double))
         if times == NULL:
             raise MemoryError()
-        b.n = 0
-        work.raw = NULL
         try:
-            self.prepare_forward(&b, &a, &work, batch, x, h0, c0, out, hn, cn, None,
-                                 use_packed)
-            with nogil:
-                for i in range(repeats):
-                    t0 = now()
-                    st = self.run_core(bl, &batch.batch, &a)
-                    times[i] = now() - t0
-                    if st != CRNN_OK:
-                        break
-            raise_status(st)
+            self.run_forward(batch, x, h0, c0, out, hn, cn, None, use_packed, None, repeats,
+                             times)
             return float(np.median([times[i] for i in range(repeats)]))
         finally:
             free(times)
-            give_back(&work)
-            release(&b)
 
     def backward(self, Batch batch, x, reserve, dout=None, dhn=None, dcn=None, dx=None,
                  dh0=None, dc0=None, team=None):

@@ -445,6 +445,27 @@ static void test_status_codes(void) {
     free(work);
 }
 
+/* A layer's gates and output width (the shim, the ONNX reader and the
+ * core's checks all take them from here). */
+static void test_layer_shape(void) {
+    crnn_layer plain = {CRNN_LSTM, 3, 8, 0, 0}, proj = {CRNN_LSTM, 3, 8, 5, 1};
+    crnn_layer gru = {CRNN_GRU, 3, 6, 0, 0};
+    CHECK(crnn_cell_gates(CRNN_RNN_TANH) == 1 && crnn_cell_gates(CRNN_RNN_RELU) == 1 &&
+          crnn_cell_gates(CRNN_LSTM) == 4 && crnn_cell_gates(CRNN_GRU) == 3,
+          "gates: Elman 1, LSTM 4, GRU 3");
+    CHECK(crnn_cell_gates((crnn_cell)4) == 0 && crnn_cell_gates((crnn_cell)-1) == 0,
+          "gates of no cell kind: 0");
+    CHECK(crnn_output_size(&plain) == 8 && crnn_output_size(&proj) == 5 &&
+          crnn_output_size(&gru) == 6 && crnn_output_size(NULL) == 0,
+          "output size: proj_size, else hidden_size; NULL 0");
+    {   /* the packed weights hold G*H x P, P x H and G*H x I panels */
+        size_t GH = crnn_cell_gates(proj.cell) * proj.hidden_size, P = crnn_output_size(&proj);
+        size_t panels = crnn_packed_size(&proj);
+        CHECK(panels != (size_t)-1 && panels >= GH * P + P * proj.hidden_size + GH * proj.input_size,
+              "packed size covers the weights: %zu", panels);
+    }
+}
+
 static void test_all_kinds(void) {
     static const int64_t bs_skew[20] = {4, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
     static const int64_t bs_small[3] = {3, 2, 1};
@@ -644,7 +665,7 @@ static void test_quantized(crnn_cell cell, size_t proj) {
 
 /* Which products go to the injected gemm: the input projection and the
  * gradients over a batch of many rows (wide enough for every instruction
- * set's rule, common.h), never a step of few rows (a stream's frame),
+ * set's rule, blocking.h), never a step of few rows (a stream's frame),
  * never a call without one. */
 static void test_blas_calls(void) {
     crnn_layer ly = {CRNN_LSTM, 128, 128, 0, 0};
@@ -680,6 +701,7 @@ int main(void) {
         return 2;
     }
     test_isa();
+    test_layer_shape();
     /* every instruction set the CPU has (CRNN_ISA: that one only) */
     for (int i = 0; i <= (int)best; i++) {
         if (want && *want && i != (int)only) continue;

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import rnn
+from .. import _kernels, rnn
 from .._errors import OnnxError
 from ._gates import ACTIVATIONS, ONNX_TO_TORCH, op_of, reorder
 
-_GATES = {"RNN": 1, "LSTM": 4, "GRU": 3}
+_GATES = {op: _kernels.cell_gates(cell) for op, cell in
+          (("RNN", _kernels.RNN_TANH), ("LSTM", _kernels.LSTM), ("GRU", _kernels.GRU))}
 # the operators' attributes and their types (as _load._attrs decodes them)
 _KNOWN = {"hidden_size": int, "direction": str, "activations": list, "layout": int,
           "linear_before_reset": int, "clip": float, "input_forget": int,
