@@ -49,12 +49,6 @@ def _reserve(direction, batch, dtype) -> np.ndarray:
     return np.empty(direction.sizes(batch).reserve, dtype)
 
 
-def _pair(states) -> list:
-    """A per-state list [h] or [h, c] as the kernels take it: (h, c), c
-    None but for LSTM."""
-    return list(states) + [None] * (2 - len(states))
-
-
 def _at(first, second, i: int, sl, step: bool) -> tuple:
     """Layer-direction i's rows (a batch slice, None: all) of each state of
     two per-state lists in the kernels' form (a call's initial and final
